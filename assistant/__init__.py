@@ -1,0 +1,1 @@
+"""Cody: planners, resolution, drafts and conversations. Never sends; asks tools/ to."""

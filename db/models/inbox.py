@@ -1,0 +1,61 @@
+"""Threads (one per contact), the Inbox, and opt-outs."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.base import Base, Timestamps, id_column
+from db.ids import new_id
+
+
+class Thread(Timestamps, Base):
+    __tablename__ = "thread"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "contact_id"),
+        Index("ix_thread_org_last", "organization_id", "last_activity_at"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    contact_id: Mapped[str] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    lead_id: Mapped[str | None] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))
+    assignee_id: Mapped[str | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    last_activity_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+
+    def __init__(self, **kw):
+        kw.setdefault("id", new_id("thrd"))
+        super().__init__(**kw)
+
+
+class InboxItem(Timestamps, Base):
+    __tablename__ = "inbox_item"
+    __table_args__ = (
+        Index("ix_inbox_user", "organization_id", "user_id", "done", "date_created"),
+        UniqueConstraint("user_id", "activity_id", name="uq_inbox_item_user_activity"),
+    )
+
+    id: Mapped[str] = id_column()
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    thread_id: Mapped[str | None] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    activity_id: Mapped[str | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(20))
+    done: Mapped[bool] = mapped_column(default=False)
+
+    def __init__(self, **kw):
+        kw.setdefault("id", new_id("inbx"))
+        super().__init__(**kw)
+
+
+class OptOut(Base):
+    __tablename__ = "opt_out"
+    __table_args__ = (UniqueConstraint("organization_id", "phone"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    phone: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(40), default="keyword")
+    date_created: Mapped[datetime]

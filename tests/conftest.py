@@ -1,0 +1,104 @@
+"""Shared fixtures: migrated SQLite per test, a PostgreSQL database per run, workspaces built by the services."""
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.base import Base
+from db.migrate import upgrade
+from db.session import make_engine, make_sessionmaker, transaction
+from tools.workspaces import NewWorkspace, create_organization
+
+PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """One migrated SQLite file per run; each test copies it."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture
+def sqlite_url(sqlite_template, tmp_path) -> str:
+    path = tmp_path / "cody.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+def _pg_reachable() -> bool:
+    try:
+        engine = make_engine(PG_ADMIN_URL, poolclass=sa.pool.NullPool)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this run, dropped at the end."""
+    if not _pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run the PostgreSQL tests")
+        pytest.skip("PostgreSQL not reachable (set CODY_TEST_POSTGRES_URL)")
+    name = f"cody_t_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(PG_ADMIN_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_database) -> str:
+    """The run's PostgreSQL database, emptied before the test."""
+    engine = make_engine(pg_database, poolclass=sa.pool.NullPool)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+    return pg_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request) -> str:
+    """Runs the test on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture
+def db_url(sqlite_url) -> str:
+    return sqlite_url
+
+
+@pytest.fixture
+def factory(db_url) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(db_url)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def workspace(factory) -> NewWorkspace:
+    with transaction(factory) as session:
+        return create_organization(session, "Acme Realty", "ana@acme.test", "Ana", "Diaz")
+
+
+@pytest.fixture
+def other_workspace(factory) -> NewWorkspace:
+    with transaction(factory) as session:
+        return create_organization(session, "Other Homes", "otto@other.test", "Otto", "Berg")

@@ -1,0 +1,1 @@
+"""What can be done: messaging, validation, inbox, numbers, wallet, providers, the tool catalog."""

@@ -1,0 +1,1 @@
+"""Telephony providers behind one protocol: Twilio (official SDK over httpx) and the offline sandbox."""

@@ -1,0 +1,110 @@
+"""What a carrier does, as one protocol: send and cancel messages, start calls, search, buy and release numbers."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    to: str
+    from_: str | None
+    body: str
+    media_urls: tuple[str, ...] = ()
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    to: str
+    from_: str
+    url: str
+    status_callback: str | None = None
+    record: bool = False
+    recording_status_callback: str | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    sid: str
+    status: str
+    price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    number: str
+    country: str
+    kind: str
+    sms: bool
+    mms: bool
+    voice: bool
+    monthly_cost: Decimal
+    locality: str = ""
+    region: str = ""
+
+
+@dataclass(frozen=True)
+class BoughtNumber:
+    sid: str
+    number: str
+    sms: bool
+    mms: bool
+    voice: bool
+
+
+@dataclass(frozen=True)
+class NumberSearch:
+    country: str
+    kind: str = "local"
+    area_code: str | None = None
+    contains: str | None = None
+    sms: bool | None = None
+    mms: bool | None = None
+    voice: bool | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class NumberWebhooks:
+    sms_url: str
+    voice_url: str
+    status_callback: str
+
+
+class ProviderError(Exception):
+    """The carrier refused or failed; `code` is the carrier's numeric code when it gave one."""
+
+    def __init__(self, message: str, *, code: int | None = None, status: int | None = None, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.retryable = retryable
+
+
+@dataclass
+class CallbackForm:
+    """A webhook the provider would post to the app, as (url, ordered form pairs)."""
+
+    url: str
+    params: list[tuple[str, str]] = field(default_factory=list)
+
+
+class Provider(Protocol):
+    name: str
+
+    def send_message(self, message: OutboundMessage) -> SendResult: ...
+
+    def cancel_message(self, sid: str) -> None: ...
+
+    def fetch_message_status(self, sid: str) -> str | None: ...
+
+    def start_call(self, call: OutboundCall) -> SendResult: ...
+
+    def search_numbers(self, search: NumberSearch) -> list[AvailableNumber]: ...
+
+    def buy_number(self, number: str, webhooks: NumberWebhooks) -> BoughtNumber: ...
+
+    def release_number(self, sid: str) -> None: ...

@@ -57,11 +57,11 @@ class Contact(Timestamps, Base):
 
     @property
     def first_name(self) -> str:
-        return self.name.split(" ", 1)[0] if self.name else ""
+        return (self.name or "").split(" ", 1)[0]
 
     @property
     def last_name(self) -> str:
-        parts = self.name.split(" ", 1)
+        parts = (self.name or "").split(" ", 1)
         return parts[1] if len(parts) > 1 else ""
 
 

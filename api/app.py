@@ -1,0 +1,53 @@
+"""The FastAPI application: routers, error shapes, path normalisation, and the in-process dispatcher."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from api import errors
+from api.paths import NormalisePath
+from api.settings import ApiSettings, api_settings
+from api.v1 import crm, me
+from api.webhooks import twilio_sms
+from tools.runtime import Runtime, build_runtime
+from tools.settings import telephony_settings
+from db.session import make_engine, make_sessionmaker
+
+log = logging.getLogger("cody.api")
+
+
+def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Session] | None = None,
+               runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or api_settings()
+    if factory is None:
+        factory = make_sessionmaker(make_engine(settings.database_url))
+    runtime = runtime or build_runtime(telephony_settings(), factory, poll_seconds=settings.dispatcher_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.run_dispatcher:
+            runtime.dispatcher.start()
+        yield
+        runtime.dispatcher.stop()
+
+    app = FastAPI(title="Cody", version="0.1.0", lifespan=lifespan,
+                  description="Cody's API: Close-compatible REST v1, chat, and Twilio webhooks.")
+    app.state.settings = settings
+    app.state.factory = factory
+    app.state.runtime = runtime
+    errors.install(app)
+
+    v1 = APIRouter(prefix="/api/v1")
+    v1.include_router(me.router)
+    v1.include_router(crm.router)
+    app.include_router(v1)
+    app.include_router(twilio_sms.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    app.add_middleware(NormalisePath)
+    return app

@@ -1,0 +1,85 @@
+"""The `cody` command: serve, worker, migrate, admin."""
+
+import json
+import os
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from api.settings import api_settings
+from db.migrate import upgrade
+from db.session import make_engine, make_sessionmaker, transaction
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cody: the assistant behind your business line.")
+admin = typer.Typer(no_args_is_help=True, help="Workspace administration.")
+app.add_typer(admin, name="admin")
+console = Console(stderr=True)
+
+
+def _factory():
+    return make_sessionmaker(make_engine(api_settings().database_url))
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest revision."""
+    upgrade(api_settings().database_url)
+    console.print("Schema is up to date.")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    demo: bool = typer.Option(False, help="Seed a demo workspace first and print its API key"),
+    no_dispatcher: bool = typer.Option(False, "--no-dispatcher", help="Leave sending to `cody worker` processes"),
+) -> None:
+    """Run migrations and serve the API (with the dispatcher in-process unless --no-dispatcher)."""
+    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
+    if no_dispatcher:
+        os.environ["RUN_DISPATCHER"] = "false"
+    settings = api_settings()
+    upgrade(settings.database_url)
+    if demo:
+        from tools.demo import seed_demo
+
+        with transaction(_factory()) as session:
+            info = seed_demo(session)
+        _print_demo(info, host, port)
+    from api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level=settings.log_level.lower())
+
+
+def _print_demo(info, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]Demo workspace ready[/bold] ({'created' if info.created else 'existing'}): {info.organization_id}")
+    console.print(f"Business line (sandbox): {info.number}")
+    console.print(f"API key: [bold]{info.api_key}[/bold]")
+    console.print(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
+    console.print(f"Open {base}/ in a browser to chat with Cody.")
+
+
+@admin.command("create-org")
+def create_org(
+    name: str = typer.Option(..., help="Workspace name"),
+    email: str = typer.Option(..., help="Email of its first admin"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON only"),
+) -> None:
+    """Create a workspace, its first admin user and an API key."""
+    from tools.problems import Invalid
+    from tools.workspaces import create_organization
+
+    upgrade(api_settings().database_url)
+    try:
+        with transaction(_factory()) as session:
+            ws = create_organization(session, name, email)
+    except Invalid as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(2) from None
+    result = {"organization_id": ws.organization_id, "user_id": ws.user_id, "api_key": ws.api_key}
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        console.print(result)

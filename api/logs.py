@@ -1,0 +1,53 @@
+"""Structured JSON logs with secrets masked before they are written."""
+
+import json
+import logging
+import re
+import sys
+
+_SECRET_PATTERNS = [
+    re.compile(r"cody_[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"(?i)(authorization|x-twilio-signature|x-slack-signature|auth_token|api_key|password)([\"']?\s*[:=]\s*[\"']?)([^\s\"',}]+)"),
+    re.compile(r"(?i)\b(basic|bearer)\s+[A-Za-z0-9+/=._\-]{8,}"),
+]
+
+
+def redact(text: str) -> str:
+    """Mask API keys, tokens and signatures in a log message."""
+    text = _SECRET_PATTERNS[0].sub("cody_***", text)
+    text = _SECRET_PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)} ***", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": redact(record.getMessage()),
+        }
+        for key in ("organization_id", "activity_id", "path", "status", "event"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exc"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry)
+
+
+class RedactingFilter(logging.Filter):
+    """Masks secrets for handlers that keep their own formatter (uvicorn's, pytest's caplog)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -1,0 +1,1 @@
+"""Close-compatible REST v1."""

@@ -1,0 +1,1 @@
+"""Webhooks from carriers; every one is signature-checked and idempotent."""

@@ -1,0 +1,47 @@
+"""A live Cody server on loopback for each test, and HTTP clients authenticated as each workspace.
+
+The server uses the `db_url` fixture, so a test module runs on PostgreSQL as well by overriding it:
+
+    @pytest.fixture
+    def db_url(any_db_url):
+        return any_db_url
+"""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from api.settings import ApiSettings
+from tests.api.server import running_server
+from tools.workspaces import NewWorkspace
+
+
+@pytest.fixture
+def live_server(db_url: str, factory: sessionmaker[Session]) -> Iterator[str]:
+    """The base URL of a uvicorn server running the app on `db_url` (e.g. "http://127.0.0.1:51234")."""
+    app = create_app(ApiSettings(database_url=db_url), factory)
+    with running_server(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def api(live_server: str, workspace: NewWorkspace) -> Iterator[httpx.Client]:
+    """A client for `workspace`, with Close's Basic auth: the key as user name, empty password."""
+    with httpx.Client(base_url=live_server, auth=(workspace.api_key, ""), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def other_api(live_server: str, other_workspace: NewWorkspace) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def anon(live_server: str) -> Iterator[httpx.Client]:
+    """A client that sends no credentials."""
+    with httpx.Client(base_url=live_server, timeout=30) as client:
+        yield client

@@ -1,0 +1,56 @@
+"""Run an ASGI app on a real loopback socket in a daemon thread (used by the API tests)."""
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+STARTUP_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (for subprocesses that must bind it themselves)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(app) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 and yield its base URL; stop it on exit."""
+    # Bind first and hand the socket to uvicorn, so no other process can take the port in between.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
+    thread.start()
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("uvicorn exited before it started")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start within {STARTUP_TIMEOUT} s")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def stop_process(proc: subprocess.Popen) -> None:
+    """Terminate a child process, killing it if it does not stop in time."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -1,0 +1,248 @@
+"""Contacts and leads over HTTP: phones stored in E.164, all-or-nothing writes, PUT as a patch, path forms."""
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from db.models.crm import Contact, ContactEmail, ContactPhone, Lead
+from tools.workspaces import NewWorkspace
+
+SARAH = {
+    "name": "Sarah Lee",
+    "title": "Buyer",
+    "phones": [{"phone": "(415) 555-0132", "type": "mobile", "country": "US"}],
+    "emails": [{"email": "sarah.lee@example.com", "type": "office"}],
+}
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+def _counts(factory) -> dict[str, int]:
+    with factory() as session:
+        return {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                for model in (Lead, Contact, ContactPhone, ContactEmail)}
+
+
+def _stored_phones(factory, contact_id: str) -> list[tuple[str, str]]:
+    with factory() as session:
+        rows = session.scalars(select(ContactPhone).where(ContactPhone.contact_id == contact_id)
+                               .order_by(ContactPhone.position))
+        return [(r.phone, r.type) for r in rows]
+
+
+def _create(api: httpx.Client, body: dict) -> dict:
+    response = api.post("/api/v1/contact/", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_phone_is_returned_and_stored_in_e164(api: httpx.Client, factory, workspace: NewWorkspace) -> None:
+    body = _create(api, SARAH)
+    assert body["id"].startswith("cont_")
+    assert body["organization_id"] == workspace.organization_id
+    assert body["name"] == "Sarah Lee"
+    assert body["phones"] == [{"phone": "+14155550132", "phone_formatted": "(415) 555-0132", "type": "mobile"}]
+    assert body["emails"] == [{"email": "sarah.lee@example.com", "type": "office"}]
+
+    assert _stored_phones(factory, body["id"]) == [("+14155550132", "mobile")]
+    with factory() as session:
+        contact = session.get(Contact, body["id"])
+        assert contact.organization_id == workspace.organization_id
+        assert contact.name == "Sarah Lee"
+        lead = session.get(Lead, contact.lead_id)
+        assert lead.organization_id == workspace.organization_id
+        assert lead.name == "Sarah Lee"  # a contact without lead_id gets its own lead, named after it
+
+    again = api.get(f"/api/v1/contact/{body['id']}/")
+    assert again.status_code == 200
+    assert again.json()["phones"][0]["phone"] == "+14155550132"
+    assert again.json()["phones"][0]["phone_formatted"] == "(415) 555-0132"
+
+
+def test_country_reads_a_national_number(api: httpx.Client, factory) -> None:
+    body = _create(api, {"name": "Ben", "phones": [{"phone": "020 7946 0018", "type": "office", "country": "GB"}]})
+    assert body["phones"][0]["phone"] == "+442079460018"
+    assert body["phones"][0]["phone_formatted"] == "+44 20 7946 0018"
+    assert _stored_phones(factory, body["id"]) == [("+442079460018", "office")]
+
+
+@pytest.mark.parametrize("bad", ["12", "not a phone"])
+def test_invalid_phone_is_400_and_stores_nothing(api: httpx.Client, factory, bad: str) -> None:
+    _create(api, {"name": "Existing", "phones": [{"phone": "+14155550100"}]})
+    before = _counts(factory)
+    assert before["lead"] == 1 and before["contact"] == 1
+
+    response = api.post("/api/v1/contact/", json={
+        "name": "Bad Phone", "phones": [{"phone": bad, "type": "mobile", "country": "US"}],
+    })
+    assert response.status_code == 400, response.text
+    errors = response.json()["field-errors"]
+    assert set(errors) == {"phones.0.phone"}
+    assert bad in errors["phones.0.phone"]
+    assert _counts(factory) == before
+
+
+def test_only_the_bad_phone_is_named(api: httpx.Client, factory) -> None:
+    before = _counts(factory)
+    response = api.post("/api/v1/contact/", json={"name": "Two Phones", "phones": [
+        {"phone": "(415) 555-0132", "type": "mobile"}, {"phone": "12", "type": "office"},
+    ]})
+    assert response.status_code == 400
+    assert set(response.json()["field-errors"]) == {"phones.1.phone"}
+    assert _counts(factory) == before
+
+
+def test_lead_with_nested_contacts_is_stored_whole(api: httpx.Client, factory, workspace: NewWorkspace) -> None:
+    response = api.post("/api/v1/lead/", json={"name": "The Smiths", "contacts": [
+        {"name": "Mary Smith", "phones": [{"phone": "(415) 555-0143", "type": "mobile"}]},
+        {"name": "David Smith", "phones": [{"phone": "+1 415 555 0144", "type": "mobile"}]},
+    ]})
+    assert response.status_code == 200, response.text
+    lead = response.json()
+    assert lead["id"].startswith("lead_")
+    assert [c["name"] for c in lead["contacts"]] == ["Mary Smith", "David Smith"]
+    assert [c["phones"][0]["phone"] for c in lead["contacts"]] == ["+14155550143", "+14155550144"]
+    with factory() as session:
+        stored = session.scalars(select(Contact).where(Contact.lead_id == lead["id"])).all()
+        assert sorted(c.name for c in stored) == ["David Smith", "Mary Smith"]
+        assert {c.organization_id for c in stored} == {workspace.organization_id}
+
+
+def test_lead_with_one_invalid_nested_contact_stores_nothing(api: httpx.Client, factory) -> None:
+    _create(api, {"name": "Existing", "phones": [{"phone": "+14155550100"}]})
+    before = _counts(factory)
+
+    response = api.post("/api/v1/lead/", json={"name": "The Smiths", "contacts": [
+        {"name": "Mary Smith", "phones": [{"phone": "(415) 555-0143", "type": "mobile"}]},
+        {"name": "David Smith", "phones": [{"phone": "not a phone", "type": "mobile"}]},
+    ]})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["field-errors"]) == {"contacts.1.phones.0.phone"}
+    assert _counts(factory) == before
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Lead).where(Lead.name == "The Smiths")) == 0
+        assert session.scalar(select(func.count()).select_from(Contact).where(Contact.name == "Mary Smith")) == 0
+
+
+def test_put_contact_is_a_patch(api: httpx.Client, factory) -> None:
+    created = _create(api, SARAH)
+    cid = created["id"]
+
+    response = api.put(f"/api/v1/contact/{cid}/", json={"title": "Seller"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["title"] == "Seller"
+    assert body["name"] == "Sarah Lee"
+    assert body["phones"] == created["phones"]
+    assert body["emails"] == created["emails"]
+    with factory() as session:
+        row = session.get(Contact, cid)
+        assert (row.name, row.title) == ("Sarah Lee", "Seller")
+    assert _stored_phones(factory, cid) == [("+14155550132", "mobile")]
+
+    # Sending phones replaces the phones, and only them.
+    response = api.put(f"/api/v1/contact/{cid}/", json={"phones": [{"phone": "212-555-0123", "type": "office"}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["phones"] == [{"phone": "+12125550123", "phone_formatted": "(212) 555-0123",
+                                          "type": "office"}]
+    assert response.json()["title"] == "Seller"
+    assert _stored_phones(factory, cid) == [("+12125550123", "office")]
+
+
+def test_put_contact_with_invalid_phone_changes_nothing(api: httpx.Client, factory) -> None:
+    cid = _create(api, SARAH)["id"]
+    response = api.put(f"/api/v1/contact/{cid}/", json={"name": "Renamed", "phones": [{"phone": "12"}]})
+    assert response.status_code == 400
+    assert set(response.json()["field-errors"]) == {"phones.0.phone"}
+    assert _stored_phones(factory, cid) == [("+14155550132", "mobile")]
+    with factory() as session:
+        assert session.get(Contact, cid).name == "Sarah Lee"
+
+
+def test_put_lead_is_a_patch(api: httpx.Client, factory) -> None:
+    lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "description": "HQ move",
+                                           "url": "https://acme.example.com"}).json()
+    response = api.put(f"/api/v1/lead/{lead['id']}/", json={"description": "Second office"})
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Acme Corp"
+    assert response.json()["url"] == "https://acme.example.com"
+    assert response.json()["description"] == "Second office"
+
+    # null for a field that cannot be empty is not a 500; url may be cleared with null.
+    response = api.put(f"/api/v1/lead/{lead['id']}/", json={"name": None, "description": None, "url": None})
+    assert response.status_code == 200, response.text
+    with factory() as session:
+        row = session.get(Lead, lead["id"])
+        assert (row.name, row.description, row.url) == ("Acme Corp", "Second office", None)
+
+
+def test_delete_contact(api: httpx.Client, factory) -> None:
+    keep = _create(api, {"name": "Keep Me", "phones": [{"phone": "+14155550100"}]})
+    gone = _create(api, SARAH)
+    response = api.delete(f"/api/v1/contact/{gone['id']}/")
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert api.get(f"/api/v1/contact/{gone['id']}/").status_code == 404
+    with factory() as session:
+        assert session.get(Contact, gone["id"]) is None
+        assert session.get(Contact, keep["id"]) is not None
+    assert _stored_phones(factory, gone["id"]) == []
+    listed = api.get("/api/v1/contact/").json()["data"]
+    assert [c["id"] for c in listed] == [keep["id"]]
+    # Deleting it again is a 404, not a silent success.
+    again = api.delete(f"/api/v1/contact/{gone['id']}/")
+    assert again.status_code == 404
+    assert "error" in again.json()
+
+
+def test_delete_lead_removes_its_contacts(api: httpx.Client, factory) -> None:
+    contact = _create(api, SARAH)
+    response = api.delete(f"/api/v1/lead/{contact['lead_id']}/")
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert api.get(f"/api/v1/lead/{contact['lead_id']}/").status_code == 404
+    assert api.get(f"/api/v1/contact/{contact['id']}/").status_code == 404
+    assert _counts(factory) == {"lead": 0, "contact": 0, "contact_phone": 0, "contact_email": 0}
+
+
+def test_repeated_slashes_and_missing_trailing_slash_route(api: httpx.Client) -> None:
+    created = api.post("/api/v1//contact//", json=SARAH)
+    assert created.status_code == 200, created.text
+    cid = created.json()["id"]
+
+    for path in ("/api/v1//contact//", "/api/v1/contact", "//api//v1//contact"):
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        assert [c["id"] for c in response.json()["data"]] == [cid]
+
+    for path in (f"/api/v1/contact/{cid}", f"/api/v1//contact//{cid}//"):
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        assert response.json()["id"] == cid
+
+    response = api.put(f"/api/v1/contact/{cid}", json={"title": "Seller"})
+    assert response.status_code == 200
+    assert api.get(f"/api/v1/contact/{cid}/").json()["title"] == "Seller"
+
+    assert api.get("/api/v1/me").status_code == 200
+    assert api.delete(f"/api/v1//contact/{cid}").status_code == 200
+    assert api.get(f"/api/v1/contact/{cid}/").status_code == 404
+
+
+def test_malformed_json_is_400_with_a_general_error(api: httpx.Client, factory) -> None:
+    before = _counts(factory)
+    response = api.post("/api/v1/contact/", content=b'{"name": "x",', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field-errors"] == {}
+    assert body["errors"] and "JSON" in body["errors"][0]
+    assert _counts(factory) == before
+
+
+def test_unknown_contact_id_is_404_json(api: httpx.Client) -> None:
+    response = api.get("/api/v1/contact/cont_doesnotexist/")
+    assert response.status_code == 404
+    assert set(response.json()) == {"error"}

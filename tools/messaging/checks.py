@@ -1,0 +1,109 @@
+"""Each rule a send must pass: one small function, one stable problem code."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from phonenumbers import timezone as pn_timezone
+
+from tools.messaging import countries
+from tools.problems import Problem
+
+MAX_TEXT = 1000
+MAX_ATTACHMENTS = 10
+IMAGE_LIMIT = 5 * 1024 * 1024
+OTHER_LIMIT = 600 * 1024
+
+
+def short_code(raw: str) -> Problem | None:
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if not raw.strip().startswith("+") and 3 <= len(digits) <= 8:
+        return Problem("short_code", "remote_phone", f"{raw} is a short code; short codes cannot be texted.")
+    return None
+
+
+def supported_country(region: str | None, to: str) -> Problem | None:
+    if region not in countries.SUPPORTED:
+        where = region or "that country"
+        return Problem("unsupported_country", "remote_phone", f"Texting {to} is not supported: Cody can't text numbers in {where} yet.")
+    return None
+
+
+def text_present(text: str, has_media: bool) -> Problem | None:
+    if not text.strip() and not has_media:
+        return Problem("empty", "text", "The message is empty.")
+    return None
+
+
+def text_length(text: str) -> Problem | None:
+    if len(text) > MAX_TEXT:
+        return Problem("too_long", "text", f"The message is {len(text)} characters; the limit is {MAX_TEXT}.")
+    return None
+
+
+def mms_allowed(from_region: str | None, to_region: str | None, sender_mms: bool) -> Problem | None:
+    if from_region not in countries.MMS or to_region not in countries.MMS:
+        return Problem("mms_not_supported", "attachments", "Pictures can only be sent between US, Canadian and Australian numbers.")
+    if not sender_mms:
+        return Problem("mms_not_supported", "attachments", "Your business line can't send pictures (no MMS capability).")
+    return None
+
+
+def attachment_limits(attachments: list[dict]) -> Problem | None:
+    if len(attachments) > MAX_ATTACHMENTS:
+        return Problem("too_many_attachments", "attachments", f"At most {MAX_ATTACHMENTS} attachments can be sent at once.")
+    total = sum(a.get("size", 0) for a in attachments)
+    images_only = all(a.get("content_type", "").startswith("image/") for a in attachments)
+    limit = IMAGE_LIMIT if images_only else OTHER_LIMIT
+    if total > limit:
+        what = "5 MB for pictures" if images_only else "600 KB when other files are attached"
+        return Problem("attachment_too_large", "attachments", f"Attachments add up to {total:,} bytes; the limit is {what}.")
+    return None
+
+
+def ten_dlc(to_region: str | None, sender_region: str | None, sender_kind: str, messaging_service: str | None) -> Problem | None:
+    """US destinations from a US long code need the registered 10DLC messaging service."""
+    if to_region == "US" and sender_region == "US" and sender_kind in ("local", "mobile") and not messaging_service:
+        return Problem("us_10dlc_unregistered", "local_phone",
+                       "Texts to US numbers need a registered 10DLC messaging service: finish the 10DLC registration "
+                       "in Settings, Business Phone (Canadian numbers work without it).")
+    return None
+
+
+def whatsapp(requested: bool) -> Problem | None:
+    if requested:
+        return Problem("whatsapp_unavailable", "channel", "WhatsApp is not available yet: use SMS or email")
+    return None
+
+
+def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time | None, end: time | None) -> Problem | None:
+    """Refuse a send that would land in the workspace's quiet hours in any of the recipient's time zones."""
+    if start is None or end is None:
+        return None
+    zones = [z for z in pn_timezone.time_zones_for_number(to_number) if z != "Etc/Unknown"]
+    if not zones:
+        return None
+    quiet = [z for z in zones if _in_window(at.astimezone(ZoneInfo(z)).time(), start, end)]
+    if not quiet:
+        return None
+    allowed = _next_allowed(at, zones, start, end)
+    local = allowed.astimezone(ZoneInfo(zones[0]))
+    return Problem("quiet_hours", "date_scheduled",
+                   f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} their time); "
+                   f"the next allowed time is {local:%a %H:%M} {local.tzname()} ({allowed.isoformat()}).")
+
+
+def _in_window(t: time, start: time, end: time) -> bool:
+    if start <= end:
+        return start <= t < end
+    return t >= start or t < end
+
+
+def _next_allowed(at: datetime, zones: list[str], start: time, end: time) -> datetime:
+    """The first whole quarter hour from `at` that is outside quiet hours in every zone."""
+    candidate = at.replace(second=0, microsecond=0) + timedelta(minutes=15 - at.minute % 15)
+    for _ in range(4 * 48):
+        if not any(_in_window(candidate.astimezone(ZoneInfo(z)).time(), start, end) for z in zones):
+            return candidate
+        candidate += timedelta(minutes=15)
+    return candidate

@@ -1,0 +1,122 @@
+"""The row is the job: claim due messages atomically, deliver them, and resolve stale claims."""
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import Activity
+from db.types import utcnow
+from tools.messaging.service import Messaging
+
+log = logging.getLogger("cody.dispatcher")
+
+DUE = ("scheduled", "outbox")
+
+
+def claim_due(session: Session, worker_id: str, batch: int) -> list[str]:
+    """Move up to `batch` due messages to `sending` for this worker; no two workers get the same row."""
+    now = utcnow()
+    due = (
+        select(Activity.id)
+        .where(Activity.type == "sms", Activity.status.in_(DUE),
+               or_(Activity.date_scheduled.is_(None), Activity.date_scheduled <= now))
+        .order_by(Activity.date_scheduled)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(Activity)
+        .where(Activity.id.in_(due.scalar_subquery()), Activity.status.in_(DUE))
+        .values(status="sending", claimed_by=worker_id, claimed_at=now, attempts=Activity.attempts + 1, date_updated=now)
+        .returning(Activity.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(session.scalars(stmt))
+    session.commit()
+    return ids
+
+
+class Dispatcher:
+    def __init__(self, messaging: Messaging, factory: sessionmaker[Session], batch: int = 50,
+                 poll_seconds: float = 0.5, worker_id: str | None = None):
+        self.messaging = messaging
+        self.factory = factory
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.worker_id = worker_id or messaging.worker_id
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """Claim one batch and deliver it; returns how many were claimed."""
+        with self.factory() as session:
+            ids = claim_due(session, self.worker_id, self.batch)
+            for activity_id in ids:
+                activity = session.get(Activity, activity_id)
+                try:
+                    self.messaging.deliver_claimed(session, activity)
+                except Exception:
+                    session.rollback()
+                    log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
+        return len(ids)
+
+    def reconcile_stale(self) -> int:
+        """Messages left in `sending` by a dead process: ask the carrier when it has a sid, else retry."""
+        cutoff = utcnow() - timedelta(seconds=self.messaging.settings.sending_timeout_seconds)
+        with self.factory() as session:
+            stale = list(session.scalars(select(Activity).where(
+                Activity.type == "sms", Activity.status == "sending", Activity.claimed_at < cutoff)))
+            for activity in stale:
+                self._resolve(session, activity)
+            session.commit()
+        return len(stale)
+
+    def _resolve(self, session: Session, activity: Activity) -> None:
+        if activity.provider_sid:
+            status = self.messaging.provider.fetch_message_status(activity.provider_sid) or "sent"
+            new = "error" if status in ("failed", "undelivered") else ("delivered" if status == "delivered" else "sent")
+            values = {"status": new, "claimed_by": None}
+        else:
+            log.warning("%s was left sending with no carrier answer; putting it back in the outbox", activity.id)
+            values = {"status": "outbox", "claimed_by": None, "date_scheduled": utcnow()}
+        session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "sending",
+                                               Activity.claimed_at == activity.claimed_at)
+                        .values(date_updated=utcnow(), **values).execution_options(synchronize_session=False))
+
+    def drain(self, max_rounds: int = 10_000) -> int:
+        """Deliver everything due now (tests and `cody worker --once`)."""
+        total = 0
+        for _ in range(max_rounds):
+            claimed = self.run_once()
+            total += claimed
+            if claimed == 0:
+                break
+        return total
+
+    def run_forever(self) -> None:
+        last_reconcile = 0.0
+        while not self._stop.is_set():
+            try:
+                claimed = self.run_once()
+                now = utcnow().timestamp()
+                if now - last_reconcile > 30:
+                    self.reconcile_stale()
+                    last_reconcile = now
+            except Exception:
+                log.exception("dispatcher round failed")
+                claimed = 0
+            if claimed == 0:
+                self._stop.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run_forever, name="cody-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -1,0 +1,157 @@
+"""prepare: resolve recipient and sender, render, count segments, run every check. No side effects."""
+
+from datetime import datetime, timedelta
+
+import phonenumbers
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from db.models import Contact, Organization, SmsTemplate, User
+from db.types import utcnow
+from tools.context import Ctx
+from tools.messaging import checks
+from tools.messaging.request import SEND_STATUSES, Prepared, SendRequest
+from tools.messaging.sender import choose_sender
+from tools.optouts import is_opted_out
+from tools.phones import format_phone, normalise
+from tools.problems import Invalid, Problem
+from tools.segments import count_segments
+from tools.templates import render_template
+
+
+class Recipient:
+    """The contact (if any) and the parsed destination number, or the problem with them."""
+
+    def __init__(self, contact: Contact | None, to: str | None, number: phonenumbers.PhoneNumber | None,
+                 region: str | None, problems: list[Problem]):
+        self.contact, self.to, self.number, self.region, self.problems = contact, to, number, region, problems
+
+
+def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str | None) -> Prepared:
+    problems: list[Problem] = _request_problems(req)
+    recipient = _recipient(session, ctx, req)
+    problems += recipient.problems
+    capability = "mms" if req.attachments else "sms"
+    sender, sender_problems = (None, [])
+    if recipient.to:
+        sender, sender_problems = choose_sender(session, ctx, recipient.region, req.local_phone, capability)
+        problems += sender_problems
+        problems += _optional(checks.supported_country(recipient.region, recipient.to))
+        if is_opted_out(session, ctx.organization_id, recipient.to):
+            problems.append(Problem("opted_out", "remote_phone",
+                                    f"{format_phone(recipient.to)} has opted out of texts (replied STOP); "
+                                    "they must text START to receive messages again."))
+    text, render_problems = _text(session, ctx, req, recipient.contact)
+    problems += render_problems
+    attachments = [a.model_dump() for a in req.attachments]
+    problems += _optional(checks.text_present(text, bool(attachments)), checks.text_length(text))
+    service = None
+    if sender is not None and not sender_problems:
+        service = sender.messaging_service_sid or default_service
+        problems += _optional(checks.ten_dlc(recipient.region, sender.country, sender.kind, service))
+        if attachments:
+            problems += _optional(checks.mms_allowed(sender.country, recipient.region, sender.mms),
+                                  checks.attachment_limits(attachments))
+    if recipient.number is not None:
+        org = session.get(Organization, ctx.organization_id)
+        problems += _optional(checks.quiet_hours(recipient.number, _send_time(req), org.quiet_hours_start, org.quiet_hours_end))
+    segments = count_segments(text)
+    return Prepared(
+        request=req, organization_id=ctx.organization_id, user_id=ctx.user_id,
+        contact_id=recipient.contact.id if recipient.contact else None,
+        lead_id=recipient.contact.lead_id if recipient.contact else None,
+        contact_name=recipient.contact.name if recipient.contact else None,
+        to=recipient.to, from_=sender.number if sender else None, phone_number_id=sender.id if sender else None,
+        messaging_service_sid=service, text=text, encoding=segments.encoding, segments=segments.segments,
+        attachments=attachments, problems=_dedupe(problems),
+    )
+
+
+def _optional(*found: Problem | None) -> list[Problem]:
+    return [p for p in found if p is not None]
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen, out = set(), []
+    for p in problems:
+        if (p.code, p.field) not in seen:
+            seen.add((p.code, p.field))
+            out.append(p)
+    return out
+
+
+def _request_problems(req: SendRequest) -> list[Problem]:
+    problems = _optional(checks.whatsapp(req.whatsapp))
+    if req.status not in SEND_STATUSES:
+        problems.append(Problem("invalid", "status", f"status must be one of {', '.join(SEND_STATUSES)} to send."))
+    if req.status == "scheduled" and req.date_scheduled is None:
+        problems.append(Problem("required", "date_scheduled", "date_scheduled is required for a scheduled message."))
+    if req.date_scheduled is not None and req.date_scheduled.tzinfo is None:
+        problems.append(Problem("invalid", "date_scheduled", "date_scheduled needs a time zone (e.g. ...Z or +00:00)."))
+    if req.send_in is not None:
+        if req.status != "outbox":
+            problems.append(Problem("invalid", "send_in", "send_in is only for status outbox."))
+        elif not 0 <= req.send_in < 60:
+            problems.append(Problem("invalid", "send_in", "send_in must be at least 0 and under 60 seconds."))
+    if req.text and req.template_id:
+        problems.append(Problem("invalid", "text", "Give text or template_id, not both."))
+    return problems
+
+
+def _send_time(req: SendRequest) -> datetime:
+    if req.status == "scheduled" and req.date_scheduled and req.date_scheduled.tzinfo:
+        return req.date_scheduled
+    return utcnow() + timedelta(seconds=req.send_in or 0)
+
+
+def _recipient(session: Session, ctx: Ctx, req: SendRequest) -> Recipient:
+    contact = None
+    if req.contact_id:
+        contact = session.scalar(select(Contact).where(Contact.id == req.contact_id,
+                                                       Contact.organization_id == ctx.organization_id))
+        if contact is None:
+            return Recipient(None, None, None, None, [Problem("not_found", "contact_id", "Contact not found.")])
+    raw = req.remote_phone or _textable_phone(contact)
+    if not raw:
+        who = contact.name if contact and contact.name else "The recipient"
+        field = "contact_id" if contact else "remote_phone"
+        return Recipient(contact, None, None, None, [Problem("no_phone", field, f"{who} has no phone number to text.")])
+    short = checks.short_code(raw)
+    if short:
+        return Recipient(contact, None, None, None, [short])
+    try:
+        phone = normalise(raw, "US", field="remote_phone")
+    except Invalid as exc:
+        return Recipient(contact, None, None, None, exc.problems)
+    return Recipient(contact, phone.e164, phone.number, phone.region, [])
+
+
+def _textable_phone(contact: Contact | None) -> str | None:
+    """Mobile first, then any phone that is not a fax."""
+    if contact is None:
+        return None
+    phones = sorted((p for p in contact.phones if p.type not in ("fax", "url")), key=lambda p: p.type != "mobile")
+    return phones[0].phone if phones else None
+
+
+def _text(session: Session, ctx: Ctx, req: SendRequest, contact: Contact | None) -> tuple[str, list[Problem]]:
+    if not req.template_id:
+        return req.text or "", []
+    template = find_template(session, ctx, req.template_id)
+    if template is None:
+        return "", [Problem("not_found", "template_id", "Template not found.")]
+    rendered = render_template(
+        template.text, contact=contact, lead=contact.lead if contact else None,
+        user=session.get(User, ctx.user_id) if ctx.user_id else None,
+        organization=session.get(Organization, ctx.organization_id), variables=req.variables,
+    )
+    return rendered.text or "", rendered.problems
+
+
+def find_template(session: Session, ctx: Ctx, template_id: str) -> SmsTemplate | None:
+    """An active template the caller may use: shared ones, or their own personal ones."""
+    return session.scalar(select(SmsTemplate).where(
+        SmsTemplate.id == template_id, SmsTemplate.organization_id == ctx.organization_id,
+        SmsTemplate.status == "active", or_(SmsTemplate.is_shared.is_(True), SmsTemplate.user_id == ctx.user_id),
+    ))
+

@@ -1,0 +1,80 @@
+"""Which business number a text goes out from."""
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from db.models import PhoneNumber
+from tools.context import Ctx
+from tools.messaging import countries
+from tools.phones import format_phone, normalise
+from tools.problems import Invalid, Problem
+
+NO_BUSINESS_LINE = Problem("no_business_line", "local_phone", "Set up a business line first (Settings, Business Phone)")
+
+
+def usable_numbers(session: Session, ctx: Ctx) -> list[PhoneNumber]:
+    """The caller's own internal numbers and the workspace's group numbers, personal first."""
+    rows = session.scalars(
+        select(PhoneNumber).where(
+            PhoneNumber.organization_id == ctx.organization_id,
+            PhoneNumber.number_type == "internal",
+            PhoneNumber.status == "active",
+            or_(PhoneNumber.user_id == ctx.user_id, PhoneNumber.sharing == "group"),
+        ).order_by(PhoneNumber.date_created, PhoneNumber.id)
+    )
+    return sorted(rows, key=lambda n: n.sharing != "personal")
+
+
+def choose_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str | None,
+                  capability: str = "sms") -> tuple[PhoneNumber | None, list[Problem]]:
+    """The number to send from, or the problems that stop every candidate."""
+    if local_phone:
+        return _named_sender(session, ctx, to_region, local_phone, capability)
+    numbers = usable_numbers(session, ctx)
+    if not numbers:
+        return None, [NO_BUSINESS_LINE]
+    capable = [n for n in numbers if getattr(n, capability)]
+    if not capable:
+        return numbers[0], [_not_capable(numbers[0], capability)]
+    in_zone = [n for n in capable if countries.zone(n.country) == countries.zone(to_region)]
+    if not in_zone:
+        first = capable[0]
+        return first, [_mismatch(first, to_region)]
+    return in_zone[0], []
+
+
+def _named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
+                  capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
+    try:
+        e164 = normalise(local_phone, "US", field="local_phone").e164
+    except Invalid as exc:
+        return None, exc.problems
+    number = session.scalar(
+        select(PhoneNumber).where(PhoneNumber.organization_id == ctx.organization_id, PhoneNumber.number == e164,
+                                  PhoneNumber.status == "active")
+    )
+    if number is None:
+        return None, [Problem("unknown_local_phone", "local_phone",
+                              f"{format_phone(e164)} is not one of this workspace's business numbers.")]
+    if number.number_type != "internal":
+        return None, [Problem("external_number", "local_phone",
+                              f"{format_phone(e164)} is an external number; texts go out only from business numbers.")]
+    if number.sharing != "group" and number.user_id not in (None, ctx.user_id):
+        return None, [Problem("not_your_number", "local_phone", f"{format_phone(e164)} belongs to another user.")]
+    if not getattr(number, capability):
+        return number, [_not_capable(number, capability)]
+    if countries.zone(number.country) != countries.zone(to_region):
+        return number, [_mismatch(number, to_region)]
+    return number, []
+
+
+def _not_capable(number: PhoneNumber, capability: str) -> Problem:
+    what = {"sms": "send texts", "mms": "send pictures", "voice": "make calls"}[capability]
+    code = {"sms": "not_sms_capable", "mms": "mms_not_supported", "voice": "not_voice_capable"}[capability]
+    return Problem(code, "local_phone", f"Your business line {format_phone(number.number)} can't {what}.")
+
+
+def _mismatch(number: PhoneNumber, to_region: str | None) -> Problem:
+    return Problem("country_mismatch", "local_phone",
+                   f"Your business line {format_phone(number.number)} ({number.country}) can't text a number in "
+                   f"{to_region or 'that country'}; add a number in that country.")

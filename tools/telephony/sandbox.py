@@ -1,0 +1,474 @@
+"""The sandbox provider: Twilio's behaviour without a network.
+
+- Sends honour Twilio's test "magic numbers" (see MAGIC_TO / MAGIC_FROM) and otherwise succeed as `queued`; a
+  daemon thread then posts the message's status callback twice (`sent`, then `delivered`), each after
+  `sandbox_callback_delay_seconds`. `wait_idle()` / `drain()` let tests wait for those posts.
+- With `sandbox_10dlc_registered=False`, a US long code texting a US number without a messaging service is blocked
+  with 30034, as US carriers do for unregistered 10DLC traffic.
+- Numbers come from a deterministic inventory built with phonenumbers (every number is valid for its country);
+  NANP numbers use the fictional 555-01XX range.
+- `simulate_inbound_sms` builds the webhook form Twilio would post for an inbound text.
+"""
+
+import logging
+import math
+import re
+import secrets
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+
+from tools.segments import count_segments
+from tools.settings import TelephonySettings
+from tools.telephony.base import (
+    AvailableNumber,
+    BoughtNumber,
+    CallbackForm,
+    NumberSearch,
+    NumberWebhooks,
+    OutboundCall,
+    OutboundMessage,
+    ProviderError,
+    SendResult,
+)
+from tools.telephony.errors import describe_error
+from tools.telephony.twilio_provider import monthly_cost
+
+log = logging.getLogger(__name__)
+
+SANDBOX_ACCOUNT_SID = "ACsandbox" + "0" * 25
+SANDBOX_MESSAGING_SERVICE_SID = "MGsandbox0000000000000000000000000"
+SANDBOX_SENDER = "+15005550006"  # the "From" a messaging service uses when the message names no sender
+API_VERSION = "2010-04-01"
+SMS_WEBHOOK_PATH = "/api/webhooks/twilio/sms"
+MAX_BODY = 1600
+
+# Twilio's test credentials: To / From numbers that fail with a given error code.
+MAGIC_TO = {
+    "+15005550001": 21211,
+    "+15005550002": 21612,
+    "+15005550003": 21408,
+    "+15005550004": 21610,
+    "+15005550009": 21614,
+}
+MAGIC_FROM = {
+    "+15005550001": 21212,
+    "+15005550007": 21606,
+    "+15005550008": 21611,
+}
+MAGIC_CALL_TO = {
+    "+15005550001": 21217,
+    "+15005550002": 21214,
+    "+15005550003": 21215,
+    "+15005550004": 21216,
+}
+MAGIC_BUY = {
+    "+15005550000": 21422,
+    "+15005550001": 21421,
+}
+
+SUPPORTED_COUNTRIES = ("US", "CA", "GB", "DE", "AU", "FR", "BE", "DK", "IL", "PR", "ZA", "AT", "CH", "FI", "NL", "PL", "SE")
+NANP_COUNTRIES = frozenset({"US", "CA", "PR"})
+COUNTRY_KINDS: dict[str, tuple[str, ...]] = {
+    "US": ("local", "toll_free"),
+    "CA": ("local", "toll_free"),
+    "PR": ("local",),
+}
+DEFAULT_KINDS = ("local", "mobile", "toll_free")
+INVENTORY_SIZE = 30
+
+# Area codes the default NANP inventory is spread over, with the locality Twilio would report.
+NANP_AREA_CODES: dict[str, dict[int, tuple[str, str]]] = {
+    "US": {
+        212: ("New York", "NY"),
+        415: ("San Francisco", "CA"),
+        312: ("Chicago", "IL"),
+        617: ("Boston", "MA"),
+        305: ("Miami", "FL"),
+        512: ("Austin", "TX"),
+        206: ("Seattle", "WA"),
+        720: ("Denver", "CO"),
+    },
+    "CA": {
+        416: ("Toronto", "ON"),
+        604: ("Vancouver", "BC"),
+        514: ("Montreal", "QC"),
+        403: ("Calgary", "AB"),
+    },
+    "PR": {
+        787: ("San Juan", "PR"),
+        939: ("San Juan", "PR"),
+    },
+}
+TOLL_FREE_AREA_CODES = (800, 833, 844, 855, 866, 877, 888)
+
+_KIND_TYPES = {
+    "local": (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE),
+    "mobile": (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE),
+    "toll_free": (PhoneNumberType.TOLL_FREE,),
+}
+_EXAMPLE_TYPE = {"local": PhoneNumberType.FIXED_LINE, "mobile": PhoneNumberType.MOBILE, "toll_free": PhoneNumberType.TOLL_FREE}
+_LONG_CODE_TYPES = (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _sid(prefix: str) -> str:
+    return prefix + secrets.token_hex(16)
+
+
+def _error(code: int, status: int = 400) -> ProviderError:
+    return ProviderError(describe_error(code), code=code, status=status, retryable=False)
+
+
+def _parse(number: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+# -- capabilities ------------------------------------------------------------------------------------------
+
+
+def capabilities_for(country: str, kind: str, number: str) -> tuple[bool, bool, bool]:
+    """(sms, mms, voice) as Twilio lists them: US/CA numbers text (some US locals are voice-only), PR has no MMS,
+    elsewhere only mobiles text (no MMS) and local and toll-free numbers are voice-only."""
+    if country in ("US", "CA"):
+        if kind == "local" and country == "US" and int(number[-2:]) % 5 == 4:
+            return False, False, True
+        return True, True, True
+    if country == "PR":
+        return True, False, True
+    if kind == "mobile":
+        return True, False, True
+    return False, False, True
+
+
+# -- inventory ---------------------------------------------------------------------------------------------
+
+
+def _nanp_locality(country: str, area_code: int, number: phonenumbers.PhoneNumber) -> tuple[str, str]:
+    known = NANP_AREA_CODES.get(country, {}).get(area_code)
+    if known:
+        return known
+    description = geocoder.description_for_number(number, "en")
+    if ", " in description:
+        city, _, region = description.rpartition(", ")
+        return city, region
+    return "", description
+
+
+def _available(country: str, kind: str, number: phonenumbers.PhoneNumber) -> AvailableNumber:
+    e164 = _e164(number)
+    sms, mms, voice = capabilities_for(country, kind, e164)
+    locality = region = ""
+    if country in NANP_COUNTRIES and kind == "local":
+        locality, region = _nanp_locality(country, int(str(number.national_number)[:3]), number)
+    elif kind == "local":
+        locality = geocoder.description_for_number(number, "en")
+        if locality == geocoder.country_name_for_number(number, "en"):
+            locality = ""
+    return AvailableNumber(
+        number=e164,
+        country=country,
+        kind=kind,
+        sms=sms,
+        mms=mms,
+        voice=voice,
+        monthly_cost=monthly_cost(country, kind),
+        locality=locality,
+        region=region,
+    )
+
+
+def _valid_for(number: phonenumbers.PhoneNumber | None, country: str, kind: str) -> bool:
+    return (
+        number is not None
+        and phonenumbers.is_valid_number(number)
+        and phonenumbers.is_valid_number_for_region(number, country)
+        and phonenumbers.number_type(number) in _KIND_TYPES[kind]
+    )
+
+
+def _nanp_in_area(country: str, kind: str, area_code: int, count: int = 100, offset: int = 0) -> list[AvailableNumber]:
+    """Numbers NPA-555-01XX (the fictional range) in one area code, in a fixed scrambled order."""
+    found = []
+    for k in range(100):
+        line = (17 * k + 3 * offset) % 100
+        number = _parse(f"+1{area_code}55501{line:02d}")
+        if _valid_for(number, country, kind):
+            found.append(_available(country, kind, number))
+            if len(found) >= count:
+                break
+    return found
+
+
+@lru_cache(maxsize=None)
+def inventory(country: str, kind: str) -> tuple[AvailableNumber, ...]:
+    """The sandbox's numbers for sale in one country and kind (empty when the country has no such numbers)."""
+    country = country.upper()
+    if country not in SUPPORTED_COUNTRIES or kind not in COUNTRY_KINDS.get(country, DEFAULT_KINDS):
+        return ()
+    if country in NANP_COUNTRIES:
+        area_codes = list(NANP_AREA_CODES[country]) if kind == "local" else list(TOLL_FREE_AREA_CODES)
+        per_area = math.ceil(INVENTORY_SIZE / len(area_codes))
+        columns = [_nanp_in_area(country, kind, npa, per_area, offset=i) for i, npa in enumerate(area_codes)]
+        interleaved = [col[row] for row in range(per_area) for col in columns if row < len(col)]
+        return tuple(interleaved[:INVENTORY_SIZE])
+    example = phonenumbers.example_number_for_type(country, _EXAMPLE_TYPE[kind])
+    if example is None:
+        return ()
+    national = phonenumbers.national_significant_number(example)
+    country_code = example.country_code
+    seed = zlib.crc32(f"{country}:{kind}".encode())
+    found: dict[str, AvailableNumber] = {}
+    for i in range(5000):
+        suffix = f"{(seed + i * 7919) % 10000:04d}"
+        number = _parse(f"+{country_code}{national[:-4]}{suffix}")
+        if _valid_for(number, country, kind):
+            found.setdefault(_e164(number), _available(country, kind, number))
+            if len(found) >= INVENTORY_SIZE:
+                break
+    return tuple(found.values())
+
+
+_KEYPAD = {c: d for d, letters in {"2": "ABC", "3": "DEF", "4": "GHI", "5": "JKL", "6": "MNO", "7": "PQRS", "8": "TUV", "9": "WXYZ"}.items() for c in letters}
+
+
+def _contains_regex(pattern: str) -> re.Pattern[str]:
+    """Twilio's `contains`: digits or letters (keypad), `*` one character, `%` any run, leading `+` anchors the
+    start of the E.164 number, trailing `$` its end; otherwise it matches anywhere."""
+    anchored_start = pattern.startswith("+")
+    anchored_end = pattern.endswith("$")
+    body = pattern.lstrip("+").rstrip("$")
+    out = []
+    for ch in body.upper():
+        if ch == "*":
+            out.append(".")
+        elif ch == "%":
+            out.append(".*")
+        elif ch.isdigit():
+            out.append(ch)
+        elif ch in _KEYPAD:
+            out.append(_KEYPAD[ch])
+    regex = "".join(out)
+    return re.compile(("^" if anchored_start else "") + regex + ("$" if anchored_end else ""))
+
+
+# -- the provider ------------------------------------------------------------------------------------------
+
+
+class SandboxProvider:
+    name = "sandbox"
+
+    def __init__(
+        self,
+        settings: TelephonySettings,
+        post_callback: Callable[[CallbackForm], None],
+        messaging_service_sid: str = SANDBOX_MESSAGING_SERVICE_SID,
+    ):
+        self.settings = settings
+        self.post_callback = post_callback
+        self.messaging_service_sid = messaging_service_sid
+        self.statuses: dict[str, str] = {}
+        self.numbers: dict[str, tuple[str, NumberWebhooks]] = {}
+        self.callback_errors: list[BaseException] = []
+        self._lock = threading.Condition()
+        self._pending = 0
+
+    # -- messages --------------------------------------------------------------------------------------------
+
+    def send_message(self, message: OutboundMessage) -> SendResult:
+        if message.from_ in MAGIC_FROM:
+            raise _error(MAGIC_FROM[message.from_])
+        if message.to in MAGIC_TO:
+            raise _error(MAGIC_TO[message.to])
+        if not message.from_ and not message.messaging_service_sid:
+            raise ProviderError("A message needs a sending number or a messaging service.", code=21603, status=400)
+        if len(message.body) > MAX_BODY:
+            raise _error(21617)
+        if self._blocked_as_unregistered_10dlc(message):
+            raise _error(30034)
+        sid = _sid("SM")
+        with self._lock:
+            self.statuses[sid] = "queued"
+        if message.status_callback:
+            self._start_callbacks(sid, message)
+        return SendResult(sid=sid, status="queued", price=None)
+
+    def _blocked_as_unregistered_10dlc(self, message: OutboundMessage) -> bool:
+        if self.settings.sandbox_10dlc_registered or message.messaging_service_sid or not message.from_:
+            return False
+        sender, recipient = _parse(message.from_), _parse(message.to)
+        if sender is None or recipient is None:
+            return False
+        return (
+            phonenumbers.region_code_for_number(sender) == "US"
+            and phonenumbers.number_type(sender) in _LONG_CODE_TYPES
+            and phonenumbers.region_code_for_number(recipient) == "US"
+        )
+
+    def cancel_message(self, sid: str) -> None:
+        with self._lock:
+            status = self.statuses.get(sid)
+            if status is None:
+                raise ProviderError("The message was not found.", code=20404, status=404)
+            if status not in ("queued", "scheduled", "accepted", "canceled"):
+                raise ProviderError(f"The message is already {status} and cannot be canceled.", code=None, status=400)
+            self.statuses[sid] = "canceled"
+
+    def fetch_message_status(self, sid: str) -> str | None:
+        with self._lock:
+            return self.statuses.get(sid)
+
+    def _status_form(self, sid: str, message: OutboundMessage, status: str) -> CallbackForm:
+        params = [
+            ("SmsSid", sid),
+            ("SmsStatus", status),
+            ("MessageStatus", status),
+            ("To", message.to),
+        ]
+        if message.messaging_service_sid:
+            params.append(("MessagingServiceSid", message.messaging_service_sid))
+        params += [
+            ("MessageSid", sid),
+            ("AccountSid", SANDBOX_ACCOUNT_SID),
+            ("From", message.from_ or SANDBOX_SENDER),
+            ("ApiVersion", API_VERSION),
+        ]
+        return CallbackForm(url=message.status_callback or "", params=params)
+
+    def _start_callbacks(self, sid: str, message: OutboundMessage) -> None:
+        with self._lock:
+            self._pending += 1
+        threading.Thread(target=self._run_callbacks, args=(sid, message), name=f"sandbox-callbacks-{sid}", daemon=True).start()
+
+    def _run_callbacks(self, sid: str, message: OutboundMessage) -> None:
+        try:
+            for status in ("sent", "delivered"):
+                time.sleep(max(0.0, self.settings.sandbox_callback_delay_seconds))
+                with self._lock:
+                    if self.statuses.get(sid) == "canceled":
+                        return
+                    self.statuses[sid] = status
+                try:
+                    self.post_callback(self._status_form(sid, message, status))
+                except Exception as exc:  # the app being down must not kill the simulation
+                    log.exception("sandbox status callback for %s (%s) failed", sid, status)
+                    self.callback_errors.append(exc)
+        finally:
+            with self._lock:
+                self._pending -= 1
+                self._lock.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every scheduled status callback has been posted; False if `timeout` ran out first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout)
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Like wait_idle, but raises TimeoutError when callbacks are still pending after `timeout` seconds."""
+        if not self.wait_idle(timeout):
+            raise TimeoutError(f"sandbox callbacks still pending after {timeout}s")
+
+    @property
+    def pending_callbacks(self) -> int:
+        with self._lock:
+            return self._pending
+
+    # -- inbound ---------------------------------------------------------------------------------------------
+
+    def simulate_inbound_sms(
+        self, from_: str, to: str, body: str, media: Iterable[tuple[str, str]] = ()
+    ) -> CallbackForm:
+        """The form Twilio would post to the app's SMS webhook for a text from `from_` to `to` (built, not posted)."""
+        media = list(media)
+        sid = ("MM" if media else "SM") + secrets.token_hex(16)
+        from_number, to_number = _parse(from_), _parse(to)
+        params = [
+            ("ToCountry", phonenumbers.region_code_for_number(to_number) if to_number else ""),
+            ("SmsMessageSid", sid),
+            ("NumMedia", str(len(media))),
+            ("SmsSid", sid),
+            ("SmsStatus", "received"),
+            ("Body", body),
+            ("FromCountry", phonenumbers.region_code_for_number(from_number) if from_number else ""),
+            ("To", to),
+            ("MessagingServiceSid", self.messaging_service_sid),
+            ("NumSegments", str(count_segments(body).segments if body else 1)),
+            ("MessageSid", sid),
+            ("AccountSid", SANDBOX_ACCOUNT_SID),
+            ("From", from_),
+            ("ApiVersion", API_VERSION),
+        ]
+        for index, (url, content_type) in enumerate(media):
+            params.append((f"MediaContentType{index}", content_type))
+            params.append((f"MediaUrl{index}", url))
+        return CallbackForm(url=self.settings.public_base_url.rstrip("/") + SMS_WEBHOOK_PATH, params=params)
+
+    # -- calls -----------------------------------------------------------------------------------------------
+
+    def start_call(self, call: OutboundCall) -> SendResult:
+        if call.to in MAGIC_CALL_TO:
+            raise _error(MAGIC_CALL_TO[call.to])
+        return SendResult(sid=_sid("CA"), status="queued", price=None)
+
+    # -- numbers ---------------------------------------------------------------------------------------------
+
+    def search_numbers(self, search: NumberSearch) -> list[AvailableNumber]:
+        country = search.country.upper()
+        kinds = COUNTRY_KINDS.get(country, DEFAULT_KINDS)
+        if country not in SUPPORTED_COUNTRIES or search.kind not in kinds:
+            return []
+        if search.area_code and country in NANP_COUNTRIES:
+            # Twilio applies AreaCode only in the US and Canada (NANP); elsewhere it is ignored.
+            if not (search.area_code.isdigit() and len(search.area_code) == 3):
+                return []
+            candidates: Iterable[AvailableNumber] = _nanp_in_area(country, search.kind, int(search.area_code))
+        else:
+            candidates = inventory(country, search.kind)
+        pattern = _contains_regex(search.contains) if search.contains else None
+        found = []
+        for candidate in candidates:
+            if search.sms is not None and candidate.sms != search.sms:
+                continue
+            if search.mms is not None and candidate.mms != search.mms:
+                continue
+            if search.voice is not None and candidate.voice != search.voice:
+                continue
+            if pattern is not None and not pattern.search(candidate.number.lstrip("+")):
+                continue
+            found.append(candidate)
+            if len(found) >= search.limit:
+                break
+        return found
+
+    def buy_number(self, number: str, webhooks: NumberWebhooks) -> BoughtNumber:
+        if number in MAGIC_BUY:
+            raise _error(MAGIC_BUY[number])
+        parsed = _parse(number)
+        if parsed is None or not phonenumbers.is_valid_number(parsed):
+            raise _error(21421)
+        number_type = phonenumbers.number_type(parsed)
+        kind = "toll_free" if number_type == PhoneNumberType.TOLL_FREE else "mobile" if number_type == PhoneNumberType.MOBILE else "local"
+        country = phonenumbers.region_code_for_number(parsed) or ""
+        e164 = _e164(parsed)
+        sms, mms, voice = capabilities_for(country, kind, e164)
+        sid = _sid("PN")
+        with self._lock:
+            self.numbers[sid] = (e164, webhooks)
+        return BoughtNumber(sid=sid, number=e164, sms=sms, mms=mms, voice=voice)
+
+    def release_number(self, sid: str) -> None:
+        if not sid.startswith("PN"):
+            raise ProviderError("The phone number was not found.", code=20404, status=404)
+        with self._lock:
+            self.numbers.pop(sid, None)

@@ -1,0 +1,267 @@
+"""The Twilio provider: the official `twilio` SDK over httpx (see httpx_client), errors mapped to ProviderError.
+
+Base URL: the SDK composes every v2010 URL as `<domain.base_url stripped of "/">/2010-04-01/<path>`, where the
+domain is `client.api` (messages, calls, available_phone_numbers and incoming_phone_numbers all hang off
+`client.api.v2010.account`). Pagination follows `next_page_uri` through the same `domain.absolute_url`, so setting
+`client.api.base_url` moves every request to the configured host. `edge`/`region` (or TWILIO_EDGE/TWILIO_REGION in
+the environment) rewrite the host, so they are cleared when a custom base URL is set.
+
+Number prices: the AvailablePhoneNumbers list has no price, so `monthly_cost` reads MONTHLY_COST below, Twilio's
+approximate list prices in USD per month. They are estimates for showing a cost before buying; Twilio's pricing
+API / pricing pages are the source of truth.
+"""
+
+import logging
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from tools.settings import TelephonySettings
+from tools.telephony.base import (
+    AvailableNumber,
+    BoughtNumber,
+    NumberSearch,
+    NumberWebhooks,
+    OutboundCall,
+    OutboundMessage,
+    ProviderError,
+    SendResult,
+)
+from tools.telephony.errors import describe_error, is_retryable_status
+from tools.telephony.httpx_client import HttpxTwilioClient, TwilioTransportError
+
+log = logging.getLogger(__name__)
+
+TWILIO_DEFAULT_API_BASE_URL = "https://api.twilio.com"
+CALL_STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+NUMBER_KINDS = ("local", "toll_free", "mobile")
+
+# Approximate Twilio list prices, USD per month, per (country, kind). Unknown pairs fall back to DEFAULT_MONTHLY_COST.
+MONTHLY_COST: dict[tuple[str, str], Decimal] = {
+    ("US", "local"): Decimal("1.15"),
+    ("US", "toll_free"): Decimal("2.15"),
+    ("CA", "local"): Decimal("1.15"),
+    ("CA", "toll_free"): Decimal("2.15"),
+    ("PR", "local"): Decimal("3.00"),
+    ("GB", "local"): Decimal("1.15"),
+    ("GB", "mobile"): Decimal("1.15"),
+    ("GB", "toll_free"): Decimal("2.00"),
+    ("DE", "local"): Decimal("1.15"),
+    ("DE", "mobile"): Decimal("1.15"),
+    ("DE", "toll_free"): Decimal("20.00"),
+    ("AU", "local"): Decimal("3.00"),
+    ("AU", "mobile"): Decimal("6.50"),
+    ("AU", "toll_free"): Decimal("16.00"),
+    ("FR", "local"): Decimal("1.15"),
+    ("FR", "mobile"): Decimal("3.00"),
+    ("FR", "toll_free"): Decimal("20.00"),
+    ("BE", "local"): Decimal("1.15"),
+    ("BE", "mobile"): Decimal("3.00"),
+    ("BE", "toll_free"): Decimal("25.00"),
+    ("DK", "local"): Decimal("4.00"),
+    ("DK", "mobile"): Decimal("4.00"),
+    ("DK", "toll_free"): Decimal("25.00"),
+    ("IL", "local"): Decimal("5.00"),
+    ("IL", "mobile"): Decimal("15.00"),
+    ("IL", "toll_free"): Decimal("25.00"),
+    ("ZA", "local"): Decimal("4.25"),
+    ("ZA", "mobile"): Decimal("4.25"),
+    ("ZA", "toll_free"): Decimal("25.00"),
+    ("AT", "local"): Decimal("1.15"),
+    ("AT", "mobile"): Decimal("3.00"),
+    ("AT", "toll_free"): Decimal("25.00"),
+    ("CH", "local"): Decimal("2.00"),
+    ("CH", "mobile"): Decimal("10.00"),
+    ("CH", "toll_free"): Decimal("25.00"),
+    ("FI", "local"): Decimal("1.15"),
+    ("FI", "mobile"): Decimal("3.00"),
+    ("FI", "toll_free"): Decimal("25.00"),
+    ("NL", "local"): Decimal("1.15"),
+    ("NL", "mobile"): Decimal("3.00"),
+    ("NL", "toll_free"): Decimal("25.00"),
+    ("PL", "local"): Decimal("1.15"),
+    ("PL", "mobile"): Decimal("3.00"),
+    ("PL", "toll_free"): Decimal("25.00"),
+    ("SE", "local"): Decimal("3.00"),
+    ("SE", "mobile"): Decimal("3.00"),
+    ("SE", "toll_free"): Decimal("25.00"),
+}
+DEFAULT_MONTHLY_COST = Decimal("5.00")
+
+
+def monthly_cost(country: str, kind: str) -> Decimal:
+    """Estimated monthly price of a number (see MONTHLY_COST)."""
+    return MONTHLY_COST.get((country.upper(), kind), DEFAULT_MONTHLY_COST)
+
+
+def capability_flags(capabilities: Any) -> tuple[bool, bool, bool]:
+    """(sms, mms, voice) from Twilio's capabilities object, whose keys come as "SMS"/"MMS"/"voice" or any case."""
+    if not isinstance(capabilities, dict):
+        return False, False, False
+    lowered = {str(k).lower(): v for k, v in capabilities.items()}
+
+    def flag(key: str) -> bool:
+        value = lowered.get(key)
+        if isinstance(value, str):
+            return value.strip().lower() == "true"
+        return bool(value)
+
+    return flag("sms"), flag("mms"), flag("voice")
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """Twilio prices are strings like "-0.00790" (negative = charged); Cody keeps the positive amount."""
+    if value in (None, ""):
+        return None
+    try:
+        return abs(Decimal(str(value)))
+    except InvalidOperation:
+        return None
+
+
+class TwilioProvider:
+    name = "twilio"
+
+    def __init__(self, settings: TelephonySettings, http: httpx.Client | None = None):
+        if not settings.twilio_account_sid or not settings.twilio_auth_token:
+            raise ValueError("TwilioProvider needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        self.settings = settings
+        self._token = settings.twilio_auth_token.get_secret_value()
+        self.http_client = HttpxTwilioClient(http, timeout=settings.twilio_timeout_seconds)
+        self.client = Client(settings.twilio_account_sid, self._token, http_client=self.http_client)
+        base_url = (settings.twilio_api_base_url or TWILIO_DEFAULT_API_BASE_URL).rstrip("/")
+        if base_url != TWILIO_DEFAULT_API_BASE_URL:
+            # A fake or Prism: never let an edge/region rewrite its host.
+            self.client.edge = None
+            self.client.region = None
+            self.client.api.base_url = base_url
+            self.client.messaging.base_url = base_url
+        self.base_url = base_url
+
+    def close(self) -> None:
+        self.http_client.close()
+
+    # -- messages --------------------------------------------------------------------------------------------
+
+    def send_message(self, message: OutboundMessage) -> SendResult:
+        kwargs: dict[str, Any] = {"to": message.to, "body": message.body}
+        if message.media_urls:
+            kwargs["media_url"] = list(message.media_urls)
+        if message.status_callback:
+            kwargs["status_callback"] = message.status_callback
+        service = message.messaging_service_sid or (None if message.from_ else self.settings.twilio_messaging_service_sid)
+        if service:
+            kwargs["messaging_service_sid"] = service
+        elif message.from_:
+            kwargs["from_"] = message.from_
+        else:
+            raise ProviderError("A message needs a sending number or a messaging service.", code=None, status=None)
+        created = self._call(self.client.messages.create, **kwargs)
+        return SendResult(sid=created.sid, status=str(created.status), price=_decimal(created.price))
+
+    def cancel_message(self, sid: str) -> None:
+        self._call(self.client.messages(sid).update, status="canceled")
+
+    def fetch_message_status(self, sid: str) -> str | None:
+        fetched = self._call(self.client.messages(sid).fetch)
+        return str(fetched.status) if fetched.status is not None else None
+
+    # -- calls -----------------------------------------------------------------------------------------------
+
+    def start_call(self, call: OutboundCall) -> SendResult:
+        kwargs: dict[str, Any] = {"to": call.to, "from_": call.from_, "url": call.url, "record": call.record}
+        if call.status_callback:
+            kwargs["status_callback"] = call.status_callback
+            kwargs["status_callback_event"] = list(CALL_STATUS_EVENTS)
+        if call.recording_status_callback:
+            kwargs["recording_status_callback"] = call.recording_status_callback
+        created = self._call(self.client.calls.create, **kwargs)
+        return SendResult(sid=created.sid, status=str(created.status), price=_decimal(created.price))
+
+    # -- numbers ---------------------------------------------------------------------------------------------
+
+    def search_numbers(self, search: NumberSearch) -> list[AvailableNumber]:
+        if search.kind not in NUMBER_KINDS:
+            raise ProviderError(f"Unknown number kind {search.kind!r}; use one of {', '.join(NUMBER_KINDS)}.")
+        country = search.country.upper()
+        listing = getattr(self.client.available_phone_numbers(country), search.kind)
+        filters: dict[str, Any] = {}
+        if search.area_code:
+            filters["area_code"] = search.area_code
+        if search.contains:
+            filters["contains"] = search.contains
+        if search.sms is not None:
+            filters["sms_enabled"] = search.sms
+        if search.mms is not None:
+            filters["mms_enabled"] = search.mms
+        if search.voice is not None:
+            filters["voice_enabled"] = search.voice
+        records = self._call(listing.list, limit=search.limit, **filters)
+        cost = monthly_cost(country, search.kind)
+        found = []
+        for record in records[: search.limit]:
+            sms, mms, voice = capability_flags(record.capabilities)
+            found.append(
+                AvailableNumber(
+                    number=record.phone_number,
+                    country=(record.iso_country or country).upper(),
+                    kind=search.kind,
+                    sms=sms,
+                    mms=mms,
+                    voice=voice,
+                    monthly_cost=cost,
+                    locality=record.locality or "",
+                    region=record.region or "",
+                )
+            )
+        return found
+
+    def buy_number(self, number: str, webhooks: NumberWebhooks) -> BoughtNumber:
+        bought = self._call(
+            self.client.incoming_phone_numbers.create,
+            phone_number=number,
+            sms_url=webhooks.sms_url,
+            voice_url=webhooks.voice_url,
+            status_callback=webhooks.status_callback,
+        )
+        sms, mms, voice = capability_flags(bought.capabilities)
+        return BoughtNumber(sid=bought.sid, number=bought.phone_number or number, sms=sms, mms=mms, voice=voice)
+
+    def release_number(self, sid: str) -> None:
+        self._call(self.client.incoming_phone_numbers(sid).delete)
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    def _call(self, fn, *args, **kwargs):
+        """Run one SDK call; every failure becomes a ProviderError without credentials in it."""
+        try:
+            return fn(*args, **kwargs)
+        except TwilioRestException as exc:
+            raise self._rest_error(exc.status, exc.code, exc.msg) from exc
+        except TwilioTransportError as exc:
+            log.warning("Twilio transport error: %s", self._scrub(exc.message))
+            raise ProviderError(self._scrub(exc.message), code=None, status=None, retryable=True) from exc
+        except TwilioException as exc:
+            # TwilioServiceException (RFC 9457 bodies) and other SDK errors.
+            status = getattr(exc, "status", None)
+            code = getattr(exc, "code", None)
+            raise self._rest_error(status, code, str(getattr(exc, "detail", None) or getattr(exc, "title", ""))) from exc
+
+    def _rest_error(self, status: int | None, code: Any, detail: str | None) -> ProviderError:
+        try:
+            code = int(code) if code is not None else None
+        except (TypeError, ValueError):
+            code = None
+        if code is not None and (code == status or code < 10000):
+            code = None  # the SDK puts the HTTP status in `code` when the body had none; Twilio codes have 5 digits
+        message = describe_error(code) if code is not None else f"Twilio request failed (HTTP {status})."
+        log.warning("Twilio error status=%s code=%s: %s", status, code, self._scrub(detail or ""))
+        error = ProviderError(self._scrub(message), code=code, status=status, retryable=is_retryable_status(status))
+        error.detail = self._scrub(detail or "")  # Twilio's own wording, for logs and debugging
+        return error
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "***") if self._token else text

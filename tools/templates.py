@@ -1,0 +1,238 @@
+"""SMS templates: checked when saved, rendered in a sandbox with Close's tags and the caller's variables.
+
+A template may use Close's tags (`{{ contact.first_name }}`, `{{ lead.custom["Budget"] }}`), free variables
+(`{{ time }}`) that the caller must supply, `{% if %}` blocks and a few text filters. Anything else is refused
+by `check_template`, at save and again at every render; the sandbox is the second line of defence.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+from db.models.crm import Contact, Lead
+from db.models.workspace import Organization, User
+from tools.problems import Problem
+
+TAGS: dict[str, tuple[str, ...]] = {
+    "contact": ("first_name", "last_name", "name", "title", "phone", "email", "custom"),
+    "lead": ("display_name", "name", "url", "description", "custom"),
+    "user": ("first_name", "last_name", "full_name", "email", "phone"),
+    "organization": ("name",),
+}
+FILTERS = frozenset({"capitalize", "default", "lower", "title", "trim", "upper"})
+TESTS = frozenset({"defined", "none", "undefined"})
+
+# Names Jinja gives a meaning of its own; none of them may stand for a free variable.
+_RESERVED = frozenset(
+    {"caller", "cycler", "dict", "joiner", "kwargs", "lipsum", "loop", "namespace", "range", "self", "varargs"}
+)
+# Statement nodes whose tag is not their lower-cased class name.
+_STATEMENT_TAGS = {"Assign": "set", "AssignBlock": "set", "CallBlock": "call", "ExprStmt": "do",
+                   "FilterBlock": "filter", "FromImport": "import"}  # fmt: skip
+_ALLOWED_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.If, nodes.CondExpr,
+    nodes.Const, nodes.Concat, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Keyword,
+)  # fmt: skip
+
+env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+env.globals.clear()
+env.filters = {name: env.filters[name] for name in FILTERS}
+env.tests = {name: env.tests[name] for name in TESTS}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str | None
+    problems: list[Problem]
+
+
+class _Blanks(dict):
+    """Custom fields, where a field the record does not have reads as an empty string, as in Close."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def check_template(text: str) -> list[Problem]:
+    """The problems that stop this template text from being saved or rendered; empty when it is fine."""
+    if not text.strip():
+        return [Problem("empty", "text", "The template text is empty.")]
+    try:
+        tree = env.parse(text)
+    except TemplateSyntaxError as e:
+        return [Problem("template_syntax", "text", f"Template syntax error on line {e.lineno}: {e.message}")]
+    return list(dict.fromkeys(_walk(tree, None)))
+
+
+def free_variables(text: str) -> set[str]:
+    """The names a caller must supply to render this text (which must parse: run `check_template` first)."""
+    return meta.find_undeclared_variables(env.parse(text)) - TAGS.keys()
+
+
+def render_template(
+    text: str,
+    *,
+    contact: Contact | None,
+    lead: Lead | None,
+    user: User | None,
+    organization: Organization | None,
+    variables: dict[str, str],
+) -> Rendered:
+    """Check and render the text; on any problem the text is None and the problems say why."""
+    problems = check_template(text)
+    if problems:
+        return Rendered(None, problems)
+    needed = free_variables(text)
+    missing = sorted(name for name in needed if not (variables.get(name) or "").strip())
+    if missing:
+        return Rendered(None, [_missing(name) for name in missing])
+    context = {
+        "contact": _contact_tags(contact),
+        "lead": _lead_tags(lead, contact),
+        "user": _user_tags(user),
+        "organization": {"name": organization.name or ""} if organization else _blank_tags("organization"),
+    }
+    return _render(text, context | {name: variables[name] for name in needed})
+
+
+def _render(text: str, context: dict[str, object]) -> Rendered:
+    try:
+        return Rendered(env.from_string(text).render(context), [])
+    except SecurityError as e:
+        return Rendered(None, [Problem("template_unsafe", "text", f"The template was refused: {e}")])
+    except Exception as e:  # the template is the caller's text: any failure in it is theirs to fix
+        return Rendered(None, [Problem("template_error", "text", f"The template could not be rendered: {e}")])
+
+
+def _missing(name: str) -> Problem:
+    return Problem("missing_variable", f"variables.{name}", f"The template needs a value for {name}.")
+
+
+# Save-time checks: walk the parsed template and allow only what an SMS template needs.
+
+
+def _walk(node: nodes.Node, parent: nodes.Node | None) -> Iterator[Problem]:
+    yield from _node_problems(node, parent)
+    for child in node.iter_child_nodes():
+        yield from _walk(child, node)
+
+
+def _node_problems(node: nodes.Node, parent: nodes.Node | None) -> list[Problem]:
+    if isinstance(node, nodes.Name):
+        return _name_problems(node, parent)
+    if isinstance(node, nodes.Getattr):
+        return _key_problems(node.node, node.attr)
+    if isinstance(node, nodes.Getitem):
+        if not isinstance(node.arg, nodes.Const):
+            return [_unsafe('Fields can only be looked up by a quoted name, like lead.custom["Budget"].')]
+        return _key_problems(node.node, node.arg.value)
+    if isinstance(node, nodes.Filter) and node.name not in FILTERS:
+        return [_unsupported(f"the filter {node.name!r}")]
+    if isinstance(node, nodes.Test) and node.name not in TESTS:
+        return [_unsupported(f"the test {node.name!r}")]
+    if not isinstance(node, (nodes.Filter, nodes.Test, *_ALLOWED_NODES)):
+        return [_unsupported(_describe(node))]
+    return []
+
+
+def _name_problems(node: nodes.Name, parent: nodes.Node | None) -> list[Problem]:
+    if node.name.startswith("_"):
+        return [_unsafe(f"Templates cannot use {node.name!r}: names starting with an underscore are hidden.")]
+    if node.name in _RESERVED:
+        return [_unsafe(f"Templates cannot use {node.name!r}: it is a reserved name.")]
+    looked_up = isinstance(parent, (nodes.Getattr, nodes.Getitem)) and parent.node is node
+    if node.name in TAGS and not looked_up:
+        example = f"{node.name}.{TAGS[node.name][0]}"
+        return [Problem("unknown_tag", "text", f"{node.name} needs a field, such as {{{{ {example} }}}}.")]
+    return []
+
+
+def _key_problems(target: nodes.Node, key: object) -> list[Problem]:
+    if isinstance(key, str) and key.startswith("_"):
+        return [_unsafe(f"Templates cannot use {key!r}: names starting with an underscore are hidden.")]
+    if isinstance(target, nodes.Name) and target.name in TAGS and key not in TAGS[target.name]:
+        known = ", ".join(f"{target.name}.{field}" for field in TAGS[target.name])
+        return [Problem("unknown_tag", "text", f"{target.name}.{key} is not a tag; use one of {known}.")]
+    return []
+
+
+def _describe(node: nodes.Node) -> str:
+    if isinstance(node, (nodes.BinExpr, nodes.UnaryExpr)):
+        return f"the {node.operator!r} operator"
+    if isinstance(node, nodes.Call):
+        return "a function call"
+    if isinstance(node, nodes.Stmt):
+        tag = _STATEMENT_TAGS.get(type(node).__name__, type(node).__name__.lower())
+        return f"the {{% {tag} %}} tag"
+    return f"a {type(node).__name__.lower()} expression"
+
+
+def _unsupported(what: str) -> Problem:
+    filters = ", ".join(sorted(FILTERS))
+    return _unsafe(f"Templates can only use tags, if blocks and the filters {filters}; this one uses {what}.")
+
+
+def _unsafe(message: str) -> Problem:
+    return Problem("template_unsafe", "text", message)
+
+
+# Render-time context: plain dicts of strings built from the models; no ORM object enters the sandbox.
+
+
+def _contact_tags(contact: Contact | None) -> dict[str, object]:
+    if contact is None:
+        return _blank_tags("contact")
+    return {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "name": contact.name or "",
+        "title": contact.title or "",
+        "phone": contact.phones[0].phone if contact.phones else "",
+        "email": contact.emails[0].email if contact.emails else "",
+        "custom": _custom(contact.custom),
+    }
+
+
+def _lead_tags(lead: Lead | None, contact: Contact | None) -> dict[str, object]:
+    if lead is None:
+        return _blank_tags("lead")
+    return {
+        "display_name": lead.name or (contact.name if contact else "") or "",
+        "name": lead.name or "",
+        "url": lead.url or "",
+        "description": lead.description or "",
+        "custom": _custom(lead.custom),
+    }
+
+
+def _user_tags(user: User | None) -> dict[str, object]:
+    if user is None:
+        return _blank_tags("user")
+    first, last = user.first_name or "", user.last_name or ""
+    return {
+        "first_name": first,
+        "last_name": last,
+        "full_name": f"{first} {last}".strip(),
+        "email": user.email or "",
+        "phone": user.forwarding_phone or "",
+    }
+
+
+def _blank_tags(root: str) -> dict[str, object]:
+    """The tags of a record the message has none of: every one reads as an empty string."""
+    return {field: _Blanks() if field == "custom" else "" for field in TAGS[root]}
+
+
+def _custom(values: dict | None) -> _Blanks:
+    return _Blanks({name: _custom_text(value) for name, value in (values or {}).items()})
+
+
+def _custom_text(value: object) -> str:
+    """A custom field's value as Close shows it: blank for none, a list joined by commas."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,13 @@
+"""INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL alike."""
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignore(session: Session, model: type, values: dict[str, Any], conflict: list[str]) -> bool:
+    """Insert a row unless one with the same conflict columns exists; True when inserted."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+    return session.execute(stmt).rowcount == 1

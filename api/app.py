@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import errors
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
-from api.v1 import crm, me
+from api.v1 import crm, inbox, me, numbers, sms, sms_templates, wallet
 from api.webhooks import twilio_sms
 from tools.runtime import Runtime, build_runtime
 from tools.settings import telephony_settings
@@ -42,6 +42,8 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(me.router)
     v1.include_router(crm.router)
+    for module in (sms, sms_templates, numbers, wallet, inbox):
+        v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(twilio_sms.router)
 

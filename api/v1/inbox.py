@@ -1,0 +1,5 @@
+"""Inbox and threads."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["inbox and threads"])

@@ -1,0 +1,5 @@
+"""Phone numbers."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["phone numbers"])

@@ -1,0 +1,5 @@
+"""SMS activities."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["sms activities"])

@@ -1,0 +1,5 @@
+"""SMS templates."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["sms templates"])

@@ -1,0 +1,5 @@
+"""Wallet."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["wallet"])

@@ -6,6 +6,7 @@ import os
 import typer
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 
 from api.settings import api_settings
 from db.migrate import upgrade
@@ -54,11 +55,16 @@ def serve(
 
 def _print_demo(info, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
-    console.print(f"[bold]Demo workspace ready[/bold] ({'created' if info.created else 'existing'}): {info.organization_id}")
-    console.print(f"Business line (sandbox): {info.number}")
-    console.print(f"API key: [bold]{info.api_key}[/bold]")
-    console.print(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
-    console.print(f"Open {base}/ in a browser to chat with Cody.")
+    # soft_wrap: never break a line at the console width (80 when stderr is not a terminal), so the key
+    # and the curl command stay whole and copyable in logs.
+    def say(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
+    say(f"[bold]Demo workspace ready[/bold] ({'created' if info.created else 'existing'}): {info.organization_id}")
+    say(f"Business line (sandbox): {info.number}")
+    say(f"API key: [bold]{info.api_key}[/bold]")
+    say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
+    say(f"Open {base}/ in a browser to chat with Cody.")
 
 
 @admin.command("create-org")
@@ -76,7 +82,7 @@ def create_org(
         with transaction(_factory()) as session:
             ws = create_organization(session, name, email)
     except Invalid as exc:
-        console.print(f"[red]{exc.message}[/red]")
+        console.print(f"[red]{escape(exc.message)}[/red]")  # the message quotes user input
         raise typer.Exit(2) from None
     result = {"organization_id": ws.organization_id, "user_id": ws.user_id, "api_key": ws.api_key}
     if as_json:

@@ -56,14 +56,15 @@ PHONE_PLANS = {
 
 def _message(rng: random.Random, templates: list[str]) -> str:
     template = rng.choice(templates)
-    return template.format(name=rng.choice(NAMES), day=rng.choice(DAYS), time=rng.choice(TIMES),
-                           num=rng.randint(10, 99999))
+    return template.format(
+        name=rng.choice(NAMES), day=rng.choice(DAYS), time=rng.choice(TIMES), num=rng.randint(10, 99999)
+    )
 
 
 def text_corpus(n: int, seed: int = 1) -> list[str]:
     """Deterministic mix of SMS bodies in several scripts, a sixth of them long enough to concatenate."""
     rng = random.Random(seed)
-    kinds, weights = zip(*KINDS)
+    kinds, weights = zip(*KINDS, strict=True)
     corpus = []
     for kind in rng.choices(kinds, weights, k=n):
         if kind is None:

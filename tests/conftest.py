@@ -14,6 +14,11 @@ from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker, transaction
 from tools.workspaces import NewWorkspace, create_organization
 
+# Tests never reach Twilio, OpenAI or Slack: drop any credentials the environment may carry.
+for _name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+              "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "PUBLIC_BASE_URL"):
+    os.environ.pop(_name, None)
+
 PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

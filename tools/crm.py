@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Contact, ContactEmail, ContactPhone, Lead
+from db.models import Activity, Contact, ContactEmail, ContactPhone, Lead
 from tools.context import Ctx
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
@@ -153,8 +153,13 @@ def delete_lead(session: Session, ctx: Ctx, lead_id: str) -> None:
     session.flush()
 
 
-def list_leads(session: Session, ctx: Ctx, page: PageRequest, query: str | None = None) -> Page:
+def list_leads(session: Session, ctx: Ctx, page: PageRequest, query: str | None = None,
+               has_errored_sms: bool | None = None) -> Page:
     stmt = select(Lead).where(Lead.organization_id == ctx.organization_id)
+    if has_errored_sms is not None:
+        errored = select(Activity.id).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms",
+                                            Activity.status == "error", Activity.lead_id == Lead.id).exists()
+        stmt = stmt.where(errored if has_errored_sms else ~errored)
     if query:
         stmt = stmt.where(Lead.name.ilike(f"%{_escape_like(query)}%", escape="\\"))
     return fetch_page(session, stmt.order_by(Lead.date_created, Lead.id), page)

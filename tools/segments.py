@@ -1,4 +1,4 @@
-"""SMS segments as Twilio's segment calculator counts them: GSM-7 or UCS-2, parts that never split a grapheme cluster."""
+"""SMS segments as Twilio's calculator counts them: GSM-7 or UCS-2, in parts that never split a grapheme cluster."""
 
 import json
 import re
@@ -106,6 +106,7 @@ def count_segments(text: str) -> Segments:
     """Encoding, segment count, units and carrier parts of an SMS body."""
     if not text:
         return Segments("GSM-7", 0, 0, [])
+    encoding: Encoding
     if _NOT_GSM.search(text) is None:
         encoding, single, size, pieces = "GSM-7", 160, 153, _gsm_pieces
         units = len(text) + len(_EXTENSION.findall(text))

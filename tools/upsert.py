@@ -2,12 +2,17 @@
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 
 def insert_ignore(session: Session, model: type, values: dict[str, Any], conflict: list[str]) -> bool:
-    """Insert a row unless one with the same conflict columns exists; True when inserted."""
+    """Insert a row unless one with the same conflict columns exists; True when inserted.
+
+    RETURNING tells what happened on both databases (psycopg reports no rowcount here).
+    """
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return session.execute(stmt).rowcount == 1
+    key = inspect(model).primary_key[0]
+    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(key)
+    return session.execute(stmt).first() is not None

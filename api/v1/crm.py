@@ -14,8 +14,9 @@ router = APIRouter(tags=["leads and contacts"])
 
 @router.get("/lead/")
 def list_leads(session: SessionDep, ctx: CurrentCtx, page: PageDep, fields: FieldsQuery = None,
-               query: Annotated[str | None, Query(max_length=200)] = None) -> dict:
-    result = crm.list_leads(session, ctx, page, query)
+               query: Annotated[str | None, Query(max_length=200)] = None,
+               has_errored_sms: bool | None = None) -> dict:
+    result = crm.list_leads(session, ctx, page, query, has_errored_sms)
     return page_json([select_fields(lead_json(x), fields) for x in result.items], result.has_more)
 
 

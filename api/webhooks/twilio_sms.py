@@ -5,9 +5,7 @@ from fastapi.responses import Response
 
 from api.deps import SessionDep
 from api.webhooks.twilio_auth import TwilioForm, twiml_ok
-from db.types import utcnow
-from db.models import WebhookReceipt
-from tools.upsert import insert_ignore
+from tools.messaging.inbound import receive_sms
 
 router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 
@@ -15,15 +13,16 @@ router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_
 @router.post("/sms/status")
 def sms_status(request: Request, form: TwilioForm, session: SessionDep) -> Response:
     """Moves the message forward (sent, delivered, error); a repeat or a late callback changes nothing."""
-    sid, status = form.get("MessageSid"), form.get("MessageStatus")
-    if not sid or not status:
-        return twiml_ok()
-    first = insert_ignore(session, WebhookReceipt,
-                          {"provider_sid": sid, "event": f"status:{status}", "date_created": utcnow()},
-                          ["provider_sid", "event"])
-    if not first:
-        return twiml_ok()
-    code = form.get("ErrorCode")
-    request.app.state.runtime.messaging.record_carrier_status(session, sid, status, int(code) if code and code.isdigit() else None)
-    session.commit()
+    sid, status, code = form.get("MessageSid"), form.get("MessageStatus"), form.get("ErrorCode")
+    if sid and status:
+        request.app.state.runtime.messaging.record_carrier_status(
+            session, sid, status, int(code) if code and code.isdigit() else None,
+            activity_id=request.query_params.get("activity_id"))
+    return twiml_ok()
+
+
+@router.post("/sms")
+def incoming_sms(form: TwilioForm, session: SessionDep) -> Response:
+    """An incoming text or picture message; a repeat, or one to an unknown number, stores nothing."""
+    receive_sms(session, form)
     return twiml_ok()

@@ -1,10 +1,12 @@
 """A live Cody server on loopback for each test, and HTTP clients authenticated as each workspace.
 
-The server uses the `db_url` fixture, so a test module runs on PostgreSQL as well by overriding it:
+The server uses the `db_url` fixture, so a whole test module runs on PostgreSQL as well by overriding it:
 
     @pytest.fixture
     def db_url(any_db_url):
         return any_db_url
+
+or a single test by decorating it with `tests.api.server.both_databases`.
 """
 
 from collections.abc import Iterator
@@ -17,6 +19,13 @@ from api.app import create_app
 from api.settings import ApiSettings
 from tests.api.server import running_server
 from tools.workspaces import NewWorkspace
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, unless a test is parametrized indirectly with "postgres" (see `both_databases`)."""
+    kind = getattr(request, "param", "sqlite")
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[kind])
 
 
 @pytest.fixture

@@ -7,9 +7,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 import uvicorn
 
 STARTUP_TIMEOUT = 20.0
+
+both_databases = pytest.mark.parametrize(
+    "db_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+"""Run one test on SQLite and on PostgreSQL (tests/api/conftest.py's `db_url` reads the parameter)."""
 
 
 def free_port() -> int:
@@ -19,13 +24,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def running_server(app) -> Iterator[str]:
-    """Serve `app` with uvicorn on 127.0.0.1 and yield its base URL; stop it on exit."""
-    # Bind first and hand the socket to uvicorn, so no other process can take the port in between.
+def bound_socket() -> socket.socket:
+    """A socket bound to a free loopback port, to hand to uvicorn (no other process can take the port)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def running_server(app, sock: socket.socket | None = None) -> Iterator[str]:
+    """Serve `app` with uvicorn on 127.0.0.1 (on `sock` when given) and yield its base URL; stop it on exit."""
+    sock = sock or bound_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")

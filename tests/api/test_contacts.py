@@ -213,8 +213,10 @@ def test_repeated_slashes_and_missing_trailing_slash_route(api: httpx.Client) ->
     assert created.status_code == 200, created.text
     cid = created.json()["id"]
 
-    for path in ("/api/v1//contact//", "/api/v1/contact", "//api//v1//contact"):
-        response = api.get(path)
+    origin = str(api.base_url).rstrip("/")
+    # A full URL, because httpx would read a relative "//api..." as a host name.
+    for path in ("/api/v1//contact//", "/api/v1/contact", "//api//v1//contact", "/api///v1/contact///"):
+        response = api.get(origin + path)
         assert response.status_code == 200, (path, response.status_code, response.text)
         assert [c["id"] for c in response.json()["data"]] == [cid]
 

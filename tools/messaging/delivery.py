@@ -45,7 +45,7 @@ def _accepted(session: Session, activity: Activity, sid: str, price) -> None:
     session.execute(
         update(Activity).where(Activity.id == activity.id, Activity.status == "sending")
         .values(status="sent", provider_sid=sid, date_sent=now, cost=abs(price) if price is not None else None,
-                claimed_by=None, date_updated=now)
+                claimed_by=None, date_updated=now, error_message=None, error_code=None)  # earlier retries are history
         .execution_options(synchronize_session=False)
     )
     session.refresh(activity)

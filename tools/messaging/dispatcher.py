@@ -78,8 +78,11 @@ class Dispatcher:
     def _resolve(self, session: Session, activity: Activity) -> None:
         if activity.provider_sid:
             status = self.messaging.provider.fetch_message_status(activity.provider_sid) or "sent"
-            new = "error" if status in ("failed", "undelivered") else ("delivered" if status == "delivered" else "sent")
-            values = {"status": new, "claimed_by": None}
+            if status in ("failed", "undelivered", "canceled"):
+                values = {"status": "error", "claimed_by": None, "error_code": "provider_error",
+                          "error_message": f"The carrier reports this message as {status}: it was not delivered."}
+            else:
+                values = {"status": "delivered" if status in ("delivered", "read") else "sent", "claimed_by": None}
         else:
             log.warning("%s was left sending with no carrier answer; putting it back in the outbox", activity.id)
             values = {"status": "outbox", "claimed_by": None, "date_scheduled": utcnow()}

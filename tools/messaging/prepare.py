@@ -35,8 +35,12 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
     sender, sender_problems = (None, [])
     if recipient.to:
         sender, sender_problems = choose_sender(session, ctx, recipient.region, req.local_phone, capability)
-        problems += sender_problems
-        problems += _optional(checks.supported_country(recipient.region, recipient.to))
+        unsupported = checks.supported_country(recipient.region, recipient.to)
+        if unsupported is not None:
+            # No line can text there, so "add a number in that country" would be wrong advice.
+            problems += [p for p in sender_problems if p.code != "country_mismatch"] + [unsupported]
+        else:
+            problems += sender_problems
         if is_opted_out(session, ctx.organization_id, recipient.to):
             problems.append(Problem("opted_out", "remote_phone",
                                     f"{format_phone(recipient.to)} has opted out of texts (replied STOP); "
@@ -44,7 +48,8 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
     text, render_problems = _text(session, ctx, req, recipient.contact)
     problems += render_problems
     attachments = [a.model_dump() for a in req.attachments]
-    problems += _optional(checks.text_present(text, bool(attachments)), checks.text_length(text))
+    if not render_problems:  # a template that did not render is not an empty message
+        problems += _optional(checks.text_present(text, bool(attachments)), checks.text_length(text))
     service = None
     if sender is not None and not sender_problems:
         service = sender.messaging_service_sid or default_service

@@ -25,22 +25,39 @@ def usable_numbers(session: Session, ctx: Ctx) -> list[PhoneNumber]:
     return sorted(rows, key=lambda n: n.sharing != "personal")
 
 
+# What a line must be able to do for each kind of send; the first missing one is the problem reported.
+NEEDS = {"sms": ("sms",), "mms": ("sms", "mms"), "voice": ("voice",)}
+
+
 def choose_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str | None,
                   capability: str = "sms") -> tuple[PhoneNumber | None, list[Problem]]:
-    """The number to send from, or the problems that stop every candidate."""
+    """The number to send from, or the problems that stop every candidate.
+
+    A line in the recipient's zone comes first: when it lacks a capability (pictures, say) that is the problem
+    to report, not that some other country's line could send pictures but not to this country.
+    """
     if local_phone:
         return _named_sender(session, ctx, to_region, local_phone, capability)
     numbers = usable_numbers(session, ctx)
     if not numbers:
         return None, [NO_BUSINESS_LINE]
-    capable = [n for n in numbers if getattr(n, capability)]
-    if not capable:
-        return numbers[0], [_not_capable(numbers[0], capability)]
-    in_zone = [n for n in capable if countries.zone(n.country) == countries.zone(to_region)]
-    if not in_zone:
-        first = capable[0]
-        return first, [_mismatch(first, to_region)]
-    return in_zone[0], []
+    in_zone = [n for n in numbers if countries.zone(n.country) == countries.zone(to_region)]
+    for number in in_zone:
+        if _missing(number, capability) is None:
+            return number, []
+    if in_zone:
+        # The line that lacks the least: one without MMS before one that can't text at all.
+        closest = max(in_zone, key=lambda n: NEEDS[capability].index(_missing(n, capability)))
+        return closest, [_not_capable(closest, _missing(closest, capability))]
+    basic = NEEDS[capability][0]
+    first = next((n for n in numbers if getattr(n, basic)), numbers[0])
+    if not getattr(first, basic):
+        return first, [_not_capable(first, basic)]
+    return first, [_mismatch(first, to_region)]
+
+
+def _missing(number: PhoneNumber, capability: str) -> str | None:
+    return next((need for need in NEEDS[capability] if not getattr(number, need)), None)
 
 
 def _named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
@@ -61,8 +78,9 @@ def _named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone
                               f"{format_phone(e164)} is an external number; texts go out only from business numbers.")]
     if number.sharing != "group" and number.user_id not in (None, ctx.user_id):
         return None, [Problem("not_your_number", "local_phone", f"{format_phone(e164)} belongs to another user.")]
-    if not getattr(number, capability):
-        return number, [_not_capable(number, capability)]
+    missing = _missing(number, capability)
+    if missing is not None:
+        return number, [_not_capable(number, missing)]
     if countries.zone(number.country) != countries.zone(to_region):
         return number, [_mismatch(number, to_region)]
     return number, []

@@ -3,30 +3,73 @@
 import logging
 import os
 import socket
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Activity
+from db.models import Activity, Contact, ContactPhone, Lead, WebhookReceipt
 from db.types import utcnow
-from tools import threads
+from tools import inbox, threads
 from tools.context import Ctx
-from tools.messaging import lifecycle
+from tools.messaging import checks, lifecycle
 from tools.messaging.delivery import deliver
-from tools.messaging.prepare import prepare
-from tools.messaging.request import Prepared, SendRequest
+from tools.messaging.prepare import _text, _textable_phone, prepare
+from tools.messaging.request import Attachment, Prepared, SendRequest
+from tools.paging import Page, PageRequest, fetch_page
+from tools.phones import normalise
 from tools.problems import Conflict, Invalid, NotFound, Problem
+from tools.segments import count_segments
 from tools.settings import TelephonySettings
 from tools.telephony.base import Provider
 from tools.telephony.errors import describe_error
+from tools.upsert import insert_ignore
 
 log = logging.getLogger("cody.messaging")
 
 STATUS_CALLBACK_PATH = "/api/webhooks/twilio/sms/status"
 # Problems that still let a draft be saved: a draft is not sent, so only a broken recipient or text stops it.
 DRAFT_BLOCKING = frozenset({"invalid_phone", "short_code", "not_found", "too_long", "invalid", "required"})
+LOG_STATUSES = ("inbox", "sent")
+DIRECTIONS = ("inbound", "outbound")
+SOURCES = ("Close.io", "External")
+# The fields of an SMS a draft edit may change, compared with the row to tell a real change from an echo.
+EDIT_FIELDS = ("status", "contact_id", "remote_phone", "local_phone", "text", "template_id", "date_scheduled",
+               "attachments")
+
+
+class LogRequest(BaseModel):
+    """An SMS that was already sent or received elsewhere, recorded as it was: no checks, no provider call."""
+
+    status: str
+    direction: str | None = None
+    contact_id: str | None = None
+    lead_id: str | None = None
+    remote_phone: str | None = Field(default=None, max_length=64)
+    local_phone: str | None = Field(default=None, max_length=64)
+    text: str | None = Field(default=None, max_length=10_000)
+    template_id: str | None = None
+    variables: dict[str, str] = Field(default_factory=dict)
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50)
+    activity_at: datetime | None = None
+    source: str = "External"
+
+
+@dataclass(frozen=True)
+class SmsFilter:
+    """What a list of SMS activities is narrowed to; empty tuples and None mean no filter."""
+
+    ids: tuple[str, ...] = ()
+    lead_ids: tuple[str, ...] = ()
+    contact_ids: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+    date_created: tuple[tuple[str, datetime], ...] = ()  # (op, when) with op one of gt, gte, lt, lte
+    activity_at: tuple[tuple[str, datetime], ...] = ()
 
 
 class Messaging:
@@ -102,19 +145,38 @@ class Messaging:
         session.refresh(activity)
         return activity
 
-    def record_carrier_status(self, session: Session, sid: str, carrier_status: str, error_code: int | None) -> Activity | None:
-        """Apply a delivery callback; only ever moves a message forward."""
-        new = lifecycle.CARRIER_STATUS.get(carrier_status)
+    def record_carrier_status(self, session: Session, sid: str, carrier_status: str, error_code: int | None,
+                              activity_id: str | None = None) -> Activity | None:
+        """Apply a delivery callback once; only ever moves a message forward.
+
+        `activity_id` (from the callback URL) links a row whose carrier answer was lost before it was saved.
+        """
+        if not insert_ignore(session, WebhookReceipt, {"provider_sid": sid, "event": f"status:{carrier_status}",
+                                                       "date_created": utcnow()}, ["provider_sid", "event"]):
+            return None
         activity = session.scalar(select(Activity).where(Activity.provider_sid == sid))
-        if activity is None or new is None:
-            return activity
-        values = {"status": new, "date_updated": utcnow()}
-        if new == "error":
-            values |= {"error_message": describe_error(error_code), "error_code": str(error_code or "")}
-        session.execute(update(Activity).where(Activity.id == activity.id, Activity.status.in_(lifecycle.earlier_than(new)))
-                        .values(**values).execution_options(synchronize_session=False))
+        if activity is None and activity_id:
+            activity = self._link_lost_sid(session, activity_id, sid)
+        new = lifecycle.CARRIER_STATUS.get(carrier_status)
+        if activity is not None and new is not None:
+            values = {"status": new, "date_updated": utcnow(), "claimed_by": None}
+            if new == "error":
+                values |= {"error_message": describe_error(error_code), "error_code": str(error_code or "")}
+            session.execute(update(Activity)
+                            .where(Activity.id == activity.id, Activity.status.in_(lifecycle.earlier_than(new)))
+                            .values(**values).execution_options(synchronize_session=False))
         session.commit()
-        session.refresh(activity)
+        if activity is not None:
+            session.refresh(activity)
+        return activity
+
+    def _link_lost_sid(self, session: Session, activity_id: str, sid: str) -> Activity | None:
+        activity = session.scalar(select(Activity).where(Activity.id == activity_id, Activity.provider_sid.is_(None),
+                                                         Activity.status == "sending"))
+        if activity is not None:
+            activity.provider_sid = sid
+            activity.date_sent = utcnow()
+            session.flush()
         return activity
 
     def get(self, session: Session, ctx: Ctx, activity_id: str) -> Activity:
@@ -123,6 +185,136 @@ class Messaging:
         if activity is None:
             raise NotFound("SMS activity not found.")
         return activity
+
+    def log_message(self, session: Session, ctx: Ctx, request: LogRequest, send_to_inbox: bool = False) -> Activity:
+        """Record an SMS already received (`inbox`) or sent elsewhere (`sent`); nothing goes to the provider.
+
+        Normalises the phones, finds the contact (by id, or by the remote phone when exactly one contact has it),
+        renders a template if one is named, counts segments, writes the row and touches the contact's thread.
+        With `send_to_inbox`, a received SMS also lands in the Inbox of whoever must see it.
+        """
+        existing = self._by_idempotency_key(session, ctx)
+        if existing is not None:
+            return existing
+        contact, lead_id, remote, local = _log_parties(session, ctx, request)
+        text, problems = _text(session, ctx, SendRequest(text=request.text, template_id=request.template_id,
+                                                          variables=request.variables), contact)
+        if request.text and request.template_id:
+            problems.append(Problem("invalid", "text", "Give text or template_id, not both."))
+        attachments = [a.model_dump() for a in request.attachments]
+        problems += [p for p in (checks.text_present(text, bool(attachments)),) if p is not None]
+        if problems:
+            raise Invalid(problems)
+        now = utcnow()
+        at = _aware(request.activity_at) or now
+        direction = request.direction or ("inbound" if request.status == "inbox" else "outbound")
+        segments = count_segments(text)
+        activity = Activity(
+            organization_id=ctx.organization_id, type="sms", direction=direction, status=request.status,
+            source=request.source, lead_id=lead_id, contact_id=contact.id if contact else None, user_id=ctx.user_id,
+            created_by=ctx.user_id, updated_by=ctx.user_id, activity_at=at, date_sent=at, channel=ctx.channel,
+            idempotency_key=ctx.idempotency_key, local_phone=local, remote_phone=remote, text=text,
+            template_id=request.template_id, encoding=segments.encoding, segments=segments.segments,
+            attachments=attachments,
+        )
+        session.add(activity)
+        if contact is not None:
+            thread = threads.thread_for(session, ctx.organization_id, contact.id, lead_id)
+            activity.thread_id = thread.id
+            threads.touch(session, thread, at, inbound=direction == "inbound")
+            if direction == "outbound":
+                threads.assign_after_outbound(session, thread, ctx.user_id)
+        session.flush()
+        if send_to_inbox and request.status == "inbox":
+            inbox.create_inbox_items(session, activity)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            existing = self._by_idempotency_key(session, ctx)
+            if existing is None:
+                raise
+            return existing
+        return activity
+
+    def update_draft(self, session: Session, ctx: Ctx, activity_id: str, changes: SendRequest) -> Activity:
+        """Edit a draft, or move it on to `scheduled` or `outbox` under execute's checks, keeping its id.
+
+        Only the fields set in `changes` (pydantic's `model_fields_set`) change; the others stay as the draft has
+        them. `status: "draft"` on a scheduled or not-yet-sent outbox message cancels it first. Anything else
+        about a message that is not a draft is refused; fields repeated with their current value are ignored.
+        """
+        activity = self.get(session, ctx, activity_id)
+        given = _given_fields(activity, changes)
+        if not given:
+            return activity
+        if "status" in given and changes.status == "draft" and activity.status in lifecycle.CANCELLABLE:
+            activity = self.cancel(session, ctx, activity_id)
+            given.discard("status")
+            if not given:
+                return activity
+        if activity.status not in lifecycle.EDITABLE:
+            field = "text" if "text" in given else "status"
+            raise Invalid.one("not_editable", field,
+                              f"Only drafts can be edited; this message is {activity.status}.")
+        request, template_id = _merged_request(activity, changes, given)
+        prepared = self.prepare(session, ctx, request)
+        _raise_blocking(prepared)
+        now = utcnow()
+        status, when = _initial_status(request, now)
+        sending = status == "sending"
+        values = dict(
+            status=status, date_scheduled=when, contact_id=prepared.contact_id, lead_id=prepared.lead_id,
+            local_phone=prepared.from_, remote_phone=prepared.to, text=prepared.text, template_id=template_id,
+            encoding=prepared.encoding, segments=prepared.segments, attachments=prepared.attachments,
+            messaging_service_sid=prepared.messaging_service_sid, updated_by=ctx.user_id, date_updated=now,
+            thread_id=None, claimed_by=self.worker_id if sending else None, claimed_at=now if sending else None,
+            attempts=Activity.attempts + 1 if sending else Activity.attempts,
+        )
+        if status != "draft":
+            values["activity_at"] = now
+        thread = None
+        if prepared.contact_id:
+            thread = threads.thread_for(session, ctx.organization_id, prepared.contact_id, prepared.lead_id)
+            values["thread_id"] = thread.id
+        result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "draft")
+                                 .values(**values).execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            session.rollback()
+            session.refresh(activity)
+            raise Invalid.one("not_editable", "status", f"Only drafts can be edited; this message is {activity.status}.")
+        if thread is not None:
+            if status != "draft":
+                threads.assign_after_outbound(session, thread, ctx.user_id)
+            threads.touch(session, thread, now)
+        session.commit()
+        session.refresh(activity)
+        if sending:
+            deliver(session, self.provider, activity, self.status_callback, self.settings.send_retry_attempts)
+        return activity
+
+    def delete_message(self, session: Session, ctx: Ctx, activity_id: str) -> None:
+        """Remove an SMS activity; one the dispatcher is handing to the carrier right now stays."""
+        activity = self.get(session, ctx, activity_id)
+        result = session.execute(delete(Activity).where(Activity.id == activity.id, Activity.status != "sending")
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount != 1:
+            session.rollback()
+            raise Conflict("The message is being sent right now; try again in a moment.")
+        session.commit()
+
+    def list_messages(self, session: Session, ctx: Ctx, page: PageRequest, filters: SmsFilter = SmsFilter()) -> Page:
+        """The workspace's SMS activities, newest first (then by id, so pages never overlap)."""
+        stmt = select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms")
+        for column, values in ((Activity.id, filters.ids), (Activity.lead_id, filters.lead_ids),
+                               (Activity.contact_id, filters.contact_ids), (Activity.user_id, filters.user_ids),
+                               (Activity.status, filters.statuses), (Activity.direction, filters.directions)):
+            if values:
+                stmt = stmt.where(column.in_(values))
+        for column, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):
+            for op, when in ranges:
+                stmt = stmt.where(_compare(column, op, _aware(when)))
+        return fetch_page(session, stmt.order_by(Activity.date_created.desc(), Activity.id.desc()), page)
 
     def _by_idempotency_key(self, session: Session, ctx: Ctx) -> Activity | None:
         if not ctx.idempotency_key:
@@ -170,3 +362,116 @@ def _raise_blocking(prepared: Prepared) -> None:
         problems = [p for p in problems if p.code in DRAFT_BLOCKING]
     if problems:
         raise Invalid(problems)
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    """A time without a zone is read as UTC."""
+    if when is not None and when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    return when
+
+
+def _compare(column, op: str, when: datetime):
+    return {"gt": column > when, "gte": column >= when, "lt": column < when, "lte": column <= when}[op]
+
+
+def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact | None, str | None, str, str | None]:
+    """The contact, lead, remote and local phone of a logged SMS, or Invalid naming every field at fault."""
+    problems: list[Problem] = []
+    if req.status not in LOG_STATUSES:
+        problems.append(Problem("invalid_choice", "status", "Not a valid choice."))
+    if req.direction is not None and req.direction not in DIRECTIONS:
+        problems.append(Problem("invalid_choice", "direction", "Not a valid choice."))
+    if req.source not in SOURCES:
+        problems.append(Problem("invalid_choice", "source", "Not a valid choice."))
+    lead = None
+    if req.lead_id:
+        lead = session.scalar(select(Lead).where(Lead.id == req.lead_id, Lead.organization_id == ctx.organization_id))
+        if lead is None:
+            problems.append(Problem("not_found", "lead_id", "Lead not found."))
+    contact = None
+    if req.contact_id:
+        contact = session.scalar(select(Contact).where(Contact.id == req.contact_id,
+                                                       Contact.organization_id == ctx.organization_id))
+        if contact is None:
+            problems.append(Problem("not_found", "contact_id", "Contact not found."))
+        elif lead is not None and contact.lead_id != lead.id:
+            problems.append(Problem("invalid", "lead_id", "The contact belongs to another lead."))
+    remote = local = None
+    raw = req.remote_phone or _textable_phone(contact)
+    if not raw:
+        problems.append(Problem("required", "remote_phone", "remote_phone is required (or a contact with a phone)."))
+    else:
+        try:
+            remote = normalise(raw, "US", field="remote_phone").e164
+        except Invalid as exc:
+            problems += exc.problems
+    if req.local_phone:
+        try:
+            local = normalise(req.local_phone, "US", field="local_phone").e164
+        except Invalid as exc:
+            problems += exc.problems
+    if problems:
+        raise Invalid(problems)
+    if contact is None and not req.contact_id and remote:
+        contact = _only_contact_with(session, ctx, remote, lead.id if lead else None)
+    lead_id = contact.lead_id if contact else (lead.id if lead else None)
+    return contact, lead_id, remote, local
+
+
+def _only_contact_with(session: Session, ctx: Ctx, phone: str, lead_id: str | None) -> Contact | None:
+    """The contact who has this phone, when exactly one does (within the lead, if given)."""
+    stmt = (select(ContactPhone.contact_id).join(Contact, ContactPhone.contact_id == Contact.id)
+            .where(ContactPhone.organization_id == ctx.organization_id, ContactPhone.phone == phone).distinct().limit(2))
+    if lead_id:
+        stmt = stmt.where(Contact.lead_id == lead_id)
+    found = list(session.scalars(stmt))
+    return session.get(Contact, found[0]) if len(found) == 1 else None
+
+
+def _given_fields(activity: Activity, changes: SendRequest) -> set[str]:
+    """The fields a patch sets; on a message that is not a draft, only those that differ from the row."""
+    given = set(changes.model_fields_set)
+    if activity.status in lifecycle.EDITABLE:
+        return given
+    current = {name: getattr(activity, name) for name in EDIT_FIELDS}
+    current["attachments"] = activity.attachments or []
+    asked = changes.model_dump(include=set(EDIT_FIELDS))
+    asked["attachments"] = [a.model_dump() for a in changes.attachments]
+    for name in EDIT_FIELDS:
+        if name in given and asked[name] == current[name]:
+            given.discard(name)
+    if "date_scheduled" in given and changes.date_scheduled and activity.date_scheduled \
+            and _aware(changes.date_scheduled) == activity.date_scheduled:
+        given.discard("date_scheduled")
+    given -= {"variables"} if "template_id" not in given else set()
+    return given
+
+
+def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -> tuple[SendRequest, str | None]:
+    """The draft as it will be: the patch's fields over the row's; and the template_id to keep on the row."""
+    contact_id = changes.contact_id if "contact_id" in given else activity.contact_id
+    if "remote_phone" in given:
+        remote = changes.remote_phone
+    else:
+        remote = None if "contact_id" in given else activity.remote_phone
+    template_id = changes.template_id if "template_id" in given else activity.template_id
+    if "template_id" in given and changes.template_id:
+        text, render = (changes.text if "text" in given else None), changes.template_id
+    elif "text" in given:
+        text, render = changes.text, None
+    elif "variables" in given and activity.template_id:
+        text, render = None, activity.template_id
+    else:
+        text, render = activity.text, None
+    request = SendRequest(
+        contact_id=contact_id, remote_phone=remote,
+        local_phone=changes.local_phone if "local_phone" in given else activity.local_phone,
+        text=text, template_id=render, variables=changes.variables,
+        attachments=changes.attachments if "attachments" in given else [Attachment(**a) for a in activity.attachments or []],
+        status=changes.status if "status" in given else "draft",
+        date_scheduled=changes.date_scheduled if "date_scheduled" in given else activity.date_scheduled,
+        send_in=changes.send_in if "send_in" in given else None,
+        whatsapp=changes.whatsapp,
+    )
+    return request, template_id

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tools.settings import TelephonySettings
 from tools.telephony.base import CallbackForm
-from tools.telephony.signing import sign, signing_token
+from tools.telephony.signing import FormPairs, sign, signing_token
 
 log = logging.getLogger("cody.sandbox")
 
@@ -28,7 +28,7 @@ class SignedPoster:
     def __call__(self, form: CallbackForm) -> None:
         headers = {"X-Twilio-Signature": sign(self.token(), form.url, form.params)}
         try:
-            response = self.client.post(form.url, data=form.params, headers=headers)
+            response = self.client.post(form.url, data=FormPairs(form.params).as_httpx(), headers=headers)
         except httpx.HTTPError as exc:
             log.warning("sandbox callback to %s failed: %s", form.url, exc)
             return

@@ -29,6 +29,13 @@ class FormPairs:
     def getlist(self, key: str) -> list[str]:
         return [v for k, v in self.pairs if k == key]
 
+    def as_httpx(self) -> dict[str, list[str]]:
+        """The form for httpx, which sends a list value as repeated keys."""
+        form: dict[str, list[str]] = {}
+        for key, value in self.pairs:
+            form.setdefault(key, []).append(value)
+        return form
+
     def get(self, key: str, default: str | None = None) -> str | None:
         values = self.getlist(key)
         return values[0] if values else default

@@ -1,0 +1,519 @@
+"""SMS activities over real HTTP, in Close's dialect: every status, the draft lifecycle, field errors, templates,
+the Inbox, paging, filters, isolation between workspaces, and Close's own Python client."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import closeio_api
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from api.settings import ApiSettings
+from db.models import Activity, Contact, InboxItem, PhoneNumber
+from db.session import transaction
+from tests.api.server import running_server
+from tools.demo import DEMO_NUMBER, Demo, seed_demo
+from tools.runtime import Runtime, build_runtime
+from tools.settings import TelephonySettings
+from tools.workspaces import NewWorkspace
+
+SMS = "/api/v1/activity/sms/"
+SMS_FIELDS = {
+    "_type", "id", "organization_id", "lead_id", "contact_id", "user_id", "user_name", "users", "created_by",
+    "created_by_name", "updated_by", "updated_by_name", "date_created", "date_updated", "activity_at",
+    "date_scheduled", "date_sent", "direction", "status", "text", "template_id", "local_phone",
+    "local_phone_formatted", "local_country_iso", "remote_phone", "remote_phone_formatted", "remote_country_iso",
+    "error_message", "cost", "source", "attachments", "encoding", "segments",
+}
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+@pytest.fixture
+def telephony() -> TelephonySettings:
+    """Sandbox telephony whatever the environment says; callbacks go to the live server once it is up."""
+    return TelephonySettings(_env_file=None, twilio_account_sid=None, twilio_auth_token=None,
+                             sandbox_10dlc_registered=True, sandbox_callback_delay_seconds=0.05)
+
+
+@pytest.fixture
+def runtime(telephony: TelephonySettings, factory: sessionmaker[Session]) -> Runtime:
+    return build_runtime(telephony, factory)
+
+
+@pytest.fixture
+def live_server(db_url: str, factory: sessionmaker[Session], runtime: Runtime,
+                telephony: TelephonySettings) -> Iterator[str]:
+    """The app on loopback with no background dispatcher, its sandbox posting status callbacks back to it."""
+    app = create_app(ApiSettings(database_url=db_url, run_dispatcher=False), factory, runtime)
+    with running_server(app) as base_url:
+        telephony.public_base_url = base_url
+        yield base_url
+        runtime.provider.wait_idle(10)
+
+
+@pytest.fixture
+def demo(factory: sessionmaker[Session]) -> Demo:
+    with transaction(factory) as session:
+        return seed_demo(session)
+
+
+@pytest.fixture
+def client(live_server: str, demo: Demo) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server, auth=(demo.api_key, ""), timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def contacts(factory, demo: Demo) -> dict[str, Contact]:
+    with factory() as session:
+        rows = session.scalars(select(Contact).where(Contact.organization_id == demo.organization_id))
+        return {c.name: c for c in rows}
+
+
+def _sms_count(factory, organization_id: str | None = None) -> int:
+    with factory() as session:
+        stmt = select(func.count()).select_from(Activity).where(Activity.type == "sms")
+        if organization_id:
+            stmt = stmt.where(Activity.organization_id == organization_id)
+        return session.scalar(stmt)
+
+
+def _post(client: httpx.Client, body: dict, **kw) -> dict:
+    response = client.post(SMS, json=body, **kw)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _field_errors(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert set(body) >= {"errors", "field-errors", "problems"}
+    return body["field-errors"]
+
+
+def _future(minutes: int = 60) -> str:
+    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
+
+
+def _sent_count(runtime: Runtime) -> int:
+    return len(runtime.provider.statuses)
+
+
+# -- create, one status at a time ----------------------------------------------------------------------------
+
+
+def test_draft_is_saved_with_closes_fields(client, demo, contacts, runtime) -> None:
+    sarah = contacts["Sarah Lee"]
+    sms = _post(client, {"status": "draft", "contact_id": sarah.id, "text": "Running 10 minutes late"})
+    assert set(sms) == SMS_FIELDS
+    assert sms["_type"] == "SMS"
+    assert sms["id"].startswith("acti_")
+    assert sms["status"] == "draft"
+    assert sms["direction"] == "outbound"
+    assert sms["organization_id"] == demo.organization_id
+    assert sms["contact_id"] == sarah.id and sms["lead_id"] == sarah.lead_id
+    assert sms["user_id"] == demo.user_id and sms["users"] == [demo.user_id]
+    assert sms["created_by"] == sms["updated_by"] == demo.user_id
+    assert sms["user_name"] == "Dana Reyes"
+    assert sms["remote_phone"] == "+14155550132"
+    assert sms["remote_phone_formatted"] == "(415) 555-0132"
+    assert sms["remote_country_iso"] == "US"
+    assert sms["local_phone"] == DEMO_NUMBER
+    assert sms["local_phone_formatted"] == "(415) 555-0100"
+    assert sms["local_country_iso"] == "US"
+    assert sms["text"] == "Running 10 minutes late"
+    assert sms["encoding"] == "GSM-7" and sms["segments"] == 1
+    assert sms["cost"] is None and sms["date_sent"] is None and sms["error_message"] is None
+    assert sms["source"] == "Close.io"
+    assert sms["attachments"] == []
+    assert _sent_count(runtime) == 0
+
+    again = client.get(f"{SMS}{sms['id']}/")
+    assert again.status_code == 200
+    assert again.json() == sms
+
+
+def test_scheduled_needs_and_keeps_date_scheduled(client, contacts, runtime) -> None:
+    when = _future(120)
+    sms = _post(client, {"status": "scheduled", "contact_id": contacts["Sarah Lee"].id, "text": "See you at 7",
+                         "date_scheduled": when})
+    assert sms["status"] == "scheduled"
+    assert datetime.fromisoformat(sms["date_scheduled"]) == datetime.fromisoformat(when)
+    assert _sent_count(runtime) == 0
+
+
+def test_outbox_with_send_in_waits(client, contacts, runtime) -> None:
+    before = datetime.now(timezone.utc)
+    sms = _post(client, {"status": "outbox", "send_in": 30, "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert sms["status"] == "outbox"
+    due = datetime.fromisoformat(sms["date_scheduled"])
+    assert before + timedelta(seconds=29) <= due <= datetime.now(timezone.utc) + timedelta(seconds=31)
+    assert _sent_count(runtime) == 0
+
+
+def test_outbox_now_is_sent_and_then_delivered(client, demo, contacts, runtime, factory) -> None:
+    sms = _post(client, {"status": "outbox", "contact_id": contacts["Mary Smith"].id,
+                         "text": "Your showing is confirmed"})
+    assert sms["status"] in ("sent", "delivered")
+    assert sms["date_sent"] is not None
+    assert sms["local_phone"] == DEMO_NUMBER and sms["remote_phone"] == "+14155550143"
+    assert _sent_count(runtime) == 1
+    runtime.provider.drain(10)
+    assert client.get(f"{SMS}{sms['id']}/").json()["status"] == "delivered"
+
+
+def test_logged_inbox_and_sent_need_no_business_line(client, contacts, runtime, factory, demo) -> None:
+    with transaction(factory) as session:  # logging must not depend on a sending number
+        session.query(PhoneNumber).filter(PhoneNumber.organization_id == demo.organization_id).delete()
+    received = _post(client, {"status": "inbox", "remote_phone": "(415) 555-0132", "text": "Running late?"})
+    assert received["status"] == "inbox"
+    assert received["direction"] == "inbound"
+    assert received["source"] == "External"
+    assert received["remote_phone"] == "+14155550132"
+    assert received["contact_id"] == contacts["Sarah Lee"].id  # found by the phone: one contact has it
+    assert received["lead_id"] == contacts["Sarah Lee"].lead_id
+    assert received["local_phone"] is None
+
+    sent = _post(client, {"status": "sent", "contact_id": contacts["John Park"].id, "text": "Sent from my phone",
+                          "local_phone": "+1 415 555 0177", "activity_at": "2024-05-01T15:30:00Z"})
+    assert sent["status"] == "sent" and sent["direction"] == "outbound"
+    assert sent["local_phone"] == "+14155550177"
+    assert sent["remote_phone"] == "+12125550123"
+    assert datetime.fromisoformat(sent["activity_at"]) == datetime(2024, 5, 1, 15, 30, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(sent["date_sent"]) == datetime(2024, 5, 1, 15, 30, tzinfo=timezone.utc)
+
+    outbound_log = _post(client, {"status": "inbox", "direction": "outbound", "remote_phone": "+16045550188",
+                                  "text": "x"})
+    assert outbound_log["direction"] == "outbound"
+    assert _sent_count(runtime) == 0
+
+
+# -- the draft lifecycle ---------------------------------------------------------------------------------------
+
+
+def test_draft_to_outbox_back_to_draft_to_scheduled_then_deleted(client, contacts, runtime, factory) -> None:
+    sms = _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    sms_id = sms["id"]
+
+    edited = client.put(f"{SMS}{sms_id}/", json={"text": "Hi Sarah, café at 7?"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["id"] == sms_id
+    assert edited.json()["text"] == "Hi Sarah, café at 7?"
+    assert edited.json()["status"] == "draft"
+
+    queued = client.put(f"{SMS}{sms_id}/", json={"status": "outbox", "send_in": 30})
+    assert queued.status_code == 200, queued.text
+    assert queued.json()["id"] == sms_id
+    assert queued.json()["status"] == "outbox"
+    assert queued.json()["date_scheduled"] is not None
+
+    cancelled = client.put(f"{SMS}{sms_id}/", json={"status": "draft"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "draft"
+    assert cancelled.json()["date_scheduled"] is None
+
+    when = _future(24 * 60)
+    scheduled = client.put(f"{SMS}{sms_id}/", json={"status": "scheduled", "date_scheduled": when})
+    assert scheduled.status_code == 200, scheduled.text
+    assert scheduled.json()["status"] == "scheduled"
+    assert datetime.fromisoformat(scheduled.json()["date_scheduled"]) == datetime.fromisoformat(when)
+    assert scheduled.json()["text"] == "Hi Sarah, café at 7?"
+
+    # A scheduled message is not a draft: editing it is refused, and the row is untouched.
+    refused = client.put(f"{SMS}{sms_id}/", json={"text": "changed"})
+    assert "text" in _field_errors(refused)
+    assert client.get(f"{SMS}{sms_id}/").json()["text"] == "Hi Sarah, café at 7?"
+
+    deleted = client.delete(f"{SMS}{sms_id}/")
+    assert deleted.status_code == 200
+    assert deleted.json() == {}
+    assert client.get(f"{SMS}{sms_id}/").status_code == 404
+    assert _sms_count(factory) == 0
+    assert _sent_count(runtime) == 0
+
+
+def test_draft_sent_now_keeps_its_id(client, contacts, runtime, factory) -> None:
+    sms = _post(client, {"status": "draft", "contact_id": contacts["David Smith"].id, "text": "Keys are ready"})
+    sent = client.put(f"{SMS}{sms['id']}/", json={"status": "outbox"})
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["id"] == sms["id"]
+    assert sent.json()["status"] in ("sent", "delivered")
+    assert _sent_count(runtime) == 1
+    assert _sms_count(factory) == 1
+
+
+def test_put_echoing_a_sent_message_changes_nothing(client, contacts) -> None:
+    sms = _post(client, {"status": "sent", "contact_id": contacts["Sarah Lee"].id, "text": "Logged"})
+    response = client.put(f"{SMS}{sms['id']}/", json={"status": "sent", "text": "Logged"})
+    assert response.status_code == 200, response.text
+    assert response.json()["text"] == "Logged"
+
+
+# -- field errors ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["error", "sending", "bogus", ""])
+def test_unknown_status_is_not_a_valid_choice(client, contacts, factory, status) -> None:
+    response = client.post(SMS, json={"status": status, "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert _field_errors(response) == {"status": "Not a valid choice."}
+    assert _sms_count(factory) == 0
+
+
+def test_missing_status_is_a_field_error(client, contacts) -> None:
+    response = client.post(SMS, json={"contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert "status" in _field_errors(response)
+
+
+def test_external_local_phone_cannot_send(client, demo, contacts, factory, runtime) -> None:
+    with transaction(factory) as session:
+        session.add(PhoneNumber(organization_id=demo.organization_id, number="+14155550166", number_type="external",
+                                country="US", user_id=demo.user_id, monthly_cost=Decimal("0")))
+    response = client.post(SMS, json={"status": "outbox", "contact_id": contacts["Sarah Lee"].id, "text": "Hi",
+                                      "local_phone": "+14155550166"})
+    errors = _field_errors(response)
+    assert set(errors) == {"local_phone"}
+    assert "external" in errors["local_phone"]
+    assert [p["code"] for p in response.json()["problems"]] == ["external_number"]
+
+    unknown = client.post(SMS, json={"status": "outbox", "contact_id": contacts["Sarah Lee"].id, "text": "Hi",
+                                     "local_phone": "+14155550167"})
+    assert set(_field_errors(unknown)) == {"local_phone"}
+    assert _sms_count(factory) == 0 and _sent_count(runtime) == 0
+
+
+def test_send_in_must_be_under_60(client, contacts, factory) -> None:
+    response = client.post(SMS, json={"status": "outbox", "send_in": 60, "contact_id": contacts["Sarah Lee"].id,
+                                      "text": "Hi"})
+    assert set(_field_errors(response)) == {"send_in"}
+    ok = _post(client, {"status": "outbox", "send_in": 59, "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert ok["status"] == "outbox"
+    assert _sms_count(factory) == 1
+
+
+def test_scheduled_without_date_scheduled(client, contacts, factory) -> None:
+    response = client.post(SMS, json={"status": "scheduled", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert set(_field_errors(response)) == {"date_scheduled"}
+    assert _sms_count(factory) == 0
+
+
+def test_editing_a_sent_sms_is_refused(client, contacts, runtime) -> None:
+    sms = _post(client, {"status": "outbox", "contact_id": contacts["Sarah Lee"].id, "text": "Original"})
+    response = client.put(f"{SMS}{sms['id']}/", json={"text": "Edited"})
+    errors = _field_errors(response)
+    assert "only drafts" in errors["text"].lower()
+    assert response.json()["problems"][0]["code"] == "not_editable"
+    back = client.put(f"{SMS}{sms['id']}/", json={"status": "draft"})
+    assert "status" in _field_errors(back)
+    assert client.get(f"{SMS}{sms['id']}/").json()["text"] == "Original"
+
+
+def test_logged_sms_cannot_be_edited(client, contacts) -> None:
+    sms = _post(client, {"status": "inbox", "contact_id": contacts["Sarah Lee"].id, "text": "Hello"})
+    response = client.put(f"{SMS}{sms['id']}/", json={"status": "outbox"})
+    assert "status" in _field_errors(response)
+
+
+def test_draft_cannot_jump_to_sent(client, contacts) -> None:
+    sms = _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Hello"})
+    response = client.put(f"{SMS}{sms['id']}/", json={"status": "sent"})
+    assert "status" in _field_errors(response)
+    assert client.get(f"{SMS}{sms['id']}/").json()["status"] == "draft"
+
+
+def test_bad_remote_phone_and_inbound_direction_for_a_send(client) -> None:
+    bad = client.post(SMS, json={"status": "draft", "remote_phone": "not a phone", "text": "Hi"})
+    assert "remote_phone" in _field_errors(bad)
+    inbound = client.post(SMS, json={"status": "draft", "direction": "inbound", "remote_phone": "+14155550132",
+                                     "text": "Hi"})
+    assert set(_field_errors(inbound)) == {"direction"}
+
+
+# -- templates through the messaging service -------------------------------------------------------------------
+
+
+def _template_id(client: httpx.Client, name: str) -> str:
+    templates = client.get("/api/v1/sms_template/").json()["data"]
+    return next(t["id"] for t in templates if t["name"] == name)
+
+
+def test_template_id_renders_for_the_contact(client, contacts) -> None:
+    template_id = _template_id(client, "Showing confirmation")
+    sms = _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "template_id": template_id,
+                         "variables": {"time": "7pm"}})
+    assert sms["text"] == "Hi Sarah, this confirms your showing at 7pm. See you there! - Dana"
+    assert sms["template_id"] == template_id
+
+    missing = client.post(SMS, json={"status": "outbox", "contact_id": contacts["Mary Smith"].id,
+                                     "template_id": template_id})
+    assert set(_field_errors(missing)) == {"variables.time"}
+    assert missing.json()["problems"][0]["code"] == "missing_variable"
+
+
+def test_template_id_renders_for_a_logged_sms(client, contacts) -> None:
+    template_id = _template_id(client, "Running late")
+    sms = _post(client, {"status": "sent", "contact_id": contacts["John Park"].id, "template_id": template_id,
+                         "variables": {"minutes": "10"}})
+    assert sms["text"] == ("Hi John, it's Dana from Bayview Realty (demo): I'm running about 10 minutes late. Sorry!")
+
+
+def test_draft_edit_can_switch_to_a_template(client, contacts) -> None:
+    template_id = _template_id(client, "Showing confirmation")
+    sms = _post(client, {"status": "draft", "contact_id": contacts["Mary Smith"].id, "text": "placeholder"})
+    response = client.put(f"{SMS}{sms['id']}/", json={"template_id": template_id, "variables": {"time": "noon"}})
+    assert response.status_code == 200, response.text
+    assert response.json()["text"] == "Hi Mary, this confirms your showing at noon. See you there! - Dana"
+    assert response.json()["template_id"] == template_id
+
+
+# -- the Inbox -------------------------------------------------------------------------------------------------
+
+
+def test_logged_inbox_sms_with_send_to_inbox_makes_an_inbox_item(client, demo, contacts, factory) -> None:
+    quiet = _post(client, {"status": "inbox", "contact_id": contacts["Sarah Lee"].id, "text": "No item for me"})
+    loud = _post(client, {"status": "inbox", "contact_id": contacts["Sarah Lee"].id, "text": "Can we talk?"},
+                 params={"send_to_inbox": "true"})
+    with factory() as session:
+        items = list(session.scalars(select(InboxItem).where(InboxItem.organization_id == demo.organization_id)))
+    assert [(i.activity_id, i.user_id, i.type, i.done) for i in items] == [(loud["id"], demo.user_id, "incoming_sms", False)]
+    assert quiet["id"] != loud["id"]
+
+
+# -- paging, filters, idempotency ------------------------------------------------------------------------------
+
+
+def test_paging_25_with_limit_2_has_no_duplicates_or_gaps(client, contacts) -> None:
+    created = {_post(client, {"status": "sent", "contact_id": contacts["Sarah Lee"].id, "text": f"#{i}"})["id"]
+               for i in range(25)}
+    seen, skip, pages = [], 0, 0
+    while True:
+        page = client.get(SMS, params={"_skip": skip, "_limit": 2}).json()
+        assert page["data"] or not page["has_more"]
+        seen += [x["id"] for x in page["data"]]
+        skip += len(page["data"])
+        pages += 1
+        if not page["has_more"]:
+            break
+    assert pages == 13
+    assert len(seen) == len(set(seen)) == 25
+    assert set(seen) == created
+    everything = client.get(SMS, params={"_limit": 100}).json()["data"]
+    assert [x["id"] for x in everything] == seen  # the same order in one page as across pages
+    dates = [x["date_created"] for x in everything]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_filters(client, demo, contacts) -> None:
+    sarah, john = contacts["Sarah Lee"], contacts["John Park"]
+    a = _post(client, {"status": "sent", "contact_id": sarah.id, "text": "a", "activity_at": "2024-01-01T00:00:00Z"})
+    b = _post(client, {"status": "inbox", "contact_id": sarah.id, "text": "b", "activity_at": "2024-06-01T00:00:00Z"})
+    c = _post(client, {"status": "draft", "contact_id": john.id, "text": "c"})
+
+    def ids(**params) -> set[str]:
+        response = client.get(SMS, params=params)
+        assert response.status_code == 200, response.text
+        return {x["id"] for x in response.json()["data"]}
+
+    assert ids() == {a["id"], b["id"], c["id"]}
+    assert ids(contact_id=sarah.id) == {a["id"], b["id"]}
+    assert ids(lead_id=john.lead_id) == {c["id"]}
+    assert ids(lead_id=f"{john.lead_id},{sarah.lead_id}") == {a["id"], b["id"], c["id"]}
+    assert ids(status="inbox") == {b["id"]}
+    assert ids(status="draft,sent") == {a["id"], c["id"]}
+    assert ids(user_id=demo.user_id) == {a["id"], b["id"], c["id"]}
+    assert ids(user_id="user_nobody") == set()
+    assert ids(activity_at__lt="2024-03-01T00:00:00Z") == {a["id"]}
+    assert ids(activity_at__gte="2024-06-01T00:00:00Z") == {b["id"], c["id"]}
+    assert ids(activity_at__gt="2024-06-01T00:00:00Z") == {c["id"]}
+    assert ids(activity_at__lte="2024-06-01T00:00:00+00:00") == {a["id"], b["id"]}
+    assert ids(date_created__gte=b["date_created"]) == {b["id"], c["id"]}
+    assert ids(date_created__gt=b["date_created"]) == {c["id"]}
+    assert ids(date_created__lt=b["date_created"]) == {a["id"]}
+    assert ids(date_created__lte=b["date_created"]) == {a["id"], b["id"]}
+    assert ids(date_created__gt="2000-01-01") == {a["id"], b["id"], c["id"]}  # a date without a zone reads as UTC
+    assert ids(id__in=f"{a['id']},{c['id']}") == {a["id"], c["id"]}
+
+    fields = client.get(SMS, params={"_fields": "id,status", "contact_id": john.id}).json()["data"]
+    assert fields == [{"id": c["id"], "status": "draft"}]
+    one = client.get(f"{SMS}{a['id']}/", params={"_fields": "id,text"}).json()
+    assert one == {"id": a["id"], "text": "a"}
+
+    bad = client.get(SMS, params={"date_created__gt": "yesterday"})
+    assert "date_created__gt" in _field_errors(bad)
+
+
+def test_idempotency_key_creates_once(client, contacts, factory, runtime) -> None:
+    body = {"status": "outbox", "contact_id": contacts["Sarah Lee"].id, "text": "Only once"}
+    first = _post(client, body, headers={"Idempotency-Key": "send-42"})
+    second = _post(client, body, headers={"Idempotency-Key": "send-42"})
+    assert first["id"] == second["id"]
+    assert _sms_count(factory) == 1 and _sent_count(runtime) == 1
+    logged = _post(client, {"status": "sent", "remote_phone": "+14155550132", "text": "x"},
+                   headers={"Idempotency-Key": "log-1"})
+    assert _post(client, {"status": "sent", "remote_phone": "+14155550132", "text": "x"},
+                 headers={"Idempotency-Key": "log-1"})["id"] == logged["id"]
+    assert _sms_count(factory) == 2
+
+
+# -- isolation between workspaces ------------------------------------------------------------------------------
+
+
+def test_another_workspace_sees_and_changes_nothing(client, live_server, other_workspace: NewWorkspace, contacts,
+                                                    factory, demo) -> None:
+    draft = _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Private"})
+    template_id = _template_id(client, "Running late")
+    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+        url = f"{SMS}{draft['id']}/"
+        for response in (other.get(url), other.put(url, json={"text": "Hacked"}),
+                         other.put(url, json={"status": "outbox"}), other.delete(url)):
+            assert response.status_code == 404, response.text
+            assert set(response.json()) == {"error"}
+        assert other.get(SMS).json() == {"data": [], "has_more": False}
+        assert other.get(SMS, params={"contact_id": contacts["Sarah Lee"].id}).json()["data"] == []
+
+        borrowed = other.post(SMS, json={"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+        assert "contact_id" in _field_errors(borrowed)
+        logged = other.post(SMS, json={"status": "sent", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+        assert "contact_id" in _field_errors(logged)
+        template = other.post(SMS, json={"status": "draft", "remote_phone": "+14155550132",
+                                         "template_id": template_id, "variables": {"minutes": "5"}})
+        assert "template_id" in _field_errors(template)
+        number = other.post(SMS, json={"status": "outbox", "remote_phone": "+14155550132", "text": "Hi",
+                                       "local_phone": DEMO_NUMBER})
+        assert "local_phone" in _field_errors(number)
+    mine = client.get(f"{SMS}{draft['id']}/").json()
+    assert mine == draft
+    assert _sms_count(factory, other_workspace.organization_id) == 0
+    assert _sms_count(factory) == 1
+
+
+# -- Close's own Python client ---------------------------------------------------------------------------------
+
+
+def test_closeio_client_creates_fetches_lists_and_deletes(live_server, demo, contacts) -> None:
+    api = closeio_api.API(base_url=live_server + "/api/v1/", api_key=demo.api_key, max_retries=1)
+    created = api.post("activity/sms", {"status": "draft", "contact_id": contacts["Sarah Lee"].id,
+                                        "text": "From Close's client"})
+    assert created["_type"] == "SMS" and created["status"] == "draft"
+    fetched = api.get(f"activity/sms/{created['id']}")
+    assert fetched["text"] == "From Close's client"
+    listed = api.get("activity/sms", params={"contact_id": contacts["Sarah Lee"].id, "_limit": 10})
+    assert [x["id"] for x in listed["data"]] == [created["id"]] and listed["has_more"] is False
+    updated = api.put(f"activity/sms/{created['id']}", {"text": "Edited by the client"})
+    assert updated["text"] == "Edited by the client"
+
+    with pytest.raises(closeio_api.ValidationError) as info:
+        api.post("activity/sms", {"status": "nope", "text": "x"})
+    assert info.value.field_errors == {"status": "Not a valid choice."}
+
+    assert api.delete(f"activity/sms/{created['id']}") == {}
+    with pytest.raises(closeio_api.APIError) as missing:
+        api.get(f"activity/sms/{created['id']}")
+    assert missing.value.response.status_code == 404

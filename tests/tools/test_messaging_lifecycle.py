@@ -1,0 +1,346 @@
+"""The SMS lifecycle (DESIGN.md): draft, scheduled, outbox, sending, sent, delivered, error.
+
+Cancel and undo, scheduled sends that wait until due, carrier callbacks that only move forward, retries with
+backoff, the reconciler for rows a dead process left in `sending`, a restart that loses nothing, and the sandbox
+taking a message to `delivered` through the app's own signed status webhook.
+"""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from api.app import create_app
+from api.settings import ApiSettings
+from db.models import Activity
+from db.session import make_engine, make_sessionmaker, transaction
+from db.types import utcnow
+from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
+    LUC,
+    SARAH,
+    CountingSandbox,
+    Recorder,
+    contact_id,
+    ctx_for,
+    demo,
+    make_due,
+    make_settings,
+    messaging,
+    posted,
+    provider,
+    reload,
+    runtime,
+    send,
+    serving,
+    wait_for,
+)
+from tools.demo import seed_demo
+from tools.problems import Invalid
+from tools.runtime import build_runtime
+from tools.telephony.base import ProviderError
+from tools.telephony.errors import describe_error
+from tools.telephony.sandbox import SANDBOX_MESSAGING_SERVICE_SID
+
+# -- undo and cancel -----------------------------------------------------------------------------------------
+
+
+def test_send_in_waits_in_the_outbox_and_can_be_cancelled_back_to_draft(runtime, demo, factory, provider):
+    before = utcnow()
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Oops, wrong person", send_in=30)
+    assert activity.status == "outbox"
+    assert before + timedelta(seconds=29) < activity.date_scheduled < utcnow() + timedelta(seconds=31)
+
+    assert runtime.dispatcher.drain() == 0  # not due for 30 s
+    assert reload(factory, activity.id).status == "outbox"
+
+    with factory() as session:
+        cancelled = runtime.messaging.cancel(session, ctx_for(demo), activity.id)
+    assert (cancelled.status, cancelled.date_scheduled) == ("draft", None)
+
+    # Even once the 30 s have passed, a draft is not the dispatcher's business.
+    with transaction(factory) as session:
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(date_scheduled=utcnow() - timedelta(minutes=1)))
+    assert runtime.dispatcher.drain() == 0
+    row = reload(factory, activity.id)
+    assert (row.status, row.provider_sid, row.date_sent) == ("draft", None, None)
+    assert provider.sends == 0
+
+
+def test_a_sent_message_cannot_be_cancelled(runtime, demo, factory):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    with factory() as session, pytest.raises(Invalid) as info:
+        runtime.messaging.cancel(session, ctx_for(demo), activity.id)
+    assert [(p.code, p.field) for p in info.value.problems] == [("not_cancellable", "status")]
+    assert info.value.problems[0].message == "A message that is sent can't be cancelled."
+    assert reload(factory, activity.id).status == "sent"
+
+
+def test_a_message_being_sent_cannot_be_cancelled(runtime, demo, factory):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=30)
+    make_due(factory, activity.id)
+    with transaction(factory) as session:  # claimed by a worker that has not answered yet
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(status="sending", claimed_by="w1", claimed_at=utcnow()))
+    with factory() as session, pytest.raises(Invalid):
+        runtime.messaging.cancel(session, ctx_for(demo), activity.id)
+    assert reload(factory, activity.id).status == "sending"
+
+
+def test_another_workspace_cannot_cancel(runtime, demo, workspace, factory):
+    from tools.context import Ctx
+    from tools.problems import NotFound
+
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=30)
+    with factory() as session, pytest.raises(NotFound):
+        runtime.messaging.cancel(session, Ctx(workspace.organization_id, workspace.user_id), activity.id)
+    assert reload(factory, activity.id).status == "outbox"
+
+
+# -- scheduled -----------------------------------------------------------------------------------------------
+
+
+def test_scheduled_is_not_claimed_before_it_is_due_and_is_sent_after(runtime, demo, factory, provider):
+    when = utcnow() + timedelta(days=1)
+    activity = send(runtime, ctx_for(demo), contact_id=contact_id(factory, demo, "Sarah Lee"),
+                    text="Reminder: showing tomorrow at 10", status="scheduled", date_scheduled=when)
+    assert (activity.status, activity.date_scheduled) == ("scheduled", when)
+
+    assert runtime.dispatcher.run_once() == 0
+    assert reload(factory, activity.id).status == "scheduled"
+
+    make_due(factory, activity.id)
+    assert runtime.dispatcher.run_once() == 1
+    row = reload(factory, activity.id)
+    assert (row.status, row.error_message) == ("sent", None)
+    assert row.provider_sid.startswith("SM")
+    assert provider.asked == {activity.id: 1}
+    assert runtime.dispatcher.run_once() == 0  # and only once
+
+
+def test_a_scheduled_message_can_be_cancelled(runtime, demo, factory, provider):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Later", status="scheduled",
+                    date_scheduled=utcnow() + timedelta(hours=3))
+    with factory() as session:
+        assert runtime.messaging.cancel(session, ctx_for(demo), activity.id).status == "draft"
+    make_due(factory, activity.id)
+    assert runtime.dispatcher.drain() == 0
+    assert provider.sends == 0
+
+
+# -- carrier callbacks ---------------------------------------------------------------------------------------
+
+
+def _record(runtime, sid: str, status: str, code: int | None = None) -> Activity:
+    with runtime.factory() as session:
+        return runtime.messaging.record_carrier_status(session, sid, status, code)
+
+
+def test_sandbox_callbacks_take_a_message_to_delivered(runtime, demo, factory, provider, posted):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    provider.drain()
+    assert posted.statuses() == ["sent", "delivered"]
+    for form in posted.forms:
+        params = dict(form.params)
+        assert form.url == f"{runtime.messaging.status_callback}?activity_id={activity.id}"
+        assert params["MessageSid"] == activity.provider_sid
+        _record(runtime, params["MessageSid"], params["MessageStatus"])
+    assert reload(factory, activity.id).status == "delivered"
+
+
+def test_a_late_sent_callback_never_turns_delivered_back_into_sent(runtime, demo, factory, provider, posted):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    provider.drain()
+    by_status = {dict(f.params)["MessageStatus"]: dict(f.params) for f in posted.forms}
+    _record(runtime, activity.provider_sid, "delivered")
+    _record(runtime, by_status["sent"]["MessageSid"], "sent")  # arrives late
+    _record(runtime, activity.provider_sid, "delivered")  # and a repeat
+    assert reload(factory, activity.id).status == "delivered"
+
+
+def test_failed_with_30007_reads_as_the_10dlc_problem(runtime, demo, factory):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    _record(runtime, activity.provider_sid, "failed", 30007)
+    row = reload(factory, activity.id)
+    assert row.status == "error"
+    assert row.error_message == describe_error(30007)
+    assert "10DLC registration is not finished" in row.error_message
+    # An error is final: a delivered that arrives after it changes nothing.
+    _record(runtime, activity.provider_sid, "delivered")
+    assert reload(factory, activity.id).status == "error"
+
+
+def test_undelivered_after_sent_is_an_error(runtime, demo, factory):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    _record(runtime, activity.provider_sid, "undelivered", 30003)
+    row = reload(factory, activity.id)
+    assert (row.status, row.error_message) == ("error", "The recipient's phone is unreachable (switched off or out of coverage).")
+
+
+def test_a_callback_for_an_unknown_sid_changes_nothing(runtime, demo, factory):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    assert _record(runtime, "SM" + "f" * 32, "failed", 30007) is None
+    assert reload(factory, activity.id).status == "sent"
+
+
+# -- retries -------------------------------------------------------------------------------------------------
+
+
+def _busy() -> ProviderError:
+    return ProviderError("Twilio is busy (503)", status=503, retryable=True)
+
+
+def test_a_retryable_failure_is_retried_until_it_is_sent(factory, demo):
+    provider = CountingSandbox(make_settings(), failures=[_busy(), _busy()])
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+
+    activity = send(rt, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    row = reload(factory, activity.id)
+    assert row.status == "outbox"  # waiting for its retry, with a backoff
+    assert utcnow() < row.date_scheduled < utcnow() + timedelta(seconds=3)
+    assert rt.dispatcher.drain() == 0  # not due yet
+
+    make_due(factory, activity.id)
+    assert rt.dispatcher.drain() == 1
+    assert reload(factory, activity.id).status == "outbox"
+
+    make_due(factory, activity.id)
+    assert rt.dispatcher.drain() == 1
+    row = reload(factory, activity.id)
+    assert (row.status, row.attempts) == ("sent", 3)
+    assert row.provider_sid.startswith("SM")
+    assert (row.error_message, row.error_code) == (None, None)  # the earlier failures are not the outcome
+    assert provider.asked[activity.id] == 3
+    provider.wait_idle(5)
+
+
+def test_retries_stop_after_the_last_attempt(factory, demo):
+    provider = CountingSandbox(make_settings(), failures=[_busy(), _busy(), _busy()])
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    activity = send(rt, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    for _ in range(2):
+        make_due(factory, activity.id)
+        rt.dispatcher.drain()
+    row = reload(factory, activity.id)
+    assert (row.status, row.error_message, row.attempts) == ("error", "Twilio is busy (503)", 3)
+    make_due(factory, activity.id)
+    assert rt.dispatcher.drain() == 0
+    assert provider.asked[activity.id] == 3
+
+
+def test_a_4xx_is_not_retried(factory, demo):
+    refusal = ProviderError(describe_error(21612), code=21612, status=400, retryable=False)
+    provider = CountingSandbox(make_settings(), failures=[refusal])
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    activity = send(rt, ctx_for(demo), remote_phone=SARAH, text="Hi")
+    row = reload(factory, activity.id)
+    assert (row.status, row.error_code) == ("error", "unroutable")
+    assert row.error_message == "Texts cannot be sent between these two numbers (the pair is unreachable)."
+    make_due(factory, activity.id)
+    assert rt.dispatcher.drain() == 0
+    assert provider.asked[activity.id] == 1
+
+
+# -- the reconciler ------------------------------------------------------------------------------------------
+
+
+def _left_sending(runtime, demo, factory, **values) -> str:
+    """A message a dead worker claimed long ago and never finished."""
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=30)
+    stale = utcnow() - timedelta(seconds=runtime.settings.sending_timeout_seconds + 60)
+    with transaction(factory) as session:
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(status="sending", claimed_by="dead-host:1", claimed_at=stale, attempts=1, **values))
+    return activity.id
+
+
+def test_a_stale_claim_without_a_sid_goes_back_to_the_outbox_and_is_sent_once(runtime, demo, factory, provider):
+    activity_id = _left_sending(runtime, demo, factory)
+    assert runtime.dispatcher.reconcile_stale() == 1
+    row = reload(factory, activity_id)
+    assert (row.status, row.claimed_by) == ("outbox", None)
+
+    assert runtime.dispatcher.drain() == 1
+    assert runtime.dispatcher.reconcile_stale() == 0
+    assert runtime.dispatcher.drain() == 0
+    assert reload(factory, activity_id).status == "sent"
+    assert provider.asked == {activity_id: 1}
+
+
+@pytest.mark.parametrize("carrier, ours", [("delivered", "delivered"), ("sent", "sent"), ("queued", "sent"),
+                                           ("failed", "error"), ("canceled", "error")])
+def test_a_stale_claim_with_a_sid_asks_the_carrier_and_is_not_sent_again(runtime, demo, factory, provider, carrier, ours):
+    sid = "SM" + "a" * 32
+    provider.statuses[sid] = carrier
+    activity_id = _left_sending(runtime, demo, factory, provider_sid=sid)
+    assert runtime.dispatcher.reconcile_stale() == 1
+    row = reload(factory, activity_id)
+    assert (row.status, row.claimed_by) == (ours, None)
+    if ours == "error":
+        assert row.error_message == f"The carrier reports this message as {carrier}: it was not delivered."
+    assert provider.fetched == [sid]
+    assert runtime.dispatcher.drain() == 0
+    assert provider.sends == 0
+
+
+def test_a_fresh_claim_is_left_alone(runtime, demo, factory, provider):
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=30)
+    with transaction(factory) as session:
+        session.execute(update(Activity).where(Activity.id == activity.id)
+                        .values(status="sending", claimed_by="busy-host:1", claimed_at=utcnow()))
+    assert runtime.dispatcher.reconcile_stale() == 0
+    assert reload(factory, activity.id).status == "sending"
+    assert provider.sends == 0
+
+
+# -- restart -------------------------------------------------------------------------------------------------
+
+
+def test_a_restart_loses_no_scheduled_send(sqlite_url):
+    engine = make_engine(sqlite_url)
+    factory = make_sessionmaker(engine)
+    first = CountingSandbox(make_settings())
+    rt = build_runtime(first.settings, factory, provider=first, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    with transaction(factory) as session:
+        demo = seed_demo(session)
+    activity = send(rt, ctx_for(demo), remote_phone=LUC, text="Bonjour Luc", status="scheduled",
+                    date_scheduled=utcnow() + timedelta(hours=1))
+    engine.dispose()  # the process goes away
+
+    engine = make_engine(sqlite_url)
+    try:
+        factory = make_sessionmaker(engine)
+        make_due(factory, activity.id)
+        second = CountingSandbox(make_settings())
+        rt = build_runtime(second.settings, factory, provider=second,
+                           default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+        assert rt.dispatcher.drain() == 1
+        assert reload(factory, activity.id).status == "sent"
+        assert (first.sends, second.asked) == (0, {activity.id: 1})
+        second.wait_idle(5)
+    finally:
+        engine.dispose()
+
+
+# -- the whole way, through the app's webhook ----------------------------------------------------------------
+
+
+def test_the_sandbox_takes_an_outbox_message_to_delivered_through_the_app(sqlite_url, factory, demo):
+    holder = {}
+
+    def make_app(base_url: str):
+        settings = make_settings(public_base_url=base_url, sandbox_callback_delay_seconds=0.05)
+        holder["runtime"] = rt = build_runtime(settings, factory, poll_seconds=0.05)
+        return create_app(ApiSettings(_env_file=None, database_url=sqlite_url, run_dispatcher=True,
+                                      dispatcher_poll_seconds=0.05, log_json=False), factory, rt)
+
+    with serving(make_app):
+        rt = holder["runtime"]
+        activity = send(rt, ctx_for(demo), contact_id=contact_id(factory, demo, "Sarah Lee"), text="On my way!",
+                        send_in=1)
+        assert activity.status == "outbox"
+        row = wait_for(lambda: (r := reload(factory, activity.id)).status == "delivered" and r, timeout=10)
+        assert row.provider_sid.startswith("SM")
+        assert row.date_sent is not None and row.error_message is None
+        rt.provider.wait_idle(5)
+        assert rt.provider.callback_errors == []

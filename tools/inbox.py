@@ -1,0 +1,99 @@
+"""The Inbox: what each person must look at, and the threads they can claim."""
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import Activity, InboxItem, Membership, Thread
+from db.types import utcnow
+from tools.context import Ctx
+from tools.paging import Page, PageRequest, fetch_page
+from tools.problems import Invalid, NotFound
+from tools.threads import claim_if_unclaimed
+from tools.upsert import insert_ignore
+from db.ids import new_id
+
+INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
+
+
+def recipients_for(session: Session, thread: Thread | None, organization_id: str) -> list[str]:
+    """The thread's assignee, or every member of the workspace while the thread is unclaimed."""
+    if thread is not None and thread.assignee_id:
+        return [thread.assignee_id]
+    return list(session.scalars(select(Membership.user_id).where(Membership.organization_id == organization_id)))
+
+
+def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms") -> int:
+    """One item per person who must see this activity; a repeat makes nothing new."""
+    thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
+    now = utcnow()
+    made = 0
+    for user_id in recipients_for(session, thread, activity.organization_id):
+        made += insert_ignore(session, InboxItem, {
+            "id": new_id("inbx"), "organization_id": activity.organization_id, "user_id": user_id,
+            "thread_id": activity.thread_id, "activity_id": activity.id, "type": item_type, "done": False,
+            "date_created": now, "date_updated": now,
+        }, ["user_id", "activity_id"])
+    return made
+
+
+def list_inbox(session: Session, ctx: Ctx, page: PageRequest, done: bool | None = None, item_type: str | None = None) -> Page:
+    if item_type is not None and item_type not in INBOX_TYPES:
+        raise Invalid.one("invalid", "type", f"type must be one of {', '.join(INBOX_TYPES)}.")
+    stmt = select(InboxItem).where(InboxItem.organization_id == ctx.organization_id, InboxItem.user_id == ctx.user_id)
+    if done is not None:
+        stmt = stmt.where(InboxItem.done.is_(done))
+    if item_type:
+        stmt = stmt.where(InboxItem.type == item_type)
+    return fetch_page(session, stmt.order_by(InboxItem.date_created.desc(), InboxItem.id.desc()), page)
+
+
+def mark_done(session: Session, ctx: Ctx, item_id: str) -> InboxItem:
+    item = session.scalar(select(InboxItem).where(InboxItem.id == item_id, InboxItem.user_id == ctx.user_id,
+                                                  InboxItem.organization_id == ctx.organization_id))
+    if item is None:
+        raise NotFound("Inbox item not found.")
+    item.done = True
+    session.flush()
+    return item
+
+
+def get_thread(session: Session, ctx: Ctx, thread_id: str) -> Thread:
+    thread = session.scalar(select(Thread).where(Thread.id == thread_id, Thread.organization_id == ctx.organization_id))
+    if thread is None:
+        raise NotFound("Thread not found.")
+    return thread
+
+
+def list_threads(session: Session, ctx: Ctx, page: PageRequest, contact_id: str | None = None,
+                 assigned_to: str | None = None, unclaimed: bool | None = None) -> Page:
+    stmt = select(Thread).where(Thread.organization_id == ctx.organization_id)
+    if contact_id:
+        stmt = stmt.where(Thread.contact_id == contact_id)
+    if assigned_to:
+        stmt = stmt.where(Thread.assignee_id == assigned_to)
+    if unclaimed is not None:
+        stmt = stmt.where(Thread.assignee_id.is_(None) if unclaimed else Thread.assignee_id.is_not(None))
+    order = (Thread.last_activity_at.desc().nulls_last(), Thread.id)
+    return fetch_page(session, stmt.order_by(*order), page)
+
+
+def claim(session: Session, ctx: Ctx, thread_id: str) -> Thread:
+    """Take an unclaimed thread; someone else's thread stays theirs."""
+    thread = get_thread(session, ctx, thread_id)
+    if not claim_if_unclaimed(session, thread, ctx.user_id) and thread.assignee_id != ctx.user_id:
+        raise Invalid.one("already_claimed", "assignee_id", "Someone else already has this thread.")
+    return thread
+
+
+def assign(session: Session, ctx: Ctx, thread_id: str, user_id: str | None) -> Thread:
+    """Give the thread to a member of the workspace, or to nobody."""
+    thread = get_thread(session, ctx, thread_id)
+    if user_id is not None:
+        member = session.scalar(select(Membership.id).where(Membership.organization_id == ctx.organization_id,
+                                                            Membership.user_id == user_id))
+        if member is None:
+            raise Invalid.one("invalid", "user_id", "That user is not a member of this workspace.")
+    session.execute(update(Thread).where(Thread.id == thread.id).values(assignee_id=user_id, date_updated=utcnow())
+                    .execution_options(synchronize_session=False))
+    session.refresh(thread)
+    return thread

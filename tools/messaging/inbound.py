@@ -1,0 +1,125 @@
+"""Incoming texts: route to the workspace by the dialled number, match the contact, log, opt-out, Inbox."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Activity, Contact, ContactPhone, Lead, PhoneNumber, Thread, WebhookReceipt
+from db.types import utcnow
+from tools import threads
+from tools.inbox import create_inbox_items
+from tools.optouts import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, keyword_of, record_opt_out, remove_opt_out
+from tools.phones import format_phone, normalise
+from tools.problems import Invalid
+from tools.segments import count_segments
+from tools.telephony.signing import FormPairs
+from tools.upsert import insert_ignore
+
+log = logging.getLogger("cody.inbound")
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    sid: str
+    to: str
+    from_: str
+    body: str
+    messaging_service_sid: str | None
+    media: list[dict]
+
+    @classmethod
+    def from_form(cls, form: FormPairs) -> "InboundSms":
+        count = int(form.get("NumMedia") or 0) if (form.get("NumMedia") or "0").isdigit() else 0
+        media = [{"url": form.get(f"MediaUrl{i}"), "content_type": form.get(f"MediaContentType{i}") or "",
+                  "filename": None, "size": 0} for i in range(min(count, 10)) if form.get(f"MediaUrl{i}")]
+        return cls(sid=form.get("MessageSid") or form.get("SmsSid") or "", to=form.get("To") or "",
+                   from_=form.get("From") or "", body=form.get("Body") or "",
+                   messaging_service_sid=form.get("MessagingServiceSid"), media=media)
+
+
+def route(session: Session, sms: InboundSms) -> PhoneNumber | None:
+    """The active internal number the text was sent to; None for an unknown or released number."""
+    return session.scalar(select(PhoneNumber).where(PhoneNumber.number == sms.to, PhoneNumber.status == "active",
+                                                    PhoneNumber.number_type == "internal"))
+
+
+def match_contact(session: Session, organization_id: str, phone: str) -> Contact | None:
+    """The workspace's contact with this phone; when several share it, the one with the latest thread."""
+    rows = session.execute(
+        select(Contact, Thread.last_activity_at)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .outerjoin(Thread, (Thread.contact_id == Contact.id) & (Thread.organization_id == organization_id))
+        .where(ContactPhone.organization_id == organization_id, ContactPhone.phone == phone)
+    ).all()
+    if not rows:
+        return None
+    rows.sort(key=lambda r: (r[1] is not None, r[1] or utcnow(), r[0].date_created), reverse=True)
+    return rows[0][0]
+
+
+def new_contact_for(session: Session, organization_id: str, phone: str) -> Contact:
+    """An unknown sender becomes a new lead and contact named by the formatted number, as Close does."""
+    name = format_phone(phone) or phone
+    lead = Lead(organization_id=organization_id, name=name)
+    contact = Contact(organization_id=organization_id, lead=lead, name=name,
+                      phones=[ContactPhone(organization_id=organization_id, phone=phone, type="mobile")])
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def receive_sms(session: Session, form: FormPairs) -> Activity | None:
+    """Log one incoming text exactly once; returns None when it was a repeat or for nobody here."""
+    sms = InboundSms.from_form(form)
+    if not sms.sid:
+        return None
+    number = route(session, sms)
+    if number is None:
+        log.info("incoming text to %s: not an active business number, ignored", sms.to)
+        return None
+    if not insert_ignore(session, WebhookReceipt, {"provider_sid": sms.sid, "event": "inbound",
+                                                   "organization_id": number.organization_id,
+                                                   "date_created": utcnow()}, ["provider_sid", "event"]):
+        return None
+    org_id = number.organization_id
+    from_ = _e164_or_raw(sms.from_)
+    contact = match_contact(session, org_id, from_) or new_contact_for(session, org_id, from_)
+    _apply_keyword(session, org_id, from_, sms.body)
+    activity = _log(session, number, contact, sms, from_)
+    create_inbox_items(session, activity, "incoming_sms")
+    session.commit()
+    return activity
+
+
+def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSms, from_: str) -> Activity:
+    now = utcnow()
+    thread = threads.thread_for(session, number.organization_id, contact.id, contact.lead_id)
+    segments = count_segments(sms.body)
+    activity = Activity(
+        organization_id=number.organization_id, type="sms", direction="inbound", status="inbox",
+        lead_id=contact.lead_id, contact_id=contact.id, user_id=thread.assignee_id or number.user_id,
+        thread_id=thread.id, activity_at=now, channel="webhook", local_phone=number.number, remote_phone=from_,
+        text=sms.body, attachments=sms.media, provider_sid=sms.sid, encoding=segments.encoding,
+        segments=segments.segments, messaging_service_sid=sms.messaging_service_sid, source="External",
+    )
+    session.add(activity)
+    threads.touch(session, thread, now, inbound=True)
+    session.flush()
+    return activity
+
+
+def _apply_keyword(session: Session, organization_id: str, phone: str, body: str) -> None:
+    keyword = keyword_of(body)
+    if keyword in OPT_OUT_KEYWORDS:
+        record_opt_out(session, organization_id, phone)
+    elif keyword in OPT_IN_KEYWORDS:
+        remove_opt_out(session, organization_id, phone)
+
+
+def _e164_or_raw(raw: str) -> str:
+    try:
+        return normalise(raw, None, field="From").e164
+    except Invalid:
+        return raw

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 
 import typer
 import uvicorn
@@ -65,6 +66,27 @@ def _print_demo(info, host: str, port: int) -> None:
     say(f"API key: [bold]{info.api_key}[/bold]")
     say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
     say(f"Open {base}/ in a browser to chat with Cody.")
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, help="Send what is due now, then exit"),
+    poll: float = typer.Option(0.5, help="Seconds between looks for due messages when idle"),
+) -> None:
+    """Run the dispatcher alone (scaled deployments run several against one PostgreSQL)."""
+    from tools.runtime import build_runtime
+    from tools.settings import telephony_settings
+
+    runtime = build_runtime(telephony_settings(), _factory(), poll_seconds=poll)
+    if once:
+        console.print(f"Sent {runtime.dispatcher.drain()} due message(s).")
+        return
+    signal.signal(signal.SIGTERM, lambda *_: runtime.dispatcher.stop())
+    console.print(f"Worker {runtime.dispatcher.worker_id} dispatching (Ctrl-C to stop).")
+    try:
+        runtime.dispatcher.run_forever()
+    except KeyboardInterrupt:
+        runtime.dispatcher.stop()
 
 
 @admin.command("create-org")

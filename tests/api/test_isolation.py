@@ -112,9 +112,20 @@ def test_organization_id_in_the_body_is_ignored(api: httpx.Client, other_api: ht
         created = session.get(Contact, contact.json()["id"])
         assert created.created_by == other_workspace.user_id
 
-    # A updates nothing of B's by naming B's organization either, and still sees an empty workspace.
+    # A still sees an empty workspace.
     assert api.get("/api/v1/contact/").json() == {"data": [], "has_more": False}
     assert api.get("/api/v1/lead/").json() == {"data": [], "has_more": False}
+
+    # Nor can an update move a row into another workspace.
+    moved = other_api.put(f"/api/v1/contact/{contact.json()['id']}/", json={"organization_id": a_org, "title": "X"})
+    assert moved.status_code == 200
+    assert moved.json()["organization_id"] == other_workspace.organization_id
+    moved = other_api.put(f"/api/v1/lead/{lead.json()['id']}/", json={"organization_id": a_org})
+    assert moved.status_code == 200
+    with factory() as session:
+        assert session.get(Contact, contact.json()["id"]).organization_id == other_workspace.organization_id
+        assert session.get(Lead, lead.json()["id"]).organization_id == other_workspace.organization_id
+    assert api.get("/api/v1/contact/").json()["data"] == []
 
 
 def test_me_with_another_key_does_not_leak(other_api: httpx.Client, workspace: NewWorkspace) -> None:

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs into .venv (and Prism for the contract test), then runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+if command -v npm >/dev/null 2>&1; then
+  npm install --prefix tests/contract --no-audit --no-fund --silent
+else
+  echo "npm not found: the Prism contract test will be skipped (it fails under CI=true)." >&2
+fi
+
+exec .venv/bin/python -m pytest "$@"

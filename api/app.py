@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import errors
+from api import errors, ratelimit
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
 from api.v1 import crm, inbox, me, numbers, sms, sms_templates, wallet
@@ -51,5 +51,6 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     def healthz() -> dict:
         return {"status": "ok"}
 
+    app.add_middleware(ratelimit.RateLimit)
     app.add_middleware(NormalisePath)
     return app

@@ -13,7 +13,8 @@ class ApiSettings(BaseSettings):
     database_url: str = DEFAULT_URL
     run_dispatcher: bool = True
     dispatcher_poll_seconds: float = 0.5
-    rate_limit_per_minute: int = 1200
+    rate_limit_per_minute: int = 1200  # requests per API key per window; 0 turns the limit off
+    rate_limit_window_seconds: int = 60
     max_body_bytes: int = 1_000_000
     log_level: str = "INFO"
     log_json: bool = True

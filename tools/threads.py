@@ -17,8 +17,11 @@ def thread_for(session: Session, organization_id: str, contact_id: str, lead_id:
     insert_ignore(session, Thread, {"id": new_id("thrd"), "organization_id": organization_id, "contact_id": contact_id,
                                     "lead_id": lead_id, "status": "open", "date_created": now, "date_updated": now},
                   ["organization_id", "contact_id"])
+    # populate_existing: a session that loaded the thread before (sessions keep objects across commits) must see
+    # the current assignee and last inbound, or an outbound reply would decide on a stale copy.
     return session.scalar(
         select(Thread).where(Thread.organization_id == organization_id, Thread.contact_id == contact_id)
+        .execution_options(populate_existing=True)
     )
 
 

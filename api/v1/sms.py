@@ -13,7 +13,13 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from api.deps import CurrentCtx, SessionDep
 from api.v1.params import FieldsQuery, PageDep
 from api.v1.shapes import page_json, select_fields
-from api.v1.sms_shapes import CREATE_STATUSES, LOGGED_STATUSES, SmsIn, SmsPatch, sms_json
+from api.v1.sms_shapes import (
+    CREATE_STATUSES,
+    LOGGED_STATUSES,
+    SmsIn,
+    SmsPatch,
+    sms_json,
+)
 from tools.context import Ctx
 from tools.messaging import Messaging
 from tools.messaging.service import SmsFilter

@@ -2,7 +2,7 @@
 the Inbox, paging, filters, isolation between workspaces, and Close's own Python client."""
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import closeio_api
@@ -100,7 +100,7 @@ def _field_errors(response: httpx.Response) -> dict[str, str]:
 
 
 def _future(minutes: int = 60) -> str:
-    return (datetime.now(timezone.utc) + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).replace(microsecond=0).isoformat()
 
 
 def _sent_count(runtime: Runtime) -> int:
@@ -151,11 +151,11 @@ def test_scheduled_needs_and_keeps_date_scheduled(client, contacts, runtime) -> 
 
 
 def test_outbox_with_send_in_waits(client, contacts, runtime) -> None:
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     sms = _post(client, {"status": "outbox", "send_in": 30, "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
     assert sms["status"] == "outbox"
     due = datetime.fromisoformat(sms["date_scheduled"])
-    assert before + timedelta(seconds=29) <= due <= datetime.now(timezone.utc) + timedelta(seconds=31)
+    assert before + timedelta(seconds=29) <= due <= datetime.now(UTC) + timedelta(seconds=31)
     assert _sent_count(runtime) == 0
 
 
@@ -187,8 +187,8 @@ def test_logged_inbox_and_sent_need_no_business_line(client, contacts, runtime, 
     assert sent["status"] == "sent" and sent["direction"] == "outbound"
     assert sent["local_phone"] == "+14155550177"
     assert sent["remote_phone"] == "+12125550123"
-    assert datetime.fromisoformat(sent["activity_at"]) == datetime(2024, 5, 1, 15, 30, tzinfo=timezone.utc)
-    assert datetime.fromisoformat(sent["date_sent"]) == datetime(2024, 5, 1, 15, 30, tzinfo=timezone.utc)
+    assert datetime.fromisoformat(sent["activity_at"]) == datetime(2024, 5, 1, 15, 30, tzinfo=UTC)
+    assert datetime.fromisoformat(sent["date_sent"]) == datetime(2024, 5, 1, 15, 30, tzinfo=UTC)
 
     outbound_log = _post(client, {"status": "inbox", "direction": "outbound", "remote_phone": "+16045550188",
                                   "text": "x"})
@@ -275,7 +275,7 @@ def test_missing_status_is_a_field_error(client, contacts) -> None:
 def test_external_local_phone_cannot_send(client, demo, contacts, factory, runtime) -> None:
     with transaction(factory) as session:
         session.add(PhoneNumber(organization_id=demo.organization_id, number="+14155550166", number_type="external",
-                                country="US", user_id=demo.user_id, monthly_cost=Decimal("0")))
+                                country="US", user_id=demo.user_id, monthly_cost=Decimal(0)))
     response = client.post(SMS, json={"status": "outbox", "contact_id": contacts["Sarah Lee"].id, "text": "Hi",
                                       "local_phone": "+14155550166"})
     errors = _field_errors(response)

@@ -226,3 +226,57 @@ def test_two_replies_at_once_leave_one_assignee_on_sqlite(sqlite_url):
     demo, dana, sam, sarah = _two_agents(sqlite_url)
     assignee = _reply_at_once(sqlite_url, demo, [dana, sam], sarah, before_execute=threading.Barrier(2))
     assert assignee in (dana, sam)
+
+
+# -- one idempotency key, two requests at once -----------------------------------------------------------------
+
+
+def _same_key_at_once(url: str, hold_after_lookup: bool) -> None:
+    demo = _seed(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    provider = CountingSandbox(make_settings(), callbacks=False)
+    rt = build_runtime(provider.settings, factory, provider=provider,
+                       default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    ctx = ctx_for(demo, channel="api", idempotency_key="retry-of-request-7")
+    if hold_after_lookup:
+        # Both requests have looked the key up and found nothing before either saves.
+        both_checked = threading.Barrier(2)
+        real_prepare = rt.messaging.prepare
+
+        def prepare_then_wait(session, ctx, request):
+            prepared = real_prepare(session, ctx, request)
+            both_checked.wait(timeout=10)
+            return prepared
+
+        rt.messaging.prepare = prepare_then_wait
+    ids: list[str] = []
+    errors: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            with factory() as session:
+                ids.append(rt.messaging.execute(session, ctx, SendRequest(remote_phone=SARAH, text="Hi")).id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    pool = [threading.Thread(target=post) for _ in range(2)]
+    try:
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(timeout=30)
+        assert errors == []
+        assert len(ids) == 2 and ids[0] == ids[1]
+        assert provider.sends == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_one_idempotency_key_sent_twice_at_once_sends_once_on_postgres(pg_url):
+    _same_key_at_once(pg_url, hold_after_lookup=True)
+
+
+def test_one_idempotency_key_sent_twice_at_once_sends_once_on_sqlite(sqlite_url):
+    _same_key_at_once(sqlite_url, hold_after_lookup=False)  # SQLite serialises writers: no overlap to force

@@ -8,7 +8,7 @@ taking a message to `delivered` through the app's own signed status webhook.
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from api.app import create_app
 from api.settings import ApiSettings
@@ -20,6 +20,7 @@ from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
     SARAH,
     CountingSandbox,
     Recorder,
+    activity_id_of,
     contact_id,
     ctx_for,
     demo,
@@ -344,3 +345,50 @@ def test_the_sandbox_takes_an_outbox_message_to_delivered_through_the_app(sqlite
         assert row.date_sent is not None and row.error_message is None
         rt.provider.wait_idle(5)
         assert rt.provider.callback_errors == []
+
+
+def test_a_dispatcher_started_again_after_a_stop_keeps_sending(runtime, demo, factory, provider):
+    """An app's lifespan may run more than once (tests, reloads); the second start must deliver too."""
+    runtime.dispatcher.start()
+    runtime.dispatcher.stop()
+    activity = send(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=30)
+    make_due(factory, activity.id)
+    runtime.dispatcher.start()
+    try:
+        wait_for(lambda: reload(factory, activity.id).status == "sent", timeout=5)
+    finally:
+        runtime.dispatcher.stop()
+    assert provider.asked == {activity.id: 1}
+
+
+class _TakenAway(CountingSandbox):
+    """While the first message of a batch is with the carrier, the others are taken back and re-claimed by another
+    worker (as the reconciler does when a batch runs past sending_timeout_seconds)."""
+
+    def __init__(self, settings, factory, batch: list[str]):
+        super().__init__(settings, callbacks=False)
+        self.factory, self.batch, self.first = factory, batch, None
+
+    def send_message(self, message):
+        if self.first is None:
+            self.first = activity_id_of(message)
+            with transaction(self.factory) as session:
+                session.execute(update(Activity).where(Activity.id.in_(self.batch), Activity.id != self.first)
+                                .values(status="sending", claimed_by="other-host:2", claimed_at=utcnow()))
+        return super().send_message(message)
+
+
+def test_a_worker_does_not_send_a_row_another_worker_has_claimed_since(factory, demo):
+    setup = build_runtime(make_settings(), factory, provider=CountingSandbox(make_settings()),
+                          default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    ids = [send(setup, ctx_for(demo), remote_phone=SARAH, text=f"Reminder {i}", send_in=30).id for i in range(3)]
+    make_due(factory, *ids)
+    provider = _TakenAway(make_settings(), factory, ids)
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+
+    assert rt.dispatcher.run_once() == 3
+    assert provider.asked == {provider.first: 1}  # the other two are the other worker's now
+    assert reload(factory, provider.first).status == "sent"
+    for other in set(ids) - {provider.first}:
+        row = reload(factory, other)
+        assert (row.status, row.claimed_by) == ("sending", "other-host:2")

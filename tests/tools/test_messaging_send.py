@@ -180,3 +180,19 @@ def test_a_second_sender_does_not_take_a_claimed_thread(runtime, demo, factory):
     send(runtime, ctx_for(demo, user_id=sam), contact_id=sarah, text="I'll take this one")
     send(runtime, ctx_for(demo), contact_id=sarah, text="Me too")
     assert thread_of(factory, demo.organization_id, sarah).assignee_id == sam
+
+
+def test_a_session_that_read_the_thread_earlier_still_sees_a_newer_inbound(runtime, demo, factory):
+    """A long-lived session (the assistant read the thread, then the person confirmed) must not act on a stale copy."""
+    from tools import threads
+    from tools.messaging import SendRequest
+
+    sarah = contact_id(factory, demo, "Sarah Lee")
+    with factory() as session:
+        lead_id = reload(factory, send(runtime, ctx_for(demo), contact_id=sarah, text="Hello", status="draft").id).lead_id
+        seen = threads.thread_for(session, demo.organization_id, sarah, lead_id)
+        session.commit()
+        assert seen.last_inbound_at is None
+        set_inbound(factory, sarah, demo.organization_id)  # Sarah replies meanwhile
+        runtime.messaging.execute(session, ctx_for(demo), SendRequest(contact_id=sarah, text="Great, see you at 7"))
+    assert thread_of(factory, demo.organization_id, sarah).assignee_id == demo.user_id

@@ -101,7 +101,7 @@ def twilio():
 # -- messages -----------------------------------------------------------------------------------------------
 
 
-def test_send_sms_through_messaging_service_makes_the_exact_request(twilio, provider):
+def test_send_sms_through_messaging_service_keeps_the_agents_own_number_as_from(twilio, provider):
     route = twilio.post(f"{ACCOUNT}/Messages.json").respond(201, json=message_json(messaging_service_sid=SERVICE))
 
     result = provider.send_message(
@@ -129,6 +129,7 @@ def test_send_sms_through_messaging_service_makes_the_exact_request(twilio, prov
         "Body": ["Hello from Cody"],
         "StatusCallback": [STATUS_URL],
         "MessagingServiceSid": [SERVICE],
+        "From": ["+14155550100"],
     }
 
 

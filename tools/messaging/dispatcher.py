@@ -56,13 +56,32 @@ class Dispatcher:
         with self.factory() as session:
             ids = claim_due(session, self.worker_id, self.batch)
             for activity_id in ids:
-                activity = session.get(Activity, activity_id)
+                if not self._renew_claim(session, activity_id):
+                    log.warning("%s was taken back before %s could send it; leaving it alone", activity_id, self.worker_id)
+                    continue
+                activity = session.get(Activity, activity_id, populate_existing=True)
                 try:
                     self.messaging.deliver_claimed(session, activity)
                 except Exception:
                     session.rollback()
                     log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
         return len(ids)
+
+    def _renew_claim(self, session: Session, activity_id: str) -> bool:
+        """Just before sending, check the row is still this worker's and restart its timeout.
+
+        A batch can take longer than sending_timeout_seconds (slow carrier); by then the reconciler may have handed
+        a row to another worker, and sending it here as well would send it twice. Renewing claimed_at makes the
+        timeout cover one carrier call, not the whole batch.
+        """
+        result = session.execute(
+            update(Activity)
+            .where(Activity.id == activity_id, Activity.status == "sending", Activity.claimed_by == self.worker_id)
+            .values(claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return result.rowcount == 1
 
     def reconcile_stale(self) -> int:
         """Messages left in `sending` by a dead process: ask the carrier when it has a sid, else retry."""
@@ -116,6 +135,11 @@ class Dispatcher:
                 self._stop.wait(self.poll_seconds)
 
     def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            if not self._stop.is_set():
+                return  # already running
+            self._thread.join()  # still finishing its last round after a stop
+        self._stop.clear()  # a stopped dispatcher can be started again (an app's lifespan may run twice)
         self._thread = threading.Thread(target=self.run_forever, name="cody-dispatcher", daemon=True)
         self._thread.start()
 

@@ -4,7 +4,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select, update
@@ -96,8 +96,9 @@ class Messaging:
         _raise_blocking(prepared)
         if expected_fingerprint is not None and expected_fingerprint != prepared.fingerprint():
             raise Conflict("The message changed since it was previewed; review it again before sending.")
-        activity = self._save(session, ctx, prepared)
         try:
+            # _save flushes: on PostgreSQL a concurrent request with the same key fails there, not at commit.
+            activity = self._save(session, ctx, prepared)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -263,14 +264,15 @@ class Messaging:
         now = utcnow()
         status, when = _initial_status(request, now)
         sending = status == "sending"
-        values = dict(
-            status=status, date_scheduled=when, contact_id=prepared.contact_id, lead_id=prepared.lead_id,
-            local_phone=prepared.from_, remote_phone=prepared.to, text=prepared.text, template_id=template_id,
-            encoding=prepared.encoding, segments=prepared.segments, attachments=prepared.attachments,
-            messaging_service_sid=prepared.messaging_service_sid, updated_by=ctx.user_id, date_updated=now,
-            thread_id=None, claimed_by=self.worker_id if sending else None, claimed_at=now if sending else None,
-            attempts=Activity.attempts + 1 if sending else Activity.attempts,
-        )
+        values = {
+            "status": status, "date_scheduled": when, "contact_id": prepared.contact_id, "lead_id": prepared.lead_id,
+            "local_phone": prepared.from_, "remote_phone": prepared.to, "text": prepared.text,
+            "template_id": template_id, "encoding": prepared.encoding, "segments": prepared.segments,
+            "attachments": prepared.attachments, "messaging_service_sid": prepared.messaging_service_sid,
+            "updated_by": ctx.user_id, "date_updated": now, "thread_id": None,
+            "claimed_by": self.worker_id if sending else None, "claimed_at": now if sending else None,
+            "attempts": Activity.attempts + 1 if sending else Activity.attempts,
+        }
         if status != "draft":
             values["activity_at"] = now
         thread = None
@@ -367,7 +369,7 @@ def _raise_blocking(prepared: Prepared) -> None:
 def _aware(when: datetime | None) -> datetime | None:
     """A time without a zone is read as UTC."""
     if when is not None and when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
+        return when.replace(tzinfo=UTC)
     return when
 
 

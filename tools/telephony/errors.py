@@ -5,6 +5,12 @@ Codes 21xxx come back synchronously from the Messages/Calls API (HTTP 400); code
 """
 
 _DESCRIPTIONS: dict[int, str] = {
+    # Account and API errors.
+    20003: "Twilio rejected the account SID or auth token.",
+    20404: "Twilio has no such resource.",
+    20429: "Twilio is throttling requests; try again shortly.",
+    20500: "Twilio had an internal error; try again shortly.",
+    20503: "Twilio is temporarily unavailable; try again shortly.",
     # Send-time (REST API) errors.
     21211: "The recipient's number is not a valid phone number.",
     21212: "The sending number is not a valid phone number.",

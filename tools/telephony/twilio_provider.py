@@ -152,12 +152,13 @@ class TwilioProvider:
             kwargs["media_url"] = list(message.media_urls)
         if message.status_callback:
             kwargs["status_callback"] = message.status_callback
+        # Both may be given: the service applies its 10DLC registration, From keeps the agent's own number.
         service = message.messaging_service_sid or (None if message.from_ else self.settings.twilio_messaging_service_sid)
         if service:
             kwargs["messaging_service_sid"] = service
-        elif message.from_:
+        if message.from_:
             kwargs["from_"] = message.from_
-        else:
+        if not service and not message.from_:
             raise ProviderError("A message needs a sending number or a messaging service.", code=None, status=None)
         created = self._call(self.client.messages.create, **kwargs)
         return SendResult(sid=created.sid, status=str(created.status), price=_decimal(created.price))

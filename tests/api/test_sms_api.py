@@ -385,6 +385,10 @@ def test_logged_inbox_sms_with_send_to_inbox_makes_an_inbox_item(client, demo, c
     assert [(i.activity_id, i.user_id, i.type, i.done) for i in items] == [(loud["id"], demo.user_id, "incoming_sms", False)]
     assert quiet["id"] != loud["id"]
 
+    assert client.delete(f"{SMS}{loud['id']}/").json() == {}  # its inbox item goes with it
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(InboxItem)) == 0
+
 
 # -- paging, filters, idempotency ------------------------------------------------------------------------------
 

@@ -56,15 +56,15 @@ def _due_messages(url: str, demo: Demo, count: int) -> list[str]:
         assert prepared.problems == []
         thread = threads.thread_for(session, demo.organization_id, sarah, prepared.lead_id)
         now = utcnow()
-        rows = [dict(
-            id=new_id("acti"), organization_id=demo.organization_id, type="sms", direction="outbound",
-            status="scheduled", lead_id=prepared.lead_id, contact_id=sarah, user_id=demo.user_id,
-            created_by=demo.user_id, updated_by=demo.user_id, activity_at=now, channel="api",
-            local_phone=prepared.from_, remote_phone=prepared.to, text=f"{prepared.text} ({i})",
-            date_scheduled=past + timedelta(microseconds=i), encoding=prepared.encoding, segments=prepared.segments,
-            attachments=[], messaging_service_sid=prepared.messaging_service_sid, thread_id=thread.id, attempts=0,
-            date_created=now, date_updated=now,
-        ) for i in range(count)]
+        rows = [{
+            "id": new_id("acti"), "organization_id": demo.organization_id, "type": "sms", "direction": "outbound",
+            "status": "scheduled", "lead_id": prepared.lead_id, "contact_id": sarah, "user_id": demo.user_id,
+            "created_by": demo.user_id, "updated_by": demo.user_id, "activity_at": now, "channel": "api",
+            "local_phone": prepared.from_, "remote_phone": prepared.to, "text": f"{prepared.text} ({i})",
+            "date_scheduled": past + timedelta(microseconds=i), "encoding": prepared.encoding,
+            "segments": prepared.segments, "attachments": [], "messaging_service_sid": prepared.messaging_service_sid,
+            "thread_id": thread.id, "attempts": 0, "date_created": now, "date_updated": now,
+        } for i in range(count)]
         session.execute(insert(Activity), rows)
     engine.dispose()
     return [r["id"] for r in rows]
@@ -82,7 +82,7 @@ def _race(url: str, count: int, workers: int = 2, batch: int = 25) -> None:
                            default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
         dispatchers.append(Dispatcher(rt.messaging, factory, batch=batch, worker_id=f"host-{n}:1"))
     start = threading.Barrier(workers)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def loop(dispatcher: Dispatcher) -> None:
         try:
@@ -94,7 +94,7 @@ def _race(url: str, count: int, workers: int = 2, batch: int = 25) -> None:
                 else:
                     idle += 1
                     time.sleep(0.02)
-        except BaseException as exc:  # surfaced below
+        except Exception as exc:  # noqa: BLE001  (a thread's failure is surfaced by the test)
             errors.append(exc)
 
     pool = [threading.Thread(target=loop, args=(d,), name=d.worker_id) for d in dispatchers]
@@ -164,7 +164,7 @@ def _reply_at_once(url: str, demo: Demo, users: list[str], sarah: str, before_ex
     rt = build_runtime(provider.settings, factory, provider=provider,
                        default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
     sent: dict[str, str] = {}
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def reply(user_id: str) -> None:
         try:
@@ -174,7 +174,7 @@ def _reply_at_once(url: str, demo: Demo, users: list[str], sarah: str, before_ex
                 activity = rt.messaging.execute(session, ctx_for(demo, user_id=user_id),
                                                 SendRequest(contact_id=sarah, text=f"Got it ({user_id[-4:]})"))
                 sent[user_id] = activity.id
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001  (a thread's failure is surfaced by the test)
             errors.append(exc)
 
     pool = [threading.Thread(target=reply, args=(u,)) for u in users]
@@ -251,13 +251,13 @@ def _same_key_at_once(url: str, hold_after_lookup: bool) -> None:
 
         rt.messaging.prepare = prepare_then_wait
     ids: list[str] = []
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
 
     def post() -> None:
         try:
             with factory() as session:
                 ids.append(rt.messaging.execute(session, ctx, SendRequest(remote_phone=SARAH, text="Hi")).id)
-        except BaseException as exc:
+        except Exception as exc:  # noqa: BLE001  (a thread's failure is surfaced by the test)
             errors.append(exc)
 
     pool = [threading.Thread(target=post) for _ in range(2)]

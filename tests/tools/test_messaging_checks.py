@@ -12,7 +12,7 @@ import pytest
 from db.models import Organization, PhoneNumber
 from db.session import transaction
 from db.types import utcnow
-from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
+from tests.tools.messaging_fixtures import (
     GB_LINE,
     GB_MOBILE,
     JOHN,
@@ -22,16 +22,11 @@ from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
     add_number,
     contact_id,
     ctx_for,
-    demo,
     make_due,
     make_settings,
-    messaging,
     only_problem,
-    posted,
-    provider,
     refused,
     reload,
-    runtime,
     send,
 )
 from tools.context import Ctx

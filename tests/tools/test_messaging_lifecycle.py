@@ -8,29 +8,23 @@ taking a message to `delivered` through the app's own signed status webhook.
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from api.app import create_app
 from api.settings import ApiSettings
 from db.models import Activity
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
-from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
+from tests.tools.messaging_fixtures import (
     LUC,
     SARAH,
     CountingSandbox,
-    Recorder,
     activity_id_of,
     contact_id,
     ctx_for,
-    demo,
     make_due,
     make_settings,
-    messaging,
-    posted,
-    provider,
     reload,
-    runtime,
     send,
     serving,
     wait_for,

@@ -4,19 +4,14 @@ once per idempotency key, the carrier's refusals, and who the contact's thread b
 import pytest
 
 from db.session import transaction
-from tests.tools.messaging_fixtures import (  # noqa: F401  (fixtures)
+from tests.tools.messaging_fixtures import (
     MARY,
     SARAH,
     contact_id,
     ctx_for,
-    demo,
-    messaging,
     only_problem,
-    posted,
-    provider,
     refused,
     reload,
-    runtime,
     send,
     set_inbound,
     thread_of,

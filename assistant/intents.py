@@ -1,0 +1,50 @@
+"""What a planner makes of one user turn, before anything is resolved against the workspace."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+WriteTool = Literal["send_sms", "send_template", "call_contact"]
+ReadTool = Literal["find_contacts", "read_thread", "list_inbox"]
+
+
+@dataclass(frozen=True)
+class WriteIntent:
+    """A request to text, send a template to, or call someone; it only ever becomes a draft."""
+
+    tool: WriteTool
+    contact: str
+    text: str | None = None
+    template: str | None = None
+    template_value: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    send_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReadIntent:
+    """A question answered at once from the workspace's data."""
+
+    tool: ReadTool
+    query: str | None = None
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Something is missing; ask the user (e.g. "What should I say to Sarah?")."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """Not something Cody can do; an honest reply."""
+
+    reply: str
+
+
+Intent = WriteIntent | ReadIntent | Ask | Unknown
+
+CAPABILITIES = ("I can text, call or send templates; try \"text Sarah I'm running 10 minutes late\", "
+                "\"send the Smiths the showing confirmation for 7pm\" or \"call John\".")

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from api import errors, ratelimit
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
-from api.v1 import crm, inbox, me, numbers, sms, sms_templates, wallet
-from api.webhooks import twilio_sms
+from api import sandbox, voice
+from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
+from api.webhooks import twilio_sms, twilio_voice
 from tools.runtime import Runtime, build_runtime
 from tools.settings import telephony_settings
 from db.session import make_engine, make_sessionmaker
@@ -42,10 +43,13 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(me.router)
     v1.include_router(crm.router)
-    for module in (sms, sms_templates, numbers, wallet, inbox):
+    for module in (sms, sms_templates, numbers, wallet, inbox, calls):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(twilio_sms.router)
+    app.include_router(twilio_voice.router)
+    app.include_router(voice.router)
+    app.include_router(sandbox.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

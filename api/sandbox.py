@@ -1,0 +1,14 @@
+"""The sandbox panel's API: simulate a contact's reply (only with the sandbox line)."""
+
+from fastapi import APIRouter, Request
+
+from api.deps import CurrentCtx, SessionDep
+from tools.simulate import SimulatedSms, simulate_inbound_sms
+
+router = APIRouter(prefix="/api/sandbox", tags=["sandbox"])
+
+
+@router.post("/sms")
+def simulate_sms(body: SimulatedSms, request: Request, session: SessionDep, ctx: CurrentCtx) -> dict:
+    sid = simulate_inbound_sms(session, ctx, request.app.state.runtime.provider, body)
+    return {"message_sid": sid}

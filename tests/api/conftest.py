@@ -15,9 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.app import create_app
-from api.settings import ApiSettings
-from tests.api.server import running_server
+from tests.live import live_cody
 from tools.workspaces import NewWorkspace
 
 
@@ -30,10 +28,9 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def live_server(db_url: str, factory: sessionmaker[Session]) -> Iterator[str]:
-    """The base URL of a uvicorn server running the app on `db_url` (e.g. "http://127.0.0.1:51234")."""
-    app = create_app(ApiSettings(database_url=db_url), factory)
-    with running_server(app) as base_url:
-        yield base_url
+    """The base URL of a live Cody on `db_url` (e.g. "http://127.0.0.1:51234"); its sandbox calls back to itself."""
+    with live_cody(db_url, factory) as live:
+        yield live.base_url
 
 
 @pytest.fixture

@@ -32,9 +32,13 @@ class ReadIntent:
 
 @dataclass(frozen=True)
 class Ask:
-    """Something is missing; ask the user (e.g. "What should I say to Sarah?")."""
+    """Something is missing; ask the user (e.g. "What should I say to Sarah?").
+
+    `partial` is the request so far, when the answer is simply the missing message text.
+    """
 
     text: str
+    partial: WriteIntent | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,11 @@
-"""Leads (companies, households) and their contacts with phones and emails."""
+"""Leads (companies, households) and their contacts with phones and emails, and the words of their names."""
 
-from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+import re
+import unicodedata
+from itertools import chain
+
+from sqlalchemy import ForeignKey, Index, String, delete, event, insert, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db.base import Base, Timestamps, id_column
 from db.ids import new_id
@@ -85,3 +89,111 @@ class ContactEmail(Base):
     email: Mapped[str] = mapped_column(String(320))
     type: Mapped[str] = mapped_column(String(20), default="office")
     position: Mapped[int] = mapped_column(default=0)
+
+
+# -- Name words, for finding "Sarah", "the Smiths" or "John from Acme" without reading every contact ----------------
+
+TOKEN_LENGTH = 64
+# Letters NFKD does not take apart.
+_LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"})
+_APOSTROPHES = re.compile(r"['’‘`´]")
+_NOT_WORD = re.compile(r"[\W_]+")
+# Words of a lead's name that say what kind of lead it is, not which ("The Smith family").
+LEAD_STOPWORDS = frozenset({"the", "family", "household", "and"})
+
+
+def fold(text: str) -> str:
+    """Lower case, no accents, apostrophes dropped, other punctuation as spaces: "Zoë O'Brien-Lee" -> "zoe obrien lee"."""
+    text = unicodedata.normalize("NFKD", (text or "").casefold().translate(_LETTERS))
+    text = _APOSTROPHES.sub("", "".join(c for c in text if not unicodedata.combining(c)))
+    return " ".join(_NOT_WORD.sub(" ", text).split())
+
+
+def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+    """The distinct folded words of a name, in order."""
+    seen: list[str] = []
+    for word in fold(name).split():
+        word = word[:TOKEN_LENGTH]
+        if word not in seen and word not in stopwords:
+            seen.append(word)
+    return seen
+
+
+class NameToken(Base):
+    """One folded word of a contact's name (contact_id set) or of a lead's name (contact_id NULL).
+
+    A lead's name is indexed only when it is not just the name of one of its contacts (a lead made for one person),
+    so "Smith" finds households and companies here and people through their contacts. Kept in step with the names by
+    the flush hook below; bulk loaders that bypass the ORM write these rows themselves (`token_rows`).
+    """
+
+    __tablename__ = "name_token"
+    __table_args__ = (Index("ix_name_token_org_token", "organization_id", "token", "contact_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    # Byte order on PostgreSQL too, so a prefix is one index range whatever the database's locale.
+    token: Mapped[str] = mapped_column(
+        String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"))
+    position: Mapped[int] = mapped_column(default=0)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+
+
+def is_person_lead(lead_name: str, contact_names: list[str]) -> bool:
+    """A lead that only carries one of its contacts' names (made by creating a contact, or by an unknown caller)."""
+    folded = fold(lead_name)
+    return not folded or any(fold(name) == folded for name in contact_names)
+
+
+def token_rows(organization_id: str, lead_id: str, name: str, contact_id: str | None = None) -> list[dict]:
+    """The name_token rows of one contact's name, or (contact_id None) of one lead's name."""
+    words = name_tokens(name, frozenset() if contact_id else LEAD_STOPWORDS)
+    return [{"organization_id": organization_id, "token": word, "position": i, "lead_id": lead_id,
+             "contact_id": contact_id} for i, word in enumerate(words)]
+
+
+def _changed(obj, *names: str) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "after_flush")
+def _index_names(session: Session, _context) -> None:
+    """Re-index the names of contacts and leads this flush added or renamed (deletes cascade in the database)."""
+    contacts, leads, new_leads = [], set(), set()
+    for obj in chain(session.new, session.dirty):
+        if isinstance(obj, Contact) and (obj in session.new or _changed(obj, "name", "lead_id", "lead")):
+            contacts.append(obj)
+            leads.add(obj.lead_id)
+            state = inspect(obj).attrs
+            leads.update(state.lead_id.history.deleted or ())  # a contact moved away from its old lead
+            leads.update(lead.id for lead in state.lead.history.deleted or () if lead is not None)
+        elif isinstance(obj, Lead) and (obj in session.new or _changed(obj, "name")):
+            leads.add(obj.id)
+            if obj in session.new:
+                new_leads.add(obj.id)
+    leads.update(obj.lead_id for obj in session.deleted if isinstance(obj, Contact))
+    leads.discard(None)
+    if not contacts and not leads:
+        return
+    conn = session.connection()
+    rows: list[dict] = []
+    renamed = [c.id for c in contacts if c not in session.new]
+    if renamed:
+        conn.execute(delete(NameToken).where(NameToken.contact_id.in_(renamed)))
+    for contact in contacts:
+        rows += token_rows(contact.organization_id, contact.lead_id, contact.name, contact.id)
+    if leads:
+        if leads - new_leads:
+            conn.execute(delete(NameToken).where(NameToken.lead_id.in_(leads - new_leads),
+                                                 NameToken.contact_id.is_(None)))
+        names: dict[str, list[str]] = {}
+        for lead_id, name in conn.execute(select(Contact.lead_id, Contact.name).where(Contact.lead_id.in_(leads))):
+            names.setdefault(lead_id, []).append(name)
+        for lead_id, org, name in conn.execute(select(Lead.id, Lead.organization_id, Lead.name)
+                                               .where(Lead.id.in_(leads))):
+            if not is_person_lead(name, names.get(lead_id, [])):
+                rows += token_rows(org, lead_id, name)
+    if rows:
+        conn.execute(insert(NameToken), rows)

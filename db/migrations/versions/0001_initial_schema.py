@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 14:44:46.042942
+Create Date: 2026-11-23 15:27:51.188337
 """
 from alembic import op
 import sqlalchemy as sa
@@ -350,6 +350,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_contact_phone_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index('ix_contact_phone_org_phone', ['organization_id', 'phone'], unique=False)
 
+    op.create_table('name_token',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('organization_id', sa.String(length=40), nullable=False),
+    sa.Column('token', sa.String(length=64).with_variant(sa.String(length=64, collation='C'), 'postgresql'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('lead_id', sa.String(length=40), nullable=False),
+    sa.Column('contact_id', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['contact_id'], ['contact.id'], name=op.f('fk_name_token_contact_id_contact'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['lead_id'], ['lead.id'], name=op.f('fk_name_token_lead_id_lead'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_name_token_organization_id_organization'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_name_token'))
+    )
+    with op.batch_alter_table('name_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_name_token_contact_id'), ['contact_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_name_token_lead_id'), ['lead_id'], unique=False)
+        batch_op.create_index('ix_name_token_org_token', ['organization_id', 'token', 'contact_id', 'position'], unique=False)
+
     op.create_table('thread',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('organization_id', sa.String(length=40), nullable=False),
@@ -406,6 +423,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_thread_assignee_id'))
 
     op.drop_table('thread')
+    with op.batch_alter_table('name_token', schema=None) as batch_op:
+        batch_op.drop_index('ix_name_token_org_token')
+        batch_op.drop_index(batch_op.f('ix_name_token_lead_id'))
+        batch_op.drop_index(batch_op.f('ix_name_token_contact_id'))
+
+    op.drop_table('name_token')
     with op.batch_alter_table('contact_phone', schema=None) as batch_op:
         batch_op.drop_index('ix_contact_phone_org_phone')
         batch_op.drop_index(batch_op.f('ix_contact_phone_contact_id'))

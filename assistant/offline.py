@@ -1,0 +1,484 @@
+"""The offline planner: deterministic parsing of the common commands, so Cody works with no model at all.
+
+`plan(text, now)` returns exactly one intent (assistant/intents.py). Commands are matched case-insensitively after
+dropping "hey cody,", "please", "can you", "could you" ... at the start; the message keeps the user's own case,
+punctuation and pronouns ("tell Sarah I'm running late" texts "I'm running late"), without surrounding quotes.
+
+Who the recipient is, without a contact list:
+
+1. A connector ends the recipient: ":", ",", a dash, "that", "saying", "to say", "and say", "and tell her/him/them",
+   or an opening quote. The first connector whose left side looks like a name wins ("text Sarah Lee, see you",
+   "tell the Smiths that we're on our way"); a left side holding a pronoun or a common verb or function word
+   ("Sarah I think") is a clause, not a name, and that connector is skipped; so is a capitalised name going on in
+   lowercase ("Sarah sounds good, ..."), and a several-word lowercase name before a comma or dash.
+2. With no such connector, the recipient is a leading "the X" (one word, "the Smiths", optionally "family"), or
+   "<Name> from <Company>" (company one or two capitalised words), or one or two capitalised words ("Sarah",
+   "Sarah Lee", "Dr. Patel") ending before the first lowercase word, pronoun or common message opener ("Hi",
+   "Running", "See"...); a lowercase first word ("text sarah i'm late") is a one-word name; a leading phone
+   number ("text 415-555-0143 hi") is the recipient.
+3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
+   recipient explicitly.
+
+When to send (a time phrase inside the message never counts: "text Sarah I'll be there at 5" keeps "at 5"):
+
+- at the very start, before the command: "tomorrow at 9 text Sarah ...", "at 5pm, text Sarah ...";
+- between the recipient and a connector: "text Sarah at 5pm: see you soon", "text Sarah tomorrow at 9 saying ...";
+- at the end after an explicit marker following punctuation: "..., send it tomorrow at 9", "... (send at 5pm)";
+- with "schedule": "schedule a text to Sarah for 5pm: ..." and "schedule a text to Sarah saying hi at 5pm" (the
+  trailing time is the send time because the user asked to schedule).
+
+Templates: "send Sarah the showing confirmation", "send the Smiths the showing confirmation for 7pm", "send the
+running late template to Sarah", "use the showing confirmation template for Sarah at 7pm". The name loses a
+leading "the/my/our" and a trailing "template"/"message". Whatever follows the name ("for 7pm", "at 7pm",
+"with 10 minutes", "tomorrow at 9") is the raw template_value for the resolver to fill, never a send time; a
+template's send time comes only from the start of the command or an explicit "send it ..." marker.
+
+Reads: "what did Sarah say?", "read Sarah's messages", "show my conversation with Sarah" read a thread; "inbox",
+"any new messages?", "who texted me today?" list the inbox (since the start of today/yesterday/this week when
+said); "find John", "look up Sarah Lee", "who is John Park?", "what's Sarah's number?" find contacts.
+
+Missing information becomes an Ask ("text Sarah" carries the partial request, so the answer is the message);
+anything else an Unknown with CAPABILITIES. Calls cannot be scheduled, so a call with a time gets an honest Unknown.
+
+Not handled: several recipients at once ("text Sarah and John ..." gets an honest Unknown); rewriting third-person
+messages ("tell Sarah she..." is sent as written); indirect requests ("tell Sarah to call me", "ask Sarah if...")
+get an Ask for the exact words; a lowercase multiword name with no connector ("text sarah lee hi" is "sarah");
+a capitalised word opening the message that is not a known opener ("text Sarah Bob says hi" is "Sarah Bob").
+"""
+
+import re
+from datetime import datetime, timedelta
+
+from assistant.intents import CAPABILITIES, Ask, Intent, ReadIntent, Unknown, WriteIntent
+from assistant.timephrases import PHRASE, find_time, parse_time, wall_time
+
+__all__ = ["plan"]
+
+ASK_TEXT = "Who should I text, and what should I say?"
+ASK_CALL = "Who should I call?"
+ASK_FIND = "Who should I look up?"
+ASK_TEMPLATE = "Which template should I send, and to whom?"
+ONE_AT_A_TIME = "I can text one person at a time; ask me once for each of them."
+NO_SCHEDULED_CALLS = "I can't schedule calls; say \"call {who}\" and I'll set the call up now."
+
+_IS = re.I | re.S
+# Words that mark a clause rather than a name (lowercased).
+_CLAUSE = set("""
+i i'm im i'll i've i'd me my mine we we're we'll we've us our you you're you'll your u he he's she she's it it's
+its they they're them their his her him this that these those there here what when where why how who
+the is are am was were be been being will would can could should shall might must have has had do does did don't
+didn't can't won't isn't aren't not no yes to a an and or but if so at in on for of with about as by just please
+running late see thanks thank hi hey hello ok okay sure sorry tomorrow today tonight know say tell call meet let
+let's got get going coming heading need want looking almost still also all any some every reminder quick
+""".split()) | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+# Message openers: never the second word of a name found without a connector ("text Sarah Great news").
+_OPENERS = {"great", "good", "happy", "welcome", "congrats", "congratulations", "love", "glad", "perfect", "done",
+            "traffic", "stuck", "fyi", "btw", "new"}
+# Words that are also first names: a name when capitalised and first ("text Will: ..."), never a second word.
+_NAMES_TOO = {"will", "may", "june", "april", "august", "bill", "mark", "hope", "grace", "joy", "faith"}
+_TITLES = {"dr", "mr", "mrs", "ms", "mx", "prof", "rev"}
+_SELF = {"me", "myself", "us", "ourselves"}
+
+_POLITE = re.compile(r"""^(?:
+    (?:hey|hi|hello|ok|okay|yo)(?:\s+cody)?\s*[,!:.-]+\s* | (?:hey|hi|hello|ok|okay|yo)\s+cody\b\s* | cody\s*[,:]\s*
+  | (?:please|pls|plz|kindly|just|quickly|go\s+ahead\s+and)\s+
+  | (?P<q>(?:can|could|would|will)\s+(?:you|u)|(?:can|could|may)\s+i\s+(?:get\s+you\s+to|have\s+you))\s+
+  | i(?:\s+(?:want|need)|'d\s+like|\s+would\s+like)\s+(?:you\s+)?to\s+
+)""", re.I | re.X)
+_TRAILING_POLITE = re.compile(r"(?:[\s,]+(?:please|pls|plz|thanks|thank\s+you|thx|for\s+me|right\s+now|now|asap))?"
+                              r"[\s.!?]*$", re.I)
+_CONNECTOR = re.compile(r"""\s*:(?=\s|$|["“'‘])\s* | \s*,\s* | \s+[-–—]+\s+ | \s*[–—]\s*
+  | \s+(?:that|saying|to\s+say|and\s+say|and\s+tell\s+(?:her|him|them)(?:\s+that)?)(?=\s|$)\s*
+  | \s+(?=["“])""", re.I | re.X)
+_LEADING_CONNECTOR = re.compile(r"""^\s*(?::\s*|,\s*|[-–—]+\s*
+  |(?:that|saying|to\s+say|and\s+say|and\s+tell\s+(?:her|him|them)(?:\s+that)?)(?=\s|$|["“])\s*)""", re.I | re.X)
+_SEND_MARK = re.compile(rf"""(?P<sep>[,;.!?(]|\s[-–—]|[–—])\s*(?:and\s+)?(?:send|schedule|deliver)
+    (?:\s+(?:it|this|that|them|the\s+(?:text|message)))?(?:\s+for)?\s+(?P<time>{PHRASE})\s*\)?[\s.!]*$""",
+                        re.I | re.X)
+_TEXT_NOUN = r"(?:(?:quick|short|little)\s+)?(?:text\s+message|text|sms|message|msg|txt|note|line)"
+_QUESTION_WORDS = {"are", "is", "am", "can", "could", "would", "will", "do", "does", "did", "what", "when", "where",
+                   "who", "why", "how", "have", "has", "should", "shall", "may", "any", "want", "wanna", "which"}
+
+
+def plan(text: str, now: datetime) -> Intent:
+    """What one user turn asks for, parsed without a model. `now` is aware, in the user's zone."""
+    s, polite_question = _strip_polite(text.strip())
+    if not s:
+        return Unknown(CAPABILITIES)
+    if (intent := _read(s, now)) is not None:
+        return intent
+    send_at = None
+    if (found := find_time(s, now, at="start")) is not None:
+        rest, question = _strip_polite(s[found.end:].lstrip(" ,;:-—–"))
+        if re.match(r"(?:text|txt|sms|message|msg|send|shoot|drop|tell|let|reply|respond|ping|call|ring|phone"
+                    r"|dial|give|use|schedule|ask|remind)\b", rest, re.I):
+            s, send_at, polite_question = rest, found.when, polite_question or question
+    for handler in (_call, _text, _template):
+        if (intent := handler(s, now, send_at, polite_question)) is not None:
+            return intent
+    return Unknown(CAPABILITIES)
+
+
+# ----------------------------------------------------------------------------------------------------- cleaning
+
+def _strip_polite(s: str) -> tuple[str, bool]:
+    question = False
+    while m := _POLITE.match(s):
+        question = question or bool(m["q"])
+        s = s[m.end():]
+    return s.strip(), question
+
+
+def _tidy(s: str) -> str:
+    """A command's tail without trailing "please", "now" or punctuation (never used on a message)."""
+    while (t := _TRAILING_POLITE.sub("", s)) != s:
+        s = t
+    return s.strip()
+
+
+def _contact(who: str) -> str:
+    who = re.sub(r"(?:\.{2,}|…)$", "", re.sub(r"\s+", " ", who.strip().strip("\"“”")).rstrip(",;:!?"))
+    return who[:-1] if who.endswith(".") and who.lower().rstrip(".") not in _TITLES and not re.search(
+        r"\b[A-Z]\.$", who) else who
+
+
+def _message(msg: str, polite_question: bool) -> str:
+    msg = msg.strip()
+    if len(msg) >= 2 and (msg[0], msg[-1]) in {('"', '"'), ("“", "”"), ("'", "'"), ("‘", "’")}:
+        msg = msg[1:-1].strip()
+    first = re.match(r"[\w']+", msg)
+    if polite_question and msg.endswith("?") and not (first and first[0].lower() in _QUESTION_WORDS):
+        msg = msg[:-1].rstrip()  # "can you text Sarah I'm late?": the question mark was the request's
+    return msg
+
+
+def _looks_like_name(who: str, loose: bool = True) -> bool:
+    """Could `who` (left of a connector) be a recipient rather than the start of a sentence?
+
+    A capitalised name stays capitalised up to "from" ("Sarah Lee", not "Sarah sounds good"); a lowercase
+    one may have several words only when `loose` (after ":" or "that", not after a comma).
+    """
+    who = re.sub(r"\s+back$", "", who.strip(), flags=re.I)
+    parts = re.split(r"\s+from\s+", who, maxsplit=1, flags=re.I)
+    words = [w for part in parts for w in part.split()]
+    if not parts[0] or any(not p.strip() for p in parts) or not 1 <= len(words) <= 5 or re.search(r"[\"“”:]", who):
+        return False
+    if words[0].lower() == "the" and len(words) > 1:
+        words = words[1:]
+    if not all((w.lower().rstrip(".,") not in _CLAUSE or (i == 0 and w[0].isupper() and w.lower() in _NAMES_TOO))
+               and re.search(r"[^\W\d_]", w) for i, w in enumerate(words)):
+        return False
+    names = [w for w in parts[0].split() if w.lower().rstrip(".") not in _TITLES | {"the"}]
+    if names and names[0][0].isupper():
+        return all(w[0].isupper() for w in names)
+    return loose or len(words) == 1
+
+
+def _leading_name(rest: str) -> tuple[str | None, str]:
+    """Rule 2 of the module docstring: (recipient, message) with no connector."""
+    tokens = list(re.finditer(r"\S+", rest))
+    words = [t[0].rstrip(",;:!?") for t in tokens]
+
+    def name(i: int, first: bool = False) -> bool:
+        w = words[i].lower() if i < len(words) else ""
+        if not re.fullmatch(r"[A-Z][\w'’.-]*", words[i] if w else ""):
+            return False
+        return w in _NAMES_TOO or w not in _CLAUSE if first else w not in _CLAUSE | _OPENERS | _NAMES_TOO
+
+    n = 0
+    if not words:
+        return None, ""
+    if number := re.match(r"\+?\(?\d[\d\s().-]{5,}\d(?=$|[\s,:])", rest):  # "text 415-555-0143 hi"
+        return number[0], rest[number.end():].lstrip(" ,;:")
+    if words[0].lower() == "the" and len(words) > 1 and words[1].lower() not in _CLAUSE:
+        n = 3 if len(words) > 2 and words[2].lower() in ("family", "household", "team") else 2
+    else:
+        i = 1 if words[0].lower().rstrip(".") in _TITLES and len(words) > 1 else 0
+        if name(i, first=True):
+            n = i + 1 + name(i + 1)
+            if n + 1 < len(words) and words[n].lower() == "from" and name(n + 1):
+                n += 2 + name(n + 2)
+        elif i == 0 and re.fullmatch(r"[a-z][\w'’-]*", words[0]) and words[0] not in _CLAUSE:
+            n = 1
+    if n == 0:
+        return None, rest
+    return _contact(rest[:tokens[n - 1].end()]), rest[tokens[n - 1].end():].lstrip(" ,;:")
+
+
+def _split_recipient(rest: str, now: datetime) -> tuple[str | None, datetime | None, str]:
+    """(recipient, send time between recipient and connector, message) for "text <rest>"."""
+    for m in _CONNECTOR.finditer(rest):
+        who, when = rest[:m.start()], None
+        if (found := find_time(who, now, at="end")) is not None and found.start > 0:
+            who, when = re.sub(r"\s+for$", "", who[:found.start].rstrip(" ,"), flags=re.I), found.when
+        if _looks_like_name(who, loose=bool(re.search(r"[:\w]", m[0]))):
+            return _contact(re.sub(r"\s+back$", "", who, flags=re.I)), when, rest[m.end():]
+    who, message = _leading_name(rest)
+    when, message = _time_slot(message, now)
+    return who, when, message
+
+
+def _time_slot(tail: str, now: datetime) -> tuple[datetime | None, str]:
+    """A send time right after the recipient counts only if a connector or nothing follows it."""
+    if (found := find_time(tail, now, at="start")) is not None:
+        after = tail[found.end:]
+        if not after.strip(" .!"):
+            return found.when, ""
+        if c := _LEADING_CONNECTOR.match(after):
+            return found.when, after[c.end():]
+    if c := _LEADING_CONNECTOR.match(tail):
+        return None, tail[c.end():]
+    return None, tail
+
+
+def _send_mark(s: str, now: datetime) -> tuple[str, datetime | None]:
+    """Drop a trailing ", send it tomorrow at 9" and return its time."""
+    if (m := _SEND_MARK.search(s)) and (when := parse_time(m["time"], now)):
+        keep = m["sep"] if m["sep"] in ".!?" else ""
+        return s[:m.start()].rstrip() + keep, when
+    return s, None
+
+
+# ------------------------------------------------------------------------------------------------------ reads
+
+_INBOX = re.compile(r"""^(?:
+    (?:(?:show|check|open|list|read|view|see|get|display|pull\s+up|go\s+to|bring\s+up)(?:\s+me)?(?:\s+(?:my|the))?\s+)?
+        (?:inbox|unread(?:\s+(?:messages|texts))?|(?:new|latest|recent|unread)\s+(?:messages|texts)|messages|texts
+         |missed\s+calls|voicemails?)
+  | what(?:'s|\s+is)\s+in\s+(?:my|the)\s+inbox
+  | (?:do\s+i\s+have\s+|are\s+there\s+|got\s+)?any(?:thing)?\s+(?:new|unread)
+        (?:\s+(?:messages|texts|calls|voicemails?))?
+  | (?:do\s+i\s+have\s+)?any\s+(?:messages|texts|missed\s+calls|voicemails?)
+  | what(?:'s|\s+is)\s+new | what\s+did\s+i\s+miss
+  | who(?:'s|\s+has)?\s+(?:texted|messaged|called|phoned|written|contacted|tried\s+to\s+reach)(?:\s+me)?
+  | who(?:'s|\s+is)\s+(?:been\s+)?(?:texting|calling|messaging)(?:\s+me)?
+)(?:\s+(?P<when>today|yesterday|since\s+yesterday|this\s+week))?$""", re.I | re.X)
+_VERB_SHOW = r"(?:show|open|read|view|see|get|pull\s+up|bring\s+up|display|check)(?:\s+me)?"
+_POSSESSIVE = r"(?:'s|’s|'|’)"
+_THREAD = [re.compile(p, _IS) for p in (
+    r"what\s+(?:did|has|have)\s+(?P<c>.+?)\s+(?:say|said|send|sent|text|texted|write|written|reply|replied|want"
+    r"|wanted|ask|asked)(?:\s+(?:me|to\s+me|back|us))?(?:\s+(?:today|yesterday|last(?:\s+time)?|lately|recently))?",
+    r"what(?:'s|\s+is)\s+(?P<c>.+?)\s+saying",
+    r"(?:did|has|have)\s+(?P<c>.+?)\s+(?:reply|replied|respond|responded|text(?:ed)?\s+(?:me\s+)?back|written\s+back"
+    r"|write\s+back|get\s+back\s+to\s+me|gotten\s+back\s+to\s+me|answer|answered)(?:\s+(?:yet|to\s+me))?",
+    rf"{_VERB_SHOW}(?:\s+(?:my|the|our))?\s+(?:last\s+|latest\s+|recent\s+)?(?:conversation|thread|chat|messages"
+    r"|texts|history|text\s+history|message\s+history)\s+(?:with|from)\s+(?P<c>.+)",
+    rf"{_VERB_SHOW}\s+(?P<c>.+?){_POSSESSIVE}\s+(?:last\s+|latest\s+|recent\s+)?(?:conversation|thread|chat|messages?"
+    r"|texts?|history|replies|reply)",
+    r"(?:any\s+)?(?:new\s+)?(?:messages|texts|replies)\s+from\s+(?P<c>.+)",
+    r"any(?:thing)?\s+(?:new\s+)?from\s+(?P<c>.+)",
+    r"tell\s+me\s+what\s+(?P<c>.+?)\s+(?:said|says|texted|wrote|replied|sent)",
+    r"(?:my\s+)?(?:conversation|thread|chat)\s+with\s+(?P<c>.+)",
+    rf"what\s+was\s+(?P<c>.+?){_POSSESSIVE}\s+last\s+(?:message|text)",
+)]
+_FIND = [re.compile(p, _IS) for p in (
+    rf"(?:what(?:'s|\s+is)|get(?:\s+me)?|give\s+me|show(?:\s+me)?|find|look\s*up|pull\s+up)\s+(?P<c>.+?){_POSSESSIVE}"
+    r"\s+(?:phone(?:\s+number)?|number|cell|mobile|email|contact(?:\s+(?:info|details|card))?|address|info|details)",
+    r"(?:what(?:'s|\s+is)\s+the\s+)?(?:phone\s+)?number\s+(?:of|for)\s+(?P<c>.+)",
+    r"(?:find|show(?:\s+me)?|list)\s+(?:all\s+)?(?:contacts?|leads?|people)\s+(?:at|from)\s+(?P<c>.+)",
+    r"who\s+(?:works\s+(?:at|for)|is\s+from)\s+(?P<c>.+)",
+    r"(?:find|look\s*up|search(?:\s+for)?|look\s+for|show(?:\s+me)?\s+(?:the\s+)?contact(?:\s+(?:for|info\s+for))?)"
+    r"(?:\s+(?:the\s+)?(?:contacts?|leads?)(?:\s+(?:named|called|for))?)?\s+(?P<c>.+)",
+    r"who(?:'s|\s+is|\s+are)\s+(?P<c>.+)",
+)]
+
+
+def _read(s: str, now: datetime) -> Intent | None:
+    q = _tidy(s)
+    if m := _INBOX.fullmatch(q):
+        return ReadIntent("list_inbox", since=_since(m["when"], now))
+    for pattern in _THREAD:
+        if (m := pattern.fullmatch(q)) and _contact(m["c"]).lower() not in _SELF | {"i"}:
+            return ReadIntent("read_thread", query=_contact(re.sub(rf"{_POSSESSIVE}$", "", m["c"])))
+    for pattern in _FIND:
+        if (m := pattern.fullmatch(q)) and _contact(m["c"]).lower() not in _SELF | {"i"}:
+            return ReadIntent("find_contacts", query=_contact(m["c"]))
+    if re.fullmatch(r"(?:find|look\s*up|search(?:\s+for)?|look\s+for)(?:\s+(?:a\s+)?contacts?)?", q, re.I):
+        return Ask(ASK_FIND)
+    return None
+
+
+def _since(when: str | None, now: datetime) -> datetime | None:
+    if not when:
+        return None
+    today = now.date()
+    start = {"today": today, "this week": today - timedelta(days=today.weekday())}.get(
+        re.sub(r"\s+", " ", when.lower()), today - timedelta(days=1))
+    return wall_time(start, 0, 0, now.tzinfo)
+
+
+# ------------------------------------------------------------------------------------------------------ calls
+
+_CALL = re.compile(r"(?:call|ring|phone|dial|facetime)(?:\s+(?:up|back))?(?:\s+(?P<c>.+))?", _IS)
+_GIVE_CALL = re.compile(r"(?:give|get)\s+(?P<c>.+?)\s+(?:a\s+(?:call|ring|buzz)|on\s+the\s+(?:phone|line))(?P<tail>.*)",
+                        _IS)
+
+
+def _call(s: str, now: datetime, send_at: datetime | None, _q: bool) -> Intent | None:
+    s = _tidy(s)
+    if not (m := _CALL.fullmatch(s) or _GIVE_CALL.fullmatch(s)):
+        return None
+    if not m["c"]:
+        return Ask(ASK_CALL)
+    who = re.sub(r"\s+(?:about|regarding|re|to\s+(?:discuss|talk|ask|tell|confirm|check|follow)|and)\b.*$", "",
+                 m["c"], flags=re.I)
+    who = re.sub(rf"{_POSSESSIVE}\s+(?:cell|mobile|phone|number|office|landline|work\s+phone)$", "", who, flags=re.I)
+    who = re.sub(r"\s+(?:back|up)$", "", who, flags=re.I)
+    if (found := find_time(who, now, at="end")) is not None and found.start > 0:
+        who, send_at = who[:found.start], found.when
+    who = _contact(who)
+    if not who or who.lower() in _SELF:
+        return Unknown(CAPABILITIES)
+    if send_at is not None:
+        return Unknown(NO_SCHEDULED_CALLS.format(who=who))
+    return WriteIntent("call_contact", contact=who)
+
+
+# -------------------------------------------------------------------------------------------------- templates
+
+_DET = r"(?:the|my|our|a|an)"
+_TPL_TO = re.compile(rf"send\s+{_DET}\s+(?P<t>.+?)\s+to\s+(?P<x>.+)", _IS)
+_TPL_X = re.compile(rf"send\s+(?P<x>.+?)\s+{_DET}\s+(?P<t>.+)", _IS)
+_TPL_USE = re.compile(r"use\s+(?:(?:the|my|our)\s+)?(?P<body>.+)", _IS)
+_TEXT_WORD = re.compile(rf"(?:{_TEXT_NOUN}|template)\b", re.I)
+
+
+def _template(s: str, now: datetime, send_at: datetime | None, _q: bool) -> Intent | None:
+    s, marked = _send_mark(s, now)
+    send_at = send_at or marked
+    s = _tidy(s)
+    if m := re.fullmatch(rf"send\s+(?P<x>.+?)\s+(?:{_DET}(?:\s+template)?|a\s+template|the\s+template)", s, _IS):
+        return Ask(f"Which template should I send to {_contact(m['x'])}?") if _looks_like_name(m["x"]) else None
+    if re.fullmatch(r"send(?:\s+(?:a|the)\s+template)?|use\s+(?:a\s+|the\s+)?template", s, _IS):
+        return Ask(ASK_TEMPLATE)
+    if (m := _TPL_TO.fullmatch(s)) and not _TEXT_WORD.match(m["t"]):
+        who, value = _contact_and_value(m["x"])
+        name, value2 = _name_and_value(m["t"], now)
+        if who and _looks_like_name(who):
+            return _tpl(who, name, value or value2, send_at)
+    if (m := _TPL_X.fullmatch(s)) and _looks_like_name(m["x"]) and not _TEXT_WORD.match(m["t"]):
+        name, value = _name_and_value(m["t"], now)
+        return _tpl(_contact(m["x"]), name, value, send_at)
+    if ((m := re.fullmatch(r"send\s+(?:the|my|our)\s+(?P<t>.+)", s, _IS)) and not _TEXT_WORD.match(m["t"])
+            and not re.search(rf"\s(?:{_DET}|and)\s", m["t"], _IS)):  # not "send the Smiths and the Lees ..."
+        return Ask(f"Who should I send the {_name_and_value(m['t'], now)[0]} to?")
+    if m := _TPL_USE.fullmatch(s):
+        body = m["body"]
+        if t := re.fullmatch(r"(?P<t>.+?)\s+template(?:\s+(?:for|with|on|to)\s+(?P<x>.+))?", body, _IS):
+            name, rest = t["t"], t["x"]
+        elif t := re.fullmatch(r"(?P<t>.+?)\s+(?:for|with|on|to)\s+(?P<x>.+)", body, _IS):
+            name, rest = t["t"], t["x"]
+        else:
+            return None
+        if not rest:
+            return Ask(f"Who should I send the {name} to?")
+        who, value = _contact_and_value(rest)
+        if who and _looks_like_name(who):
+            return _tpl(who, _name_and_value(name, now)[0], value, send_at)
+    if (m := re.fullmatch(r"send\s+(?P<x>.+)", s, _IS)) and _looks_like_name(m["x"]) and m["x"].lower() not in _SELF:
+        return Ask(f"What should I send to {_contact(m['x'])}?")
+    return None
+
+
+def _tpl(who: str, name: str, value: str | None, send_at: datetime | None) -> Intent:
+    if who.lower() in _SELF:
+        return Unknown(CAPABILITIES)
+    if not name:
+        return Ask(f"Which template should I send to {who}?")
+    return WriteIntent("send_template", contact=who, template=name, template_value=value or None, send_at=send_at)
+
+
+def _contact_and_value(s: str) -> tuple[str, str | None]:
+    """"John for 7pm" -> ("John", "7pm")."""
+    m = re.fullmatch(r"(?P<who>.+?)(?:\s+(?:for|at|with)\s+|\s*[,:]\s*)(?P<value>.+)", s, _IS)
+    return (_contact(m["who"]), m["value"].strip()) if m else (_contact(s), None)
+
+
+def _name_and_value(t: str, now: datetime) -> tuple[str, str | None]:
+    """"showing confirmation for 7pm" -> ("showing confirmation", "7pm"); "running late template" -> ("running late",
+    None)."""
+    t = re.sub(r"^(?:the|my|our|a|an)\s+", "", t.strip(), flags=re.I)
+    if m := (re.fullmatch(r"(?P<name>.+?)\s+template\b(?P<rest>.*)", t, _IS)
+             or re.fullmatch(r"(?P<name>.+?)\s+(?:message|text)\b(?P<rest>.*)", t, _IS)):
+        name, value = m["name"], m["rest"]
+    else:  # the name ends at the first "for"/"at"/"with"/","/":" or at a time phrase that ends the request
+        cut = m.start() if (m := re.search(r"\s+(?:for|at|with)\s+|\s*[,:]\s*", t, _IS)) else len(t)
+        if (found := find_time(t, now, at="end")) is not None and 0 < found.start < cut:
+            cut = found.start
+        name, value = t[:cut], t[cut:]
+    value = re.sub(r"^(?:\s*(?:for|at|with|[,:=-])\s*)+", "", value.strip(), flags=re.I).strip()
+    return name.strip(), value or None
+
+
+# ------------------------------------------------------------------------------------------------------ texts
+
+_SEND_VERB = r"(?:send|shoot|fire\s+off|drop|write)"
+_SEND_A_TEXT = re.compile(rf"{_SEND_VERB}\s+(?:a|an)\s+{_TEXT_NOUN}(?:\s+(?:to|for)\s+(?P<rest>.+))?", _IS)
+_SEND_X_A_TEXT = re.compile(rf"{_SEND_VERB}\s+(?P<x>.+?)\s+(?:a|an)\s+{_TEXT_NOUN}\b(?P<tail>.*)", _IS)
+_SCHEDULE = re.compile(rf"schedule\s+(?:a|an)\s+{_TEXT_NOUN}(?P<rest>.*)", _IS)
+_LET_KNOW = re.compile(r"let\s+(?P<x>.+?)\s+know\b(?P<tail>.*)", _IS)
+_VERB = re.compile(r"(?:(?P<text>(?:text|txt|sms|message|msg|ping)(?:\s+back)?)|(?P<tell>tell|inform)"
+                   r"|(?P<reply>(?:reply|respond|write\s+back|answer)(?:\s+back)?(?:\s+to)?)|(?P<ask>ask|remind))"
+                   r"(?:\s+(?P<rest>.+))?", _IS)
+
+
+def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> Intent | None:
+    s, marked = _send_mark(s, now)
+    send_at = send_at or marked
+    schedule = False
+    if m := _SCHEDULE.fullmatch(s):
+        schedule, rest = True, m["rest"].strip()
+        if (found := find_time(re.sub(r"^for\s+", "", rest, flags=re.I), now, at="start")) is not None:
+            send_at = send_at or found.when
+            rest = re.sub(r"^for\s+", "", rest, flags=re.I)[found.end:].strip()
+        rest = re.sub(r"^(?:to|for)\s+", "", rest, flags=re.I)
+        if not rest:
+            return Ask(ASK_TEXT)
+        who, when, msg = _split_recipient(rest, now)
+    elif m := _SEND_A_TEXT.fullmatch(s):
+        if not m["rest"]:
+            return Ask(ASK_TEXT)
+        who, when, msg = _split_recipient(m["rest"], now)
+    elif (m := _SEND_X_A_TEXT.fullmatch(s) or _LET_KNOW.fullmatch(s)) and _looks_like_name(m["x"]):
+        who = _contact(m["x"])
+        when, msg = _time_slot(m["tail"], now)
+    elif m := _VERB.fullmatch(s):
+        if not m["rest"] or not m["rest"].strip(" .!?"):
+            return Ask(ASK_TEXT)
+        rest = re.sub(r"^(?:to|back\s+to)\s+", "", m["rest"], flags=re.I) if m["text"] else m["rest"]
+        if re.match(r"(?:me|myself|us)\b", rest, re.I):
+            return Unknown(CAPABILITIES)
+        if m["ask"]:
+            return _ask_or_remind(rest, send_at, question)
+        who, when, msg = _split_recipient(rest, now)
+    else:
+        return None
+    if not who:
+        return Ask(ASK_TEXT)
+    if who.lower() in _SELF:
+        return Unknown(CAPABILITIES)
+    if re.match(r"(?:and|&)\s+(?:the\s+)?[A-Z]", msg):  # "text Sarah and John: ..."
+        return Unknown(ONE_AT_A_TIME)
+    send_at = send_at or when
+    if schedule and send_at is None and (found := find_time(msg, now, at="end")) is not None and found.start > 0:
+        msg, send_at = msg[:found.start].rstrip(" ,"), found.when
+    msg = _message(msg, question)
+    if tpl := re.fullmatch(r"(?:the|my|our)\s+(?P<t>.+?\s+template\b.*)", msg, _IS):
+        name, value = _name_and_value(tpl["t"], now)
+        return _tpl(who, name, value, send_at)
+    if not msg:
+        return Ask(f"What should I say to {who}?", partial=WriteIntent("send_sms", contact=who, send_at=send_at))
+    if re.match(r"(?:to|if|whether|about(?!\s+to\b)|regarding)\b", msg, re.I):
+        return Ask(f"What exactly should I say to {who}?")  # "tell Sarah to call me": no rewriting
+    if schedule and send_at is None:
+        return Ask("When should I send it?")
+    return WriteIntent("send_sms", contact=who, text=msg, send_at=send_at)
+
+
+def _ask_or_remind(rest: str, send_at: datetime | None, question: bool) -> Intent:
+    """"ask Sarah: are you free?" is a text; "ask Sarah if she's free" would need rewriting, so Cody asks."""
+    m = re.fullmatch(r"(?P<who>.+?)(?:\s*:\s+|\s+(?=[\"“]))(?P<msg>.+)", rest, _IS)
+    if m and _looks_like_name(m["who"]) and (msg := _message(m["msg"], question)):
+        return WriteIntent("send_sms", contact=_contact(m["who"]), text=msg, send_at=send_at)
+    who, _ = _leading_name(rest)
+    return Ask(f"What exactly should I say to {who}?") if who else Ask(ASK_TEXT)

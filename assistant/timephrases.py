@@ -1,0 +1,216 @@
+"""Time phrases in a request ("at 5pm", "tomorrow at 9", "on Friday at noon", "in 2 hours") made into datetimes.
+
+`now` is timezone-aware in the user's zone (a `zoneinfo.ZoneInfo`); every result is aware in that same zone.
+
+The rules:
+
+- A clock time with no day ("at 5pm", "at 17:00", "at noon") is today, or tomorrow if it has already passed.
+  "midnight" is the end of the day it belongs to, so "at midnight" is the coming midnight.
+- A bare hour with no am/pm and no day ("at 9", "at 5", "at 9:30") is the first of 9:00 and 21:00 today that is
+  still ahead, else 9:00 tomorrow. "12" is noon. "17:00" and "09:00" (leading zero) are 24-hour times.
+- With a day word a bare hour follows the part of day if one is said ("tomorrow morning at 8" is 8:00, "tonight
+  at 9" is 21:00); else "today at 5" is the next of 5:00/17:00 still ahead; else it is read as business hours:
+  1-6 pm, 7-11 am, 12 noon ("Friday at 3" is 15:00, "tomorrow at 9" is 9:00).
+- A day with no time: 9:00; "morning" 9:00, "afternoon" 14:00, "evening" 18:00, "tonight" and "night" 19:00.
+- Weekdays: "Friday", "on Friday" and "this Friday" are the first Friday whose time is still ahead (today when
+  it is Friday and the time has not passed, otherwise a week later); "next Friday" is the same but never today.
+- Dates: "Dec 3", "December 3rd", "12/3" (US month/day), "Friday, Nov 20", with an optional year; without a
+  year, a date before today means next year's.
+- "today", "tonight", "this morning" and dates are taken literally: "today at 9am" said at 10:15 is in the past,
+  and it is the caller's business to refuse it.
+- "in 2 hours", "in 30 minutes", "in an hour", "in half an hour", "in 10 min": elapsed time from now, exact to
+  the second (so two real hours across a DST change).
+- DST: wall-clock times are built on the calendar date, then localized. A time that does not exist (the spring
+  forward gap) moves forward by the gap; an ambiguous one (fall back) is its first occurrence.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Literal
+
+from dateutil.relativedelta import relativedelta
+
+__all__ = ["PHRASE", "Found", "find_time", "parse_time", "split_time", "wall_time"]
+
+_WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2,
+             "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sunday": 6}
+_MONTHS = {name: number for number, names in enumerate(
+    ["january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul", "august aug",
+     "september sept sep", "october oct", "november nov", "december dec"], start=1) for name in names.split()}
+_PART_HOURS = {"morning": 9, "afternoon": 14, "evening": 18, "night": 19}
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+            "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45,
+            "forty five": 45, "ninety": 90, "a couple of": 2, "a couple": 2, "couple of": 2}
+
+
+def _alt(words) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+_AMPM = r"(?:(?:\s*[ap]\.?m\.?|[ap])(?!\w))"
+_HOUR = r"(?:[01]?\d|2[0-3])"
+_CLOCK = (rf"(?:(?:at\s+|@\s*)(?:noon|midday|midnight|{_HOUR}(?::[0-5]\d)?{_AMPM}?(?:\s*o['’]?clock)?)"
+          rf"|noon|midday|midnight|{_HOUR}:[0-5]\d{_AMPM}?|{_HOUR}{_AMPM})")
+_PART = r"(?:morning|afternoon|evening|night)"
+_DATE = (rf"(?:(?:{_alt(_MONTHS)})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+         r"|\d{1,2}/\d{1,2}(?:/(?:\d{4}|\d{2}))?)")
+_DAY = (rf"(?:(?:tomorrow|tmrw|tmr)(?:\s+{_PART})?|today|tonight|this\s+(?:morning|afternoon|evening)"
+        rf"|(?:on\s+)?(?:(?:this|next|this\s+coming|coming)\s+)?(?:{_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?"
+        rf"|(?:on\s+)?(?:(?:{_alt(_WEEKDAYS)})\.?,?\s+)?{_DATE})")
+_REL = (rf"in\s+(?:half\s+an?\s+hour|(?:\d+(?:\.\d+)?|{_alt(_NUMBERS)})\s*"
+        rf"(?:hours?|hrs?|h|minutes?|mins?|m)(?!\w))")
+
+PHRASE = rf"(?:{_REL}|{_DAY}(?:\s*,?\s*{_CLOCK})?|{_CLOCK}(?:\s*,?\s*{_DAY})?)(?!\w)"
+"""A regular expression (no groups) for one time phrase; use with re.IGNORECASE."""
+
+_FULL = [re.compile(p, re.I) for p in (
+    rf"in\s+(?:(?P<half>half\s+an?\s+hour)"
+    rf"|(?P<n>\d+(?:\.\d+)?|{_alt(_NUMBERS)})\s*(?P<unit>hours?|hrs?|h|minutes?|mins?|m))",
+    rf"(?P<day>{_DAY})(?:\s*,?\s*(?P<clock>{_CLOCK}))?",
+    rf"(?P<clock>{_CLOCK})(?:\s*,?\s*(?P<day>{_DAY}))?",
+)]
+_AT_END = re.compile(rf"(?:^|(?<=[\s,(]))(?P<phrase>{PHRASE})[\s.!?)]*$", re.I)
+_AT_START = re.compile(rf"\s*(?P<phrase>{PHRASE})(?=[\s,:;.!?)—–-]|$)", re.I)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A time phrase found in a text: its span and what it means."""
+
+    when: datetime
+    start: int
+    end: int
+
+
+def wall_time(day: date, hour: int, minute: int, tz: tzinfo) -> datetime:
+    """`hour:minute` on `day` in `tz` (24:00 is the next midnight); a time in a DST gap moves forward by the gap."""
+    if hour == 24:
+        day, hour = day + timedelta(days=1), 0
+    local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)  # fold=0: first of an ambiguous pair
+    return local.astimezone(timezone.utc).astimezone(tz)
+
+
+def parse_time(phrase: str, now: datetime) -> datetime | None:
+    """The moment a whole phrase like "tomorrow at 9" means, seen from `now`; None if it is not a time phrase."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    text = re.sub(r"\s+", " ", phrase.strip().rstrip(",!?").strip().lower())
+    if text.endswith(".") and not re.search(r"[ap]\.?m\.$", text):
+        text = text[:-1]
+    for number, pattern in enumerate(_FULL):
+        if m := pattern.fullmatch(text):
+            try:
+                if number == 0:
+                    return _relative(m, now)
+                clock = _clock(m["clock"]) if m["clock"] else None
+                day = _day(m["day"], now.date()) if m["day"] else None
+                return _resolve(now, day, clock)
+            except ValueError:  # "Feb 30", "13pm"
+                return None
+    return None
+
+
+def find_time(text: str, now: datetime, *, at: Literal["start", "end"]) -> Found | None:
+    """The longest time phrase that starts or ends `text` (ignoring closing punctuation), if it means a time."""
+    m = (_AT_START.match if at == "start" else _AT_END.search)(text)
+    if m is None:
+        return None
+    when = parse_time(m["phrase"], now)
+    return Found(when, m.start("phrase"), m.end("phrase")) if when else None
+
+
+def split_time(text: str, now: datetime) -> tuple[str, datetime | None]:
+    """A request without the time phrase at its end (or else at its start), and that time; else (text, None)."""
+    if found := find_time(text, now, at="end"):
+        rest = text[:found.start].rstrip(" ,")
+        if rest:
+            return rest, found.when
+    if found := find_time(text, now, at="start"):
+        return text[found.end:].lstrip(" ,").strip(), found.when
+    return text, None
+
+
+def _relative(m: re.Match, now: datetime) -> datetime:
+    if m["half"]:
+        delta = timedelta(minutes=30)
+    else:
+        n = float(_NUMBERS.get(re.sub(r"\s+", " ", m["n"]), m["n"]))
+        delta = timedelta(hours=n) if m["unit"].startswith("h") else timedelta(minutes=n)
+    return (now.astimezone(timezone.utc) + delta).astimezone(now.tzinfo)
+
+
+def _clock(text: str) -> tuple[int, int, bool]:
+    """(hour, minute, ambiguous) where ambiguous means "no am/pm said and it could be either"."""
+    text = re.sub(r"^(?:at\s+|@\s*)", "", text)
+    text = re.sub(r"\s*o['’]?clock$", "", text)
+    if text in ("noon", "midday"):
+        return 12, 0, False
+    if text == "midnight":
+        return 24, 0, False
+    m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(?:([ap])\.?m?\.?)?", text)
+    hour, minute, ampm = int(m[1]), int(m[2] or 0), m[3]
+    if ampm:
+        if not 1 <= hour <= 12:
+            raise ValueError(text)
+        return hour % 12 + (12 if ampm == "p" else 0), minute, False
+    return hour, minute, 1 <= hour <= 12 and not m[1].startswith("0")
+
+
+def _day(text: str, today: date) -> tuple[str, object, str | None]:
+    """("date", date, part), ("today", date, part) or ("weekday", (index, is_next), part)."""
+    text = re.sub(r"^on\s+", "", text)
+    part = m[1] if (m := re.search(rf"({_PART})$", text)) else None
+    if text.startswith(("tomorrow", "tmrw", "tmr")):
+        return "date", today + timedelta(days=1), part
+    if text == "today":
+        return "today", today, None
+    if text == "tonight":
+        return "today", today, "night"
+    if m := re.fullmatch(rf"(?:(this|next|this\s+coming|coming)\s+)?({_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?", text):
+        return "weekday", (_WEEKDAYS[m[2]], m[1] == "next"), part
+    if text.startswith("this "):  # "this morning"
+        return "today", today, part
+    text = re.sub(rf"^(?:{_alt(_WEEKDAYS)})\.?,?\s+", "", text)  # "Friday, Nov 20": the date decides
+    if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?", text):
+        month, dom, year = int(m[1]), int(m[2]), m[3]
+    else:
+        m = re.fullmatch(r"([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?", text)
+        month, dom, year = _MONTHS[m[1]], int(m[2]), m[3]
+    if year:
+        return "date", date(int(year) + (2000 if len(year) == 2 else 0), month, dom), None
+    for year in range(today.year, today.year + 5):  # without a year: the next such date, today included
+        try:
+            if (day := date(year, month, dom)) >= today:
+                return "date", day, None
+        except ValueError:  # Feb 29 in a common year
+            continue
+    raise ValueError(text)
+
+
+def _resolve(now: datetime, day, clock) -> datetime:
+    tz, today = now.tzinfo, now.date()
+    if day is None:  # a bare clock time: the next one still ahead
+        hour, minute, ambiguous = clock
+        for h in ([hour, hour + 12] if ambiguous and hour < 12 else [hour]):
+            if (when := wall_time(today, h, minute, tz)) > now:
+                return when
+        return wall_time(today + timedelta(days=1), hour, minute, tz)
+    kind, value, part = day
+    hour, minute, ambiguous = clock or (_PART_HOURS.get(part, 9), 0, False)
+    if ambiguous and hour < 12:
+        if part:
+            pm = part != "morning"
+        elif kind == "today":
+            pm = wall_time(today, hour, minute, tz) <= now
+        else:
+            pm = hour <= 6
+        hour += 12 if pm else 0
+    if kind != "weekday":
+        return wall_time(value, hour, minute, tz)
+    index, is_next = value
+    target = today + relativedelta(weekday=index)  # today if today is that weekday
+    if is_next and target == today:
+        target += timedelta(days=7)
+    when = wall_time(target, hour, minute, tz)
+    return when if when > now else wall_time(target + timedelta(days=7), hour, minute, tz)

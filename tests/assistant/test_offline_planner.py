@@ -1,0 +1,367 @@
+"""The offline planner on a table of phrasings: exact tool, contact, text, template, template value and send time."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.intents import CAPABILITIES, Ask, ReadIntent, Unknown, WriteIntent
+from assistant.offline import plan
+
+LA = ZoneInfo("America/Los_Angeles")
+NOW = datetime(2026, 11, 18, 10, 15, tzinfo=LA)  # Wednesday 10:15 in the user's zone
+
+
+def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LA)
+
+
+def sms(contact: str, text: str, send_at: datetime | None = None) -> WriteIntent:
+    return WriteIntent("send_sms", contact=contact, text=text, send_at=send_at)
+
+
+def tpl(contact: str, template: str, value: str | None = None, send_at: datetime | None = None) -> WriteIntent:
+    return WriteIntent("send_template", contact=contact, template=template, template_value=value, send_at=send_at)
+
+
+def call(contact: str) -> WriteIntent:
+    return WriteIntent("call_contact", contact=contact)
+
+
+def thread(contact: str) -> ReadIntent:
+    return ReadIntent("read_thread", query=contact)
+
+
+def find(query: str) -> ReadIntent:
+    return ReadIntent("find_contacts", query=query)
+
+
+def inbox(since: datetime | None = None) -> ReadIntent:
+    return ReadIntent("list_inbox", since=since)
+
+
+def say_what(contact: str, send_at: datetime | None = None) -> Ask:
+    return Ask(f"What should I say to {contact}?", partial=WriteIntent("send_sms", contact=contact, send_at=send_at))
+
+
+def exactly(contact: str) -> Ask:
+    return Ask(f"What exactly should I say to {contact}?")
+
+
+WHO_TEXT = Ask("Who should I text, and what should I say?")
+WHO_CALL = Ask("Who should I call?")
+WHO_FIND = Ask("Who should I look up?")
+UNKNOWN = Unknown(CAPABILITIES)
+
+
+def no_scheduled_call(contact: str) -> Unknown:
+    return Unknown(f"I can't schedule calls; say \"call {contact}\" and I'll set the call up now.")
+
+
+TEXTS = [
+    ("text Sarah I'm running 10 minutes late", sms("Sarah", "I'm running 10 minutes late")),
+    ("Text Sarah I'm running 10 minutes late.", sms("Sarah", "I'm running 10 minutes late.")),
+    ("sms Sarah: see you soon", sms("Sarah", "see you soon")),
+    ("message Sarah see you at the showing", sms("Sarah", "see you at the showing")),
+    ("msg Sarah running late", sms("Sarah", "running late")),
+    ("txt Sarah on my way", sms("Sarah", "on my way")),
+    ("send a text to Sarah saying the inspection is confirmed", sms("Sarah", "the inspection is confirmed")),
+    ("send a text to Sarah: the inspection is confirmed", sms("Sarah", "the inspection is confirmed")),
+    ("send a message to the Smiths that the offer was accepted", sms("the Smiths", "the offer was accepted")),
+    ("send an sms to John: call me back", sms("John", "call me back")),
+    ("send Sarah a text saying I'm on my way", sms("Sarah", "I'm on my way")),
+    ("send Sarah a text: running late", sms("Sarah", "running late")),
+    ("send Sarah a message that the keys are ready", sms("Sarah", "the keys are ready")),
+    ("send Sarah a quick text: 5 minutes out", sms("Sarah", "5 minutes out")),
+    ("send Sarah a text I'm outside", sms("Sarah", "I'm outside")),
+    ("shoot Sarah a text saying the listing went live", sms("Sarah", "the listing went live")),
+    ("shoot the Smiths a message: congrats!", sms("the Smiths", "congrats!")),
+    ("drop John a line: thanks for today", sms("John", "thanks for today")),
+    ("tell Sarah I'm running late", sms("Sarah", "I'm running late")),
+    ("tell Sarah that I'm late", sms("Sarah", "I'm late")),
+    ("tell the Smiths we're on our way", sms("the Smiths", "we're on our way")),
+    ("tell John from Acme the contract is ready", sms("John from Acme", "the contract is ready")),
+    ("let Sarah know I'm running late", sms("Sarah", "I'm running late")),
+    ("let Sarah know that the inspection is at 3", sms("Sarah", "the inspection is at 3")),
+    ("let the Smiths know: closing is on Friday", sms("the Smiths", "closing is on Friday")),
+    ("let John Park know the keys are in the lockbox", sms("John Park", "the keys are in the lockbox")),
+    ("reply to Sarah sounds good!", sms("Sarah", "sounds good!")),
+    ("reply to Sarah: see you then", sms("Sarah", "see you then")),
+    ("respond to John yes, that works", sms("John", "yes, that works")),
+    ("text Mary Smith hi there", sms("Mary Smith", "hi there")),
+    ("text Mary Smith: hi there", sms("Mary Smith", "hi there")),
+    ("text Dr. Patel: the results are in", sms("Dr. Patel", "the results are in")),
+    ("text Dr. Patel the results are in", sms("Dr. Patel", "the results are in")),
+    ("text John from Acme the contract is ready", sms("John from Acme", "the contract is ready")),
+    ("text John from Acme Corp: the contract is ready", sms("John from Acme Corp", "the contract is ready")),
+    ("text John from Acme Corp the contract is ready", sms("John from Acme Corp", "the contract is ready")),
+    ("text John from Acme I'll be late", sms("John from Acme", "I'll be late")),
+    ("text the Smiths we're on our way", sms("the Smiths", "we're on our way")),
+    ("text the Smith family: welcome home!", sms("the Smith family", "welcome home!")),
+    ("text Sarah Lee, see you at the open house", sms("Sarah Lee", "see you at the open house")),
+    ("text Sarah Lee see you at the open house", sms("Sarah Lee", "see you at the open house")),
+    ("text Sarah Hope you're well", sms("Sarah", "Hope you're well")),
+    ("text Sarah See you soon", sms("Sarah", "See you soon")),
+    ("text Sarah Running late, sorry!", sms("Sarah", "Running late, sorry!")),
+    ("text Luc Tremblay: Bonjour, à demain", sms("Luc Tremblay", "Bonjour, à demain")),
+    ("text Luc Tremblay merci, à demain", sms("Luc Tremblay", "merci, à demain")),
+    ("text sarah i'm late", sms("sarah", "i'm late")),
+    ("text Sarah \"see you soon\"", sms("Sarah", "see you soon")),
+    ("text Sarah: \"see you soon\"", sms("Sarah", "see you soon")),
+    ("text Sarah “see you soon”", sms("Sarah", "see you soon")),
+    ("text Sarah 'see you soon'", sms("Sarah", "see you soon")),
+    ("text Sarah that works for me", sms("Sarah", "works for me")),  # "that" is a connector, as documented
+    ("text Sarah saying the inspection is confirmed", sms("Sarah", "the inspection is confirmed")),
+    ("text Sarah to say the inspection is confirmed", sms("Sarah", "the inspection is confirmed")),
+    ("text Sarah and say thanks for coming", sms("Sarah", "thanks for coming")),
+    ("text Sarah and tell her the offer is in", sms("Sarah", "the offer is in")),
+    ("text Sarah — running late", sms("Sarah", "running late")),
+    ("text Sarah I think that works", sms("Sarah", "I think that works")),
+    ("text Sarah hi", sms("Sarah", "hi")),
+    ("text Sarah 👋 see you soon", sms("Sarah", "👋 see you soon")),
+    ("text Sarah... on my way", sms("Sarah", "on my way")),
+    ("text Will: see you at 5", sms("Will", "see you at 5")),
+    ("text Will see you at 5", sms("Will", "see you at 5")),
+    ("text Sarah Will you call me?", sms("Sarah", "Will you call me?")),
+    ("text Hope Smith: hi", sms("Hope Smith", "hi")),
+    ("text Sarah sounds good, see you", sms("Sarah", "sounds good, see you")),
+    ("text Sarah Great news, it's yours", sms("Sarah", "Great news, it's yours")),
+    ("text mary smith: hi", sms("mary smith", "hi")),
+    ("tell John from acme that it's done", sms("John from acme", "it's done")),
+    ("text 415-555-0143 hi", sms("415-555-0143", "hi")),
+    ("text +1 (415) 555-0143: on my way", sms("+1 (415) 555-0143", "on my way")),
+    ("text back Sarah: sounds good", sms("Sarah", "sounds good")),
+    ("text Sarah back: sounds good", sms("Sarah", "sounds good")),
+    # A time inside the message is part of the message.
+    ("tell Sarah I'll be there at 5", sms("Sarah", "I'll be there at 5")),
+    ("text Sarah I'll be there at 5", sms("Sarah", "I'll be there at 5")),
+    ("text Sarah see you tomorrow at 9", sms("Sarah", "see you tomorrow at 9")),
+    ("text Sarah tomorrow works for me", sms("Sarah", "tomorrow works for me")),
+    ("tell Sarah the showing moved, tomorrow at 9", sms("Sarah", "the showing moved, tomorrow at 9")),
+    ("text Sarah I'll send it tomorrow", sms("Sarah", "I'll send it tomorrow")),
+    ("text Sarah the meeting is in 2 hours", sms("Sarah", "the meeting is in 2 hours")),
+    ("text Sarah see you Friday", sms("Sarah", "see you Friday")),
+]
+
+POLITE = [
+    ("please text Sarah I'm running late", sms("Sarah", "I'm running late")),
+    ("can you text Sarah I'm running late?", sms("Sarah", "I'm running late")),
+    ("could you please text Sarah I'm running late", sms("Sarah", "I'm running late")),
+    ("hey cody, text Sarah I'm running late", sms("Sarah", "I'm running late")),
+    ("Hey Cody text Sarah running late", sms("Sarah", "running late")),
+    ("cody: text Sarah running late", sms("Sarah", "running late")),
+    ("can you text Sarah are you free at 5?", sms("Sarah", "are you free at 5?")),
+    ("I need you to text Sarah that the offer is in", sms("Sarah", "the offer is in")),
+    ("ok, text Sarah see you soon", sms("Sarah", "see you soon")),
+    ("  text   Sarah   running late  ", sms("Sarah", "running late")),
+    ("TEXT Sarah I'm late", sms("Sarah", "I'm late")),
+    ("Please text Sarah I'm late!", sms("Sarah", "I'm late!")),
+    ("would you tell the Smiths we're here?", sms("the Smiths", "we're here")),
+]
+
+SEND_TIMES = [
+    ("text Sarah at 5pm: see you soon", sms("Sarah", "see you soon", at(11, 18, 17))),
+    ("text Sarah tomorrow at 9 saying the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
+    ("text Sarah at 5:30 pm: see you soon", sms("Sarah", "see you soon", at(11, 18, 17, 30))),
+    ("text Sarah in 10 minutes: heading over now", sms("Sarah", "heading over now", at(11, 18, 10, 25))),
+    ("text Sarah on Friday at noon: open house today!", sms("Sarah", "open house today!", at(11, 20, 12))),
+    ("text Sarah tonight, the docs are signed", sms("Sarah", "the docs are signed", at(11, 18, 19))),
+    ("text Sarah at 9: hi", sms("Sarah", "hi", at(11, 18, 21))),
+    ("text Sarah Friday at 3: see you at the showing", sms("Sarah", "see you at the showing", at(11, 20, 15))),
+    ("text John from Acme at 17:00 - invoice sent", sms("John from Acme", "invoice sent", at(11, 18, 17))),
+    ("tomorrow at 9 text Sarah the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
+    ("at 5pm, text Sarah see you soon", sms("Sarah", "see you soon", at(11, 18, 17))),
+    ("in 2 hours text Sarah call me when you land", sms("Sarah", "call me when you land", at(11, 18, 12, 15))),
+    ("in an hour, text Sarah the lockbox code is 4412", sms("Sarah", "the lockbox code is 4412", at(11, 18, 11, 15))),
+    ("tomorrow morning, tell Sarah the keys are ready", sms("Sarah", "the keys are ready", at(11, 19, 9))),
+    ("next Monday at 10am text John from Acme: invoice attached",
+     sms("John from Acme", "invoice attached", at(11, 23, 10))),
+    ("on Dec 3 at 2pm text the Smiths happy closing day!", sms("the Smiths", "happy closing day!", at(12, 3, 14))),
+    ("on 12/3 at 2pm, please text the Smiths happy closing day!",
+     sms("the Smiths", "happy closing day!", at(12, 3, 14))),
+    ("text Sarah the docs are ready, send it tomorrow at 9", sms("Sarah", "the docs are ready", at(11, 19, 9))),
+    ("text Sarah are you free? send it at 5pm", sms("Sarah", "are you free?", at(11, 18, 17))),
+    ("text Sarah I'm running late. send it tomorrow morning", sms("Sarah", "I'm running late.", at(11, 19, 9))),
+    ("text Sarah see you soon (send at 5pm)", sms("Sarah", "see you soon", at(11, 18, 17))),
+    ("tell Sarah happy birthday! schedule it for tomorrow at 8am", sms("Sarah", "happy birthday!", at(11, 19, 8))),
+    ("schedule a text to Sarah for tomorrow at 9: the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
+    ("schedule a text to Sarah saying hi at 5pm", sms("Sarah", "hi", at(11, 18, 17))),
+    ("schedule a text for tomorrow at 9 to Sarah saying the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
+    ("schedule a message to Sarah: see you soon", Ask("When should I send it?")),
+    ("send Sarah a text tomorrow at 9: the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
+    ("let Sarah know at 5pm that the keys are ready", sms("Sarah", "the keys are ready", at(11, 18, 17))),
+    ("send Sarah a text tomorrow works", sms("Sarah", "tomorrow works")),
+    ("text Sarah at 5pm", say_what("Sarah", at(11, 18, 17))),
+]
+
+TEMPLATES = [
+    ("send Sarah the showing confirmation", tpl("Sarah", "showing confirmation")),
+    ("send the Smiths the showing confirmation for 7pm", tpl("the Smiths", "showing confirmation", "7pm")),
+    ("send the showing confirmation to John", tpl("John", "showing confirmation")),
+    ("send the running late template to Sarah", tpl("Sarah", "running late")),
+    ("use the showing confirmation template for Sarah at 7pm", tpl("Sarah", "showing confirmation", "7pm")),
+    ("send Sarah the showing confirmation at 7pm", tpl("Sarah", "showing confirmation", "7pm")),
+    ("send Sarah the showing confirmation tomorrow at 9", tpl("Sarah", "showing confirmation", "tomorrow at 9")),
+    ("send Sarah the running late template for 10 minutes", tpl("Sarah", "running late", "10 minutes")),
+    ("send Sarah the running late message with 10 minutes", tpl("Sarah", "running late", "10 minutes")),
+    ("send the showing confirmation to John for 7pm", tpl("John", "showing confirmation", "7pm")),
+    ("send the showing confirmation template to the Smiths", tpl("the Smiths", "showing confirmation")),
+    ("send John from Acme the showing confirmation", tpl("John from Acme", "showing confirmation")),
+    ("send Dr. Patel the showing confirmation for 4:30pm", tpl("Dr. Patel", "showing confirmation", "4:30pm")),
+    ("send Sarah my running late template", tpl("Sarah", "running late")),
+    ("please send the Smiths the showing confirmation for 7pm.", tpl("the Smiths", "showing confirmation", "7pm")),
+    ("use the running late template for John with 15 minutes", tpl("John", "running late", "15 minutes")),
+    ("use the showing confirmation for the Smiths", tpl("the Smiths", "showing confirmation")),
+    ("text Sarah the showing confirmation template for 7pm", tpl("Sarah", "showing confirmation", "7pm")),
+    ("tomorrow at 9 send Sarah the showing confirmation for 7pm",
+     tpl("Sarah", "showing confirmation", "7pm", at(11, 19, 9))),
+    ("send the Smiths the showing confirmation for 7pm, send it tomorrow at 9",
+     tpl("the Smiths", "showing confirmation", "7pm", at(11, 19, 9))),
+    ("send Sarah a showing confirmation", tpl("Sarah", "showing confirmation")),
+    ("Send Mary Smith the Showing Confirmation for 6:30pm", tpl("Mary Smith", "Showing Confirmation", "6:30pm")),
+]
+
+CALLS = [
+    ("call John", call("John")),
+    ("ring Sarah", call("Sarah")),
+    ("phone the Smiths", call("the Smiths")),
+    ("dial John Park", call("John Park")),
+    ("give John a call", call("John")),
+    ("call John from Acme", call("John from Acme")),
+    ("Call John.", call("John")),
+    ("can you call John back please?", call("John")),
+    ("call back Sarah", call("Sarah")),
+    ("call John about the offer", call("John")),
+    ("give the Smiths a ring", call("the Smiths")),
+    ("call Dr. Patel", call("Dr. Patel")),
+    ("please call Mary Smith now", call("Mary Smith")),
+    ("call John's cell", call("John")),
+    ("ring up Sarah Lee", call("Sarah Lee")),
+    ("get John Park on the phone", call("John Park")),
+    ("call 415-555-0143", call("415-555-0143")),
+    ("call John at 5pm", no_scheduled_call("John")),
+    ("tomorrow at 9 call John", no_scheduled_call("John")),
+]
+
+READS = [
+    ("what did Sarah say?", thread("Sarah")),
+    ("what did Sarah text me?", thread("Sarah")),
+    ("What did the Smiths say", thread("the Smiths")),
+    ("what did John from Acme send me?", thread("John from Acme")),
+    ("show my conversation with Sarah", thread("Sarah")),
+    ("read Sarah's messages", thread("Sarah")),
+    ("read my messages from Sarah", thread("Sarah")),
+    ("open the thread with John Park", thread("John Park")),
+    ("show me the Smiths' texts", thread("the Smiths")),
+    ("did Sarah reply?", thread("Sarah")),
+    ("has John texted back?", thread("John")),
+    ("tell me what Sarah said", thread("Sarah")),
+    ("any messages from Sarah?", thread("Sarah")),
+    ("anything from Mary Smith?", thread("Mary Smith")),
+    ("show my inbox", inbox()),
+    ("inbox", inbox()),
+    ("Inbox?", inbox()),
+    ("any new messages?", inbox()),
+    ("check my messages", inbox()),
+    ("do I have any new texts?", inbox()),
+    ("what did I miss?", inbox()),
+    ("what's new?", inbox()),
+    ("show me my unread messages", inbox()),
+    ("who texted me today?", inbox(at(11, 18, 0))),
+    ("who called me yesterday", inbox(at(11, 17, 0))),
+    ("any missed calls today?", inbox(at(11, 18, 0))),
+    ("any new messages this week?", inbox(at(11, 16, 0))),
+    ("find John", find("John")),
+    ("look up Sarah Lee", find("Sarah Lee")),
+    ("who is John Park?", find("John Park")),
+    ("who's Luc Tremblay?", find("Luc Tremblay")),
+    ("search for Acme", find("Acme")),
+    ("what's Sarah's number?", find("Sarah")),
+    ("find contacts at Acme", find("Acme")),
+    ("lookup Mary Smith", find("Mary Smith")),
+    ("can you find John from Acme?", find("John from Acme")),
+]
+
+MISSING = [
+    ("text Sarah", say_what("Sarah")),
+    ("text Sarah.", say_what("Sarah")),
+    ("text", WHO_TEXT),
+    ("send a text", WHO_TEXT),
+    ("message", WHO_TEXT),
+    ("schedule a text", WHO_TEXT),
+    ("send Sarah the", Ask("Which template should I send to Sarah?")),
+    ("send Sarah a template", Ask("Which template should I send to Sarah?")),
+    ("send a template", Ask("Which template should I send, and to whom?")),
+    ("call", WHO_CALL),
+    ("please call", WHO_CALL),
+    ("tell Sarah", say_what("Sarah")),
+    ("let the Smiths know", say_what("the Smiths")),
+    ("send Sarah a text", say_what("Sarah")),
+    ("send a text to John from Acme", say_what("John from Acme")),
+    ("reply to Sarah", say_what("Sarah")),
+    ("text the Smiths", say_what("the Smiths")),
+    ("send the showing confirmation", Ask("Who should I send the showing confirmation to?")),
+    ("send Sarah", Ask("What should I send to Sarah?")),
+    ("find", WHO_FIND),
+    ("look up", WHO_FIND),
+    ("tell Sarah to call me", exactly("Sarah")),
+    ("ask Sarah if she's still interested", exactly("Sarah")),
+    ("remind John about the showing", exactly("John")),
+    ("text Sarah about the showing", exactly("Sarah")),
+    ("text I'm running late", WHO_TEXT),
+    ("ask Sarah: are you still interested?", sms("Sarah", "are you still interested?")),
+]
+
+GARBAGE = [
+    ("what's the weather", UNKNOWN),
+    ("asdfgh", UNKNOWN),
+    ("hi", UNKNOWN),
+    ("", UNKNOWN),
+    ("   ", UNKNOWN),
+    ("???", UNKNOWN),
+    ("1234", UNKNOWN),
+    ("email Sarah hi", UNKNOWN),
+    ("delete all my contacts", UNKNOWN),
+    ("book a showing for Saturday", UNKNOWN),
+    ("tell me a joke", UNKNOWN),
+    ("text me hi", UNKNOWN),
+    ("call me", UNKNOWN),
+    ("remind me to call John", UNKNOWN),
+    ("tomorrow at 9", UNKNOWN),
+    ("yes, send it", UNKNOWN),
+    ("text Sarah and John: hi", Unknown("I can text one person at a time; ask me once for each of them.")),
+    ("text Sarah and the Smiths we're here", Unknown("I can text one person at a time; ask me once for each of them.")),
+    ("send the Smiths and the Lees the showing confirmation", UNKNOWN),
+]
+
+TABLE = TEXTS + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + GARBAGE
+
+
+def test_the_table_is_large_and_has_no_duplicates():
+    phrases = [phrase for phrase, _ in TABLE]
+    assert len(phrases) >= 150
+    assert len(set(phrases)) == len(phrases)
+
+
+@pytest.mark.parametrize(("phrase", "expected"), TABLE)
+def test_plan(phrase, expected):
+    assert plan(phrase, NOW) == expected
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [p for p in TABLE if isinstance(p[1], WriteIntent) and p[1].send_at])
+def test_send_times_are_aware_in_the_users_zone(phrase, expected):
+    assert plan(phrase, NOW).send_at.tzinfo is LA
+
+
+def test_the_message_keeps_its_own_case_and_punctuation():
+    intent = plan("TEXT SARAH Hi Sarah!! The OFFER was accepted :) ", NOW)
+    assert intent == sms("SARAH", "Hi Sarah!! The OFFER was accepted :)")
+
+
+def test_plan_is_deterministic():
+    assert plan("text Sarah at 5pm: see you soon", NOW) == plan("text Sarah at 5pm: see you soon", NOW)

@@ -1,0 +1,195 @@
+"""Time phrases: each rule of assistant/timephrases.py, DST on both edges, rollovers across midnight and weeks."""
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.timephrases import find_time, parse_time, split_time
+
+LA = ZoneInfo("America/Los_Angeles")
+NY = ZoneInfo("America/New_York")
+NOW = datetime(2026, 11, 18, 10, 15, tzinfo=LA)  # a Wednesday
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time between two instants (subtracting datetimes of one zone gives wall-clock time)."""
+    return end.astimezone(timezone.utc) - start.astimezone(timezone.utc)
+
+
+def la(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LA)
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("at 5pm", la(11, 18, 17)),
+    ("at 5:30 pm", la(11, 18, 17, 30)),
+    ("at 5 p.m.", la(11, 18, 17)),
+    ("5pm", la(11, 18, 17)),
+    ("@5pm", la(11, 18, 17)),
+    ("at 17:00", la(11, 18, 17)),
+    ("at noon", la(11, 18, 12)),
+    ("noon", la(11, 18, 12)),
+    ("at midnight", la(11, 19, 0)),
+    ("tomorrow at 9", la(11, 19, 9)),
+    ("tomorrow 9am", la(11, 19, 9)),
+    ("at 9 tomorrow", la(11, 19, 9)),
+    ("tomorrow, at 9", la(11, 19, 9)),
+    ("tomorrow", la(11, 19, 9)),
+    ("tomorrow morning", la(11, 19, 9)),
+    ("tomorrow afternoon", la(11, 19, 14)),
+    ("tomorrow evening", la(11, 19, 18)),
+    ("tomorrow night", la(11, 19, 19)),
+    ("tomorrow morning at 8", la(11, 19, 8)),
+    ("tomorrow evening at 7", la(11, 19, 19)),
+    ("tonight", la(11, 18, 19)),
+    ("tonight at 9", la(11, 18, 21)),
+    ("this afternoon", la(11, 18, 14)),
+    ("on Friday at noon", la(11, 20, 12)),
+    ("at noon on Friday", la(11, 20, 12)),
+    ("Friday at 3", la(11, 20, 15)),
+    ("Friday 3pm", la(11, 20, 15)),
+    ("Friday at 9", la(11, 20, 9)),
+    ("friday", la(11, 20, 9)),
+    ("Friday morning", la(11, 20, 9)),
+    ("on Thursday at 4:45pm", la(11, 19, 16, 45)),
+    ("in 2 hours", la(11, 18, 12, 15)),
+    ("in 30 minutes", la(11, 18, 10, 45)),
+    ("in an hour", la(11, 18, 11, 15)),
+    ("in half an hour", la(11, 18, 10, 45)),
+    ("in 10 min", la(11, 18, 10, 25)),
+    ("in 10m", la(11, 18, 10, 25)),
+    ("in 1.5 hours", la(11, 18, 11, 45)),
+    ("in a couple of hours", la(11, 18, 12, 15)),
+    ("in fifteen minutes", la(11, 18, 10, 30)),
+    ("next Monday at 10am", la(11, 23, 10)),
+    ("next monday", la(11, 23, 9)),
+    ("on Dec 3 at 2pm", la(12, 3, 14)),
+    ("on December 3rd at 2pm", la(12, 3, 14)),
+    ("Dec. 3, 2027 at 2pm", la(12, 3, 14, year=2027)),
+    ("on 12/3 at 2pm", la(12, 3, 14)),
+    ("12/3/27 at 2pm", la(12, 3, 14, year=2027)),
+    ("Friday, November 20 at 3pm", la(11, 20, 15)),
+    ("on Thursday, Dec 3rd, 2026 at 9:00 AM", la(12, 3, 9)),
+    ("Nov 3", la(11, 3, 9, year=2027)),  # earlier this year: next year's
+    ("Nov 18 at 3pm", la(11, 18, 15)),
+    # A bare hour: 9am if still ahead today, else 9pm if still ahead, else 9am tomorrow.
+    ("at 9", la(11, 18, 21)),
+    ("at 5", la(11, 18, 17)),
+    ("at 11", la(11, 18, 11)),
+    ("at 10", la(11, 18, 22)),
+    ("at 10:30", la(11, 18, 10, 30)),
+    ("at 12", la(11, 18, 12)),
+    ("at 9 o'clock", la(11, 18, 21)),
+    # An explicit time already past today means tomorrow; 24-hour forms are never ambiguous.
+    ("at 9am", la(11, 19, 9)),
+    ("at 5 am", la(11, 19, 5)),
+    ("at 09:00", la(11, 19, 9)),
+    ("at 0:30", la(11, 19, 0, 30)),
+    # Day words are taken literally, even in the past.
+    ("today at 9am", la(11, 18, 9)),
+    ("today at 5", la(11, 18, 17)),
+    # Today's weekday: later today if the time is ahead, else a week on; "next" is never today.
+    ("Wednesday at 11", la(11, 18, 11)),
+    ("Wednesday at 9", la(11, 25, 9)),
+    ("next Wednesday at 11", la(11, 25, 11)),
+    ("AT 5PM", la(11, 18, 17)),
+    ("  tomorrow at 9.  ", la(11, 19, 9)),
+])
+def test_phrases(phrase, expected):
+    when = parse_time(phrase, NOW)
+    assert when == expected
+    assert when.tzinfo is LA and when.utcoffset() == expected.utcoffset()
+
+
+@pytest.mark.parametrize("phrase", ["", "hello", "at", "Feb 30", "at 13pm", "at 0am", "in hours", "someday",
+                                    "at 5 a", "24:00", "tomorrow at 25"])
+def test_not_a_time(phrase):
+    assert parse_time(phrase, NOW) is None
+
+
+@pytest.mark.parametrize(("now", "phrase", "expected"), [
+    (la(11, 18, 7), "at 9", la(11, 18, 9)),            # 9am still ahead
+    (la(11, 18, 22), "at 9", la(11, 19, 9)),           # both gone: 9am tomorrow
+    (la(11, 18, 4), "at 5", la(11, 18, 5)),            # the rule, literally: 5am is still ahead
+    (la(11, 18, 23), "at 5pm", la(11, 19, 17)),
+    (la(11, 18, 23, 30), "in 2 hours", la(11, 19, 1, 30)),  # across midnight
+    (la(11, 18, 23, 50), "in 10 min", la(11, 19, 0)),
+    (la(11, 18, 23), "at midnight", la(11, 19, 0)),
+    (la(11, 20, 15), "on Friday at noon", la(11, 27, 12)),  # Friday, noon has passed: next week
+    (la(11, 20, 11), "on Friday at noon", la(11, 20, 12)),  # Friday, noon still ahead: today
+    (la(11, 20, 11), "next Friday at noon", la(11, 27, 12)),
+    (la(11, 21, 10), "Monday", la(11, 23, 9)),          # Saturday to Monday
+    (la(11, 22, 10), "next Monday", la(11, 23, 9)),     # from Sunday, "next Monday" is tomorrow
+    (la(12, 31, 10), "tomorrow at 9", la(1, 1, 9, year=2027)),
+    (la(12, 31, 10), "Jan 2", la(1, 2, 9, year=2027)),
+    (la(12, 30, 10), "Friday", la(1, 1, 9, year=2027)),
+    (la(2, 1, 10, year=2027), "Feb 29", la(2, 29, 9, year=2028)),
+])
+def test_rollovers(now, phrase, expected):
+    assert parse_time(phrase, now) == expected
+
+
+def test_tomorrow_at_9_across_spring_forward():
+    now = datetime(2026, 3, 7, 10, 0, tzinfo=NY)  # Saturday, EST; clocks go forward on Sunday at 2:00
+    when = parse_time("tomorrow at 9", now)
+    assert when == datetime(2026, 3, 8, 9, 0, tzinfo=NY)
+    assert (when.hour, when.utcoffset()) == (9, timedelta(hours=-4))
+    assert elapsed(now, when) == timedelta(hours=22)  # 23 hours on the clock, 22 real ones
+
+
+def test_a_wall_time_in_the_spring_forward_gap_moves_forward():
+    when = parse_time("tomorrow at 2:30am", datetime(2026, 3, 7, 10, 0, tzinfo=NY))
+    assert (when.hour, when.minute, when.utcoffset()) == (3, 30, timedelta(hours=-4))
+
+
+def test_an_ambiguous_fall_back_time_is_the_first_one():
+    when = parse_time("tomorrow at 1:30am", datetime(2026, 10, 31, 12, 0, tzinfo=NY))
+    assert (when.day, when.hour, when.minute, when.utcoffset()) == (1, 1, 30, timedelta(hours=-4))
+
+
+def test_friday_at_noon_across_fall_back_keeps_the_wall_time():
+    when = parse_time("on Monday at noon", datetime(2026, 10, 30, 12, 0, tzinfo=NY))  # Friday EDT, Monday EST
+    assert (when.day, when.hour, when.utcoffset()) == (2, 12, timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(("start", "hours", "wall"), [
+    (datetime(2026, 3, 8, 1, 30, tzinfo=NY), 2, (4, 30)),   # spring forward: 2 real hours, 3 on the clock
+    (datetime(2026, 11, 1, 0, 30, tzinfo=NY), 2, (1, 30)),  # fall back: 2 real hours, 1 on the clock
+])
+def test_in_hours_is_elapsed_time_across_dst(start, hours, wall):
+    when = parse_time(f"in {hours} hours", start)
+    assert elapsed(start, when) == timedelta(hours=hours)
+    assert (when.hour, when.minute) == wall
+
+
+def test_now_must_be_aware():
+    with pytest.raises(ValueError):
+        parse_time("at 5pm", datetime(2026, 11, 18, 10, 15))
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("text Sarah see you at 5pm", ("text Sarah see you", la(11, 18, 17))),
+    ("see you on Friday at noon.", ("see you", la(11, 20, 12))),
+    ("send it, tomorrow at 9", ("send it", la(11, 19, 9))),
+    ("tomorrow at 9 text Sarah", ("text Sarah", la(11, 19, 9))),
+    ("at 5pm, text Sarah hi", ("text Sarah hi", la(11, 18, 17))),
+    ("in 2 hours call John", ("call John", la(11, 18, 12, 15))),
+    ("text Sarah hello", ("text Sarah hello", None)),
+    ("unit 5", ("unit 5", None)),
+    ("tomorrows agenda", ("tomorrows agenda", None)),
+    ("at 5pm", ("", la(11, 18, 17))),
+])
+def test_split_time(text, expected):
+    assert split_time(text, NOW) == expected
+
+
+def test_find_time_gives_the_longest_phrase_and_its_span():
+    text = "text Sarah on Friday at noon: hi"
+    found = find_time(text, NOW, at="start")
+    assert found is None
+    head = "text Sarah on Friday at noon"
+    found = find_time(head, NOW, at="end")
+    assert (head[found.start:found.end], found.when) == ("on Friday at noon", la(11, 20, 12))
+    found = find_time("tomorrow at 9: the inspection", NOW, at="start")
+    assert (found.start, found.end, found.when) == (0, 13, la(11, 19, 9))

@@ -65,7 +65,8 @@ def _print_demo(info, host: str, port: int) -> None:
     say(f"Business line (sandbox): {info.number}")
     say(f"API key: [bold]{info.api_key}[/bold]")
     say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
-    say(f"Open {base}/ in a browser to chat with Cody.")
+    say(f"Ask Cody: curl -u {info.api_key}: -H 'Content-Type: application/json' "
+        f"-d '{{\"text\": \"text Sarah I am running late\"}}' {base}/api/chat/messages")
 
 
 @app.command()

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import ApiKey, Membership, Organization, User
-from db.types import utcnow
 from tools.context import Ctx
 from tools.problems import Invalid
 
@@ -82,12 +81,6 @@ def authenticate(session: Session, api_key: str) -> Ctx | None:
         permissions=frozenset(membership.permissions or ()),
         role=membership.role,
     )
-
-
-def touch_key(session: Session, api_key: str) -> None:
-    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(api_key)))
-    if key is not None:
-        key.last_used = utcnow()
 
 
 def members(session: Session, organization_id: str) -> list[User]:

@@ -31,7 +31,7 @@ def _env(db_path: Path) -> dict[str, str]:
 def test_create_org_json(tmp_path: Path) -> None:
     db_path = tmp_path / "cli.db"  # does not exist yet: the command migrates it
     result = subprocess.run([CODY, "admin", "create-org", "--name", "Harbor Homes", "--email", "Hana@Harbor.test",
-                             "--json"], cwd=tmp_path, env=_env(db_path), capture_output=True, text=True, timeout=120)
+                             "--json"], cwd=tmp_path, env=_env(db_path), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
 
     lines = [line for line in result.stdout.splitlines() if line.strip()]
@@ -57,7 +57,7 @@ def test_create_org_json(tmp_path: Path) -> None:
 
 def test_create_org_refuses_a_bad_email(tmp_path: Path) -> None:
     result = subprocess.run([CODY, "admin", "create-org", "--name", "X", "--email", "[/nope]", "--json"],
-                            cwd=tmp_path, env=_env(tmp_path / "cli.db"), capture_output=True, text=True, timeout=120)
+                            cwd=tmp_path, env=_env(tmp_path / "cli.db"), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2
     assert result.stdout == ""
     assert "[/nope]" in result.stderr and "not an email address" in result.stderr

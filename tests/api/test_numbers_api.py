@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Activity, Organization, PhoneNumber, WalletEntry
+from db.models import Activity, PhoneNumber
 from db.session import transaction
 from tests.api.server import both_databases
 from tests.live import LiveCody, live_cody

@@ -1,16 +1,16 @@
 """Close's paging over HTTP: `_skip += len(data)` until has_more is false walks every row exactly once."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from db.models.crm import Contact
 from db.session import transaction
+from tests.api.server import both_databases
 from tools import crm
 from tools.context import Ctx
 from tools.paging import PageRequest
-from tests.api.server import both_databases
 from tools.workspaces import NewWorkspace
 
 TOTAL = 57
@@ -72,7 +72,7 @@ def test_leads_page_the_same_way(api: httpx.Client, factory, workspace: NewWorks
 def test_paging_is_stable_when_timestamps_tie(api: httpx.Client, factory, workspace: NewWorkspace) -> None:
     """Rows written in the same instant still page without repeats or gaps (the id breaks the tie)."""
     created = _seed(factory, workspace, TOTAL)
-    same = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    same = datetime(2024, 1, 1, tzinfo=UTC)
     with transaction(factory) as session:
         for cid in created:
             session.get(Contact, cid).date_created = same

@@ -119,7 +119,7 @@ def test_debit_takes_only_what_the_balance_covers(factory, workspace):
         assert wallet.debit(session, org, Decimal("1.15"), "second", "ref2") is True  # exactly what is left
     with transaction(factory) as session:
         assert wallet.debit(session, org, Decimal("0.01"), "third", "ref3") is False
-    assert _balance(factory, org) == Decimal("0")
+    assert _balance(factory, org) == Decimal(0)
     with factory() as session:
         entries = session.scalars(select(WalletEntry).where(WalletEntry.organization_id == org)).all()
         assert sorted(e.amount for e in entries) == [Decimal("-1.15"), Decimal("-1.15"), Decimal("2.30")]
@@ -146,8 +146,8 @@ def test_concurrent_debits_never_overspend(factory, workspace):
     for t in threads:
         t.join()
     assert results.count(True) == 10 and results.count(False) == 6
-    assert _balance(factory, org) == Decimal("0")
+    assert _balance(factory, org) == Decimal(0)
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(WalletEntry)
                               .where(WalletEntry.organization_id == org, WalletEntry.amount < 0)) == 10
-        assert session.get(Organization, org).wallet_balance == Decimal("0")
+        assert session.get(Organization, org).wallet_balance == Decimal(0)

@@ -6,12 +6,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import errors, ratelimit
+from api import chat, errors, ratelimit, sandbox, voice
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
-from api import sandbox, voice
 from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
 from api.webhooks import twilio_sms, twilio_voice
+from assistant.service import Assistant
+from assistant.settings import assistant_settings
+from assistant.setup import build_assistant
 from tools.runtime import Runtime, build_runtime
 from tools.settings import telephony_settings
 from db.session import make_engine, make_sessionmaker
@@ -20,7 +22,7 @@ log = logging.getLogger("cody.api")
 
 
 def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Session] | None = None,
-               runtime: Runtime | None = None) -> FastAPI:
+               runtime: Runtime | None = None, assistant: Assistant | None = None) -> FastAPI:
     settings = settings or api_settings()
     if factory is None:
         factory = make_sessionmaker(make_engine(settings.database_url))
@@ -38,6 +40,7 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     app.state.settings = settings
     app.state.factory = factory
     app.state.runtime = runtime
+    app.state.assistant = assistant or build_assistant(runtime.messaging, assistant_settings())
     errors.install(app)
 
     v1 = APIRouter(prefix="/api/v1")
@@ -47,6 +50,7 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(twilio_sms.router)
+    app.include_router(chat.router)
     app.include_router(twilio_voice.router)
     app.include_router(voice.router)
     app.include_router(sandbox.router)

@@ -35,6 +35,7 @@ def simulate_inbound_sms(session: Session, ctx: Ctx, provider: Provider, data: S
     else:
         raise Invalid.one("required", "contact_id", "Give contact_id or from_phone.")
     form = provider.simulate_inbound_sms(from_, _business_number(session, ctx, data.to_phone), data.body)
+    session.rollback()  # no transaction stays open while the webhook (which writes) runs
     provider.post_callback(form)
     return dict(form.params)["MessageSid"]
 

@@ -1,0 +1,132 @@
+"""Drafts: one proposed action with its exact arguments; confirmed once, by its owner, before it expires."""
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db.models import Activity, Draft
+from db.types import utcnow
+from tools.context import Ctx
+from tools.messaging import Messaging, Prepared, SendRequest
+from tools.problems import Conflict, Forbidden, Invalid, NotFound, NotImplementedYet, Problem, ServiceError
+
+log = logging.getLogger("cody.assistant")
+
+CALLS_UNAVAILABLE = Problem("calls_unavailable", "tool",
+                            "Calling from Cody isn't available yet; use the Call button on the contact card.")
+EDITABLE_ARGS = {"text", "contact_id", "remote_phone", "template_id", "variables", "send_at"}
+
+
+def request_from_args(args: dict) -> SendRequest:
+    """The messaging request a draft's stored arguments stand for."""
+    send_at = args.get("send_at")
+    when = datetime.fromisoformat(send_at) if send_at else None
+    return SendRequest(contact_id=args.get("contact_id"), remote_phone=args.get("remote_phone"),
+                       text=args.get("text"), template_id=args.get("template_id"),
+                       variables=args.get("variables") or {}, status="scheduled" if when else "outbox",
+                       date_scheduled=when)
+
+
+def create_draft(session: Session, ctx: Ctx, tool: str, args: dict, prepared: Prepared | None,
+                 conversation_id: str | None, ttl_minutes: int) -> Draft:
+    if prepared is None:
+        preview, problems, digest = {"contact_id": args.get("contact_id")}, [CALLS_UNAVAILABLE.as_dict()], ""
+    else:
+        preview, problems, digest = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
+    draft = Draft(organization_id=ctx.organization_id, user_id=ctx.user_id, conversation_id=conversation_id,
+                  channel=ctx.channel, tool=tool, args=args, preview=preview, problems=problems, args_hash=digest,
+                  state="pending", expires_at=utcnow() + timedelta(minutes=ttl_minutes))
+    session.add(draft)
+    session.flush()
+    log.info("draft %s (%s) made for %s on %s", draft.id, tool, ctx.user_id, ctx.channel)
+    return draft
+
+
+def get_draft(session: Session, ctx: Ctx, draft_id: str) -> Draft:
+    draft = session.scalar(select(Draft).where(Draft.id == draft_id, Draft.organization_id == ctx.organization_id))
+    if draft is None:
+        raise NotFound("Draft not found.")
+    return draft
+
+
+def _owned_pending(session: Session, ctx: Ctx, draft_id: str) -> Draft:
+    draft = get_draft(session, ctx, draft_id)
+    if draft.user_id != ctx.user_id:
+        raise Forbidden("This draft belongs to another user; only they can confirm, edit or cancel it.")
+    if draft.state == "pending" and draft.expires_at <= utcnow():
+        draft.state = "expired"
+        session.commit()
+    if draft.state != "pending":
+        raise Conflict(f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one.")
+    return draft
+
+
+def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> tuple[Draft, Activity]:
+    """Execute exactly what was previewed, once."""
+    draft = _owned_pending(session, ctx, draft_id)
+    if draft.tool == "call_contact":
+        raise NotImplementedYet(CALLS_UNAVAILABLE.message)
+    if draft.problems:
+        raise Invalid([Problem(**p) for p in draft.problems])
+    claimed = session.execute(update(Draft).where(Draft.id == draft.id, Draft.state == "pending")
+                              .values(state="confirmed", date_updated=utcnow())
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise Conflict("This draft is already being confirmed; nothing more was sent.")
+    session.commit()
+    run_ctx = Ctx(ctx.organization_id, ctx.user_id, ctx.channel, idempotency_key=f"draft:{draft.id}",
+                  permissions=ctx.permissions, role=ctx.role)
+    try:
+        activity = messaging.execute(session, run_ctx, request_from_args(draft.args), expected_fingerprint=draft.args_hash)
+    except ServiceError as exc:
+        session.rollback()
+        _finish(session, draft, "failed", error=exc.message)
+        raise
+    _finish(session, draft, "executed", activity_id=activity.id)
+    log.info("draft %s confirmed by %s on %s: activity %s", draft.id, ctx.user_id, ctx.channel, activity.id)
+    return draft, activity
+
+
+def cancel(session: Session, ctx: Ctx, draft_id: str) -> Draft:
+    draft = _owned_pending(session, ctx, draft_id)
+    _finish(session, draft, "canceled")
+    log.info("draft %s canceled by %s on %s", draft.id, ctx.user_id, ctx.channel)
+    return draft
+
+
+def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, changes: dict, ttl_minutes: int) -> Draft:
+    """Validate new arguments and prepare again; the preview, problems and hash follow the new arguments."""
+    draft = _owned_pending(session, ctx, draft_id)
+    unknown = set(changes) - EDITABLE_ARGS
+    if unknown:
+        raise Invalid([Problem("invalid", f"args.{k}", f"{k} can't be changed on a draft.") for k in sorted(unknown)])
+    args = {**draft.args, **changes}
+    if draft.tool != "call_contact":
+        try:
+            request = request_from_args(args)
+        except ValueError as exc:
+            raise Invalid.one("invalid", "args", f"Those changes aren't valid: {exc}") from None
+        prepared = messaging.prepare(session, ctx, request)
+        draft.preview, draft.problems, draft.args_hash = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
+    draft.args = args
+    draft.expires_at = utcnow() + timedelta(minutes=ttl_minutes)
+    session.commit()
+    log.info("draft %s edited by %s on %s", draft.id, ctx.user_id, ctx.channel)
+    return draft
+
+
+def pending_in_conversation(session: Session, ctx: Ctx, conversation_id: str) -> list[Draft]:
+    return list(session.scalars(select(Draft).where(
+        Draft.conversation_id == conversation_id, Draft.organization_id == ctx.organization_id,
+        Draft.user_id == ctx.user_id, Draft.state == "pending", Draft.expires_at > utcnow(),
+    ).order_by(Draft.date_created)))
+
+
+def _finish(session: Session, draft: Draft, state: str, activity_id: str | None = None, error: str | None = None) -> None:
+    draft.state = state
+    draft.activity_id = activity_id or draft.activity_id
+    draft.error = error
+    session.commit()

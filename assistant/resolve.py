@@ -1,0 +1,608 @@
+"""Resolution: "Sarah", "the Smiths", "John from Acme", "the showing confirmation" -> the caller's workspace rows.
+
+Rules (DESIGN.md, "The assistant"):
+- Only the caller's workspace is searched (every statement filters on ctx.organization_id).
+- A full name beats a first name, which beats a last name; a household ("the Smiths", "Smith family") is the lead
+  whose name holds Smith when it has several contacts, and outranks a single Smith; "John from Acme" is a John
+  on a lead whose name matches Acme. Typos, case and accents are forgiven.
+- Matches within MARGIN of the best are equally plausible: one makes `unique`, two or more make a question
+  (`ambiguous`), offered most recently contacted first (Thread.last_activity_at). Never a guess.
+
+Contacts are never all read: the words of every contact's and lead's name are kept folded in `name_token`
+(db/models/crm.py), so a query is a few index ranges; typos are looked for among the workspace's distinct words that
+share a beginning with the query word, and rapidfuzz decides.
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import OSA
+from sqlalchemy import String, TextClause, bindparam, or_, select, text
+from sqlalchemy.orm import Session
+
+from db.models import SmsTemplate
+from db.models.crm import (
+    LEAD_STOPWORDS,
+    TOKEN_LENGTH,
+    fold,
+    name_tokens,
+    whole_name_token,
+)
+from db.types import UTCDateTime
+from tools.context import Ctx
+
+MAX_MATCHES = 10  # choices offered in one question
+CANDIDATES = 50  # rows of each kind fetched, best and most recent first, and scored here
+COMPANY_CONTACTS = 500  # contacts read from the leads that "from Acme" names
+MARGIN = 0.04  # a match this close to the best one is just as plausible
+MIN_SCORE = 0.5
+
+# What a match is worth, times how well its words matched.
+FULL_NAME = 1.0  # every word, in order, and nothing else: "Sarah Lee"
+HOUSEHOLD = 0.97  # "the Smiths": a lead of several contacts
+ALL_WORDS = 0.95  # every word, but not the whole name or not in order: "Lee Sarah", "Sarah Lee" for Sarah Jane Lee
+FIRST_NAME = 0.9
+LEAD_NAME = 0.9  # a lead's whole name of several words: "Acme Realty"
+OTHER_NAME = 0.8  # a last or middle name
+LEAD_WORDS = 0.8  # some of a lead's name
+
+# How well one query word matched one name word.
+EXACT, PLURAL, PREFIX, TYPO_1, TYPO_2 = 1.0, 0.94, 0.8, 0.8, 0.7
+
+NOT_TEXTABLE = ("fax", "url")
+_MAX_CHAR = "\U0010ffff"
+_VOCABULARY_SCAN = 300  # distinct words read per beginning when looking for a typo
+_HOUSEHOLD_WORDS = frozenset({"family", "household", "house", "clan", "folks", "residence"})
+_COMPANY_WORDS = ("from", "at")
+_POSSESSIVE = re.compile(r"(\w)['’]s\b")
+_BIND = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str  # "contact" or "lead"
+    id: str
+    label: str  # "Sarah Lee (Buyer)", "The Smiths (2 contacts)"
+    contact_ids: list[str]  # who would be texted: the contact, or the lead's contacts with a textable phone
+    score: float
+    last_activity_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    matches: list[Match] = field(default_factory=list)  # the equally plausible ones, most recently contacted first
+    more: bool = False  # more were just as plausible than are listed
+
+    @property
+    def unique(self) -> Match | None:
+        return self.matches[0] if len(self.matches) == 1 and not self.more else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.matches) > 1 or self.more
+
+
+@dataclass(frozen=True)
+class TemplateMatch:
+    id: str
+    label: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class TemplateResolution:
+    matches: list[TemplateMatch] = field(default_factory=list)
+
+    @property
+    def unique(self) -> TemplateMatch | None:
+        return self.matches[0] if len(self.matches) == 1 else None
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.matches) > 1
+
+
+# -- words --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Term:
+    word: str
+    prefix: bool  # also the words it begins ("Sam" -> "Samantha", "Sarah L" -> "Lee")
+    plurals: tuple[str, ...] = ()  # "smiths" -> ("smith",)
+    typos: dict[str, float] = field(default_factory=dict)  # known words one or two edits away, when looked up
+
+    @property
+    def exact(self) -> list[str]:
+        return [self.word, *self.plurals, *self.typos]
+
+
+@dataclass
+class _Query:
+    terms: list[_Term]
+    company: list[_Term]
+    household: bool  # "the Smiths", "Smith family"
+
+
+def _singulars(word: str) -> tuple[str, ...]:
+    if len(word) < 4 or not word.endswith("s") or word.endswith("ss"):
+        return ()
+    forms = [word[:-1]]
+    if word.endswith("es") and len(word) >= 5:
+        forms.append(word[:-2])
+    return tuple(forms)
+
+
+def _terms(words: list[str], plurals: bool) -> list[_Term]:
+    return [_Term(w, prefix=len(w) >= 3 or (i > 0 and len(words) > 1),
+                  plurals=_singulars(w) if plurals and len(words) == 1 else ()) for i, w in enumerate(words)]
+
+
+def _parse(name: str) -> _Query:
+    words = [w[:TOKEN_LENGTH] for w in fold(_POSSESSIVE.sub(r"\1", name.replace("@", " at "))).split()]
+    company: list[str] = []
+    for i, word in enumerate(words):
+        if word in _COMPANY_WORDS and 0 < i < len(words) - 1:
+            words, company = words[:i], words[i + 1:]
+            break
+    household = False
+    if len(words) > 1 and words[0] == "the":
+        words, household = words[1:], not company
+    while len(words) > 1 and words[-1] in _HOUSEHOLD_WORDS:
+        words, household = words[:-1], True
+    company = [w for w in company if w not in LEAD_STOPWORDS] or company
+    return _Query(_terms(words, plurals=not company), _terms(company, plurals=False), household)
+
+
+def _typo(word: str, token: str) -> float:
+    if len(word) < 3 or abs(len(word) - len(token)) > 2:
+        return 0.0
+    limit = 1 if len(word) <= 4 else 2
+    distance = OSA.distance(word, token, score_cutoff=limit)
+    return TYPO_1 if distance <= 1 else TYPO_2 if distance <= limit else 0.0
+
+
+def _sim(term: _Term, token: str) -> float:
+    if token == term.word:
+        return EXACT
+    if token in term.plurals or term.word in _singulars(token):  # "Smiths" and "The Smiths" name the Smiths
+        return PLURAL
+    if term.prefix and token.startswith(term.word):
+        return PREFIX
+    return _typo(term.word, token)
+
+
+def _align(terms: list[_Term], tokens: list[str]) -> list[tuple[float, int]] | None:
+    """Each term's best unused word as (similarity, position), or None when a term matches nothing."""
+    used: set[int] = set()
+    aligned = []
+    for term in terms:
+        scored = [(_sim(term, token), j) for j, token in enumerate(tokens) if j not in used]
+        best = max(scored, key=lambda s: (s[0], -s[1]), default=(0.0, -1))
+        if best[0] <= 0:
+            return None
+        used.add(best[1])
+        aligned.append(best)
+    return aligned
+
+
+def _person_score(terms: list[_Term], tokens: list[str]) -> float:
+    aligned = _align(terms, tokens)
+    if not aligned:
+        return 0.0
+    if len(terms) == 1:
+        sim, position = aligned[0]
+        return sim * (FIRST_NAME if position == 0 else OTHER_NAME)
+    mean = sum(s for s, _ in aligned) / len(aligned)
+    whole = [j for _, j in aligned] == list(range(len(tokens)))
+    return mean * (FULL_NAME if whole else ALL_WORDS)
+
+
+def _mean(aligned: list[tuple[float, int]] | None) -> float:
+    return sum(s for s, _ in aligned) / len(aligned) if aligned else 0.0
+
+
+# -- queries ------------------------------------------------------------------------------------------------------
+#
+# Textual SQL, the same on SQLite and PostgreSQL (`n` is always name_token): small statements whose shape depends
+# only on how many words were asked for; building them as expression trees cost more than running them.
+#
+# A term's matches fall into tiers of equal score (the exact word as a first name, as a later name, a plural, a
+# prefix, a typo). Only the best non-empty tiers can be plausible, so only they are read: counted first, up to
+# DIRECT_MAX; a tier that small is ranked by reading its members' threads, a larger one ("John" among 100,000) by
+# walking the workspace's threads newest first until MAX_MATCHES + 1 members turn up. Either way the work depends on
+# how common the name is, not on how big the workspace is.
+
+DIRECT_MAX = 300  # members of a tier ranked by reading each one's thread; more, and threads are walked instead
+WALK_STEPS = 2_000  # newest threads a walk looks at before reading every member after all
+
+_TEXTABLE = ("EXISTS (SELECT 1 FROM contact_phone p WHERE p.contact_id = {id} AND p.type NOT IN ("
+             + ", ".join(f"'{t}'" for t in NOT_TEXTABLE) + "))")
+_CONTACT_RECENT = "(SELECT t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.contact_id = {id})"
+_LEAD_RECENT = ("(SELECT max(t.last_activity_at) FROM contact m JOIN thread t ON t.organization_id = m.organization_id "
+                "AND t.contact_id = m.id WHERE m.lead_id = {id})")
+# The leads' organization, checked as an expression: given ids, SQLite then looks leads up by id instead of
+# walking the workspace's leads through the organization index.
+_SAME_ORG = "l.organization_id || '' = :org"
+_OF = {"contact": "n.contact_id IS NOT NULL", "lead": "n.contact_id IS NULL", "any": "1 = 1"}
+_OWNER = {"contact": "n.contact_id", "lead": "n.lead_id"}
+# (kind, id, recent, name, title, lead_id, lead_name, textable) for contacts and for leads
+_CONTACT_ROWS = ("SELECT 'contact', r.owner, r.recent AS recent, c.name, c.title, c.lead_id, l.name, "
+                 f"{_TEXTABLE.format(id='r.owner')} FROM ({{source}}) r "
+                 "JOIN contact c ON c.id = r.owner JOIN lead l ON l.id = c.lead_id")
+_LEAD_ROWS = ("SELECT '{kind}', r.owner, r.recent AS recent, l.name, '', l.id, l.name, false "
+              "FROM ({source}) r JOIN lead l ON l.id = r.owner")
+
+
+@dataclass(frozen=True)
+class _Tier:
+    cond: str  # on name_token n
+    score: float
+    ranged: bool = False  # a range of words ("sam" to "sam\U0010ffff") rather than a list
+
+
+@lru_cache(maxsize=512)
+def _statement(sql: str, expanding: frozenset[str]) -> TextClause:
+    stmt = text(sql).bindparams(*[bindparam(name, expanding=True, type_=String()) for name in sorted(expanding)])
+    return stmt.columns(recent=UTCDateTime()) if " AS recent" in sql else stmt
+
+
+@lru_cache(maxsize=512)
+def _bind_names(sql: str) -> frozenset[str]:
+    return frozenset(_BIND.findall(sql))
+
+
+def _run(session: Session, sql: str, params: dict) -> list:
+    used = _bind_names(sql)
+    params = {name: value for name, value in params.items() if name in used}
+    expanding = frozenset(name for name, value in params.items() if isinstance(value, list))
+    return session.execute(_statement(sql, expanding), params).all()
+
+
+def _params(org: str, terms: list[_Term]) -> dict:
+    params: dict = {"org": org}
+    for i, t in enumerate(terms):
+        params |= {f"w{i}": t.word, f"hi{i}": t.word + _MAX_CHAR, f"x{i}": list(t.exact), f"p{i}": list(t.plurals),
+                   f"a{i}": [w for w, s in t.typos.items() if s == TYPO_1],
+                   f"b{i}": [w for w, s in t.typos.items() if s != TYPO_1]}
+    whole = whole_name_token([t.word for t in terms])
+    return params | {"whole": whole, "wholehi": whole + _MAX_CHAR}
+
+
+def _ways(t: _Term, i: int) -> list[tuple[str, float]]:
+    """(condition, similarity) for each way a stored word can match term i, best first; each one index range."""
+    ways = [(f"n.token = :w{i}", EXACT)]
+    if t.plurals:
+        ways.append((f"n.token IN :p{i}", PLURAL))
+    if t.prefix:
+        ways.append((f"n.token > :w{i} AND n.token < :hi{i}", PREFIX))
+    if any(s == TYPO_1 for s in t.typos.values()):
+        ways.append((f"n.token IN :a{i}", TYPO_1))
+    if any(s != TYPO_1 for s in t.typos.values()):
+        ways.append((f"n.token IN :b{i}", TYPO_2))
+    return ways
+
+
+def _contact_tiers(terms: list[_Term]) -> list[_Tier]:
+    if len(terms) > 1:  # the whole name, or with its last word begun: "Sarah Lee", "Sarah L"
+        return [_Tier("n.token = :whole AND n.position = -1", FULL_NAME),
+                _Tier("n.token > :whole AND n.token < :wholehi AND n.position = -1", FULL_NAME * PREFIX, True)]
+    ways = _ways(terms[0], 0)
+    tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways]
+    tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond) for cond, sim in ways]
+    return sorted(tiers, key=lambda tier: -tier.score)
+
+
+def _census(session: Session, kind: str, tiers: list[_Tier], params: dict, cap: int = DIRECT_MAX + 1) -> list[int]:
+    """How many rows each tier has, counting no further than cap."""
+    counts = ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM name_token n WHERE n.organization_id = :org "
+                       f"AND {_OF[kind]} AND {tier.cond} LIMIT {cap}) c{k})" for k, tier in enumerate(tiers))
+    return list(_run(session, f"SELECT {counts}", params)[0])
+
+
+def _plausible_tiers(tiers: list[_Tier], counts: list[int]) -> list[tuple[_Tier, int]]:
+    found = [(tier, count) for tier, count in zip(tiers, counts, strict=True) if count]
+    return [(tier, count) for tier, count in found if found[0][0].score - tier.score < MARGIN]
+
+
+def _contacts_in(session: Session, tiers: list[_Tier], big: bool, params: dict) -> tuple[list, bool]:
+    """The best and most recently contacted contacts of these tiers; True when more may exist than were read."""
+    if big:
+        # Newest threads first, each contact checked for the tiers' words: one seek per word list, or, for a range
+        # of words, a look at the contact's few name_token rows.
+        either = " OR ".join(f"({tier.cond})" if tier.ranged else f"(n.organization_id = :org AND {tier.cond})"
+                             for tier in tiers)
+        walk = (f"SELECT w.contact_id AS owner, w.last_activity_at AS recent FROM (SELECT t.contact_id, "
+                f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
+                f"ORDER BY t.last_activity_at DESC LIMIT {WALK_STEPS}) w WHERE EXISTS (SELECT 1 FROM name_token n "
+                f"WHERE n.contact_id = w.contact_id AND ({either})) LIMIT {MAX_MATCHES + 1}")
+        rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
+        if len(rows) > MAX_MATCHES:
+            return rows, True
+    hits = " UNION ALL ".join(f"SELECT n.contact_id AS owner, {tier.score} AS score FROM name_token n "
+                              f"WHERE n.organization_id = :org AND n.contact_id IS NOT NULL AND {tier.cond}"
+                              for tier in tiers)
+    ranked = (f"SELECT h.owner AS owner, max(h.score) AS score, {_CONTACT_RECENT.format(id='h.owner')} AS recent "
+              f"FROM ({hits}) h GROUP BY h.owner ORDER BY score DESC, recent DESC NULLS LAST, owner LIMIT {CANDIDATES}")
+    rows = _run(session, _CONTACT_ROWS.format(source=ranked), params)
+    return rows, len(rows) >= CANDIDATES
+
+
+def _intersection(kind: str, terms: list[_Term], driver: int, limit: int) -> str:
+    """Owners having a word for every term: the driver term's rows, each checked for the others' words."""
+    def either(i: int, alias: str) -> str:
+        return " OR ".join(f"({cond.replace('n.', alias + '.')})" for cond, _ in _ways(terms[i], i))
+
+    owner = _OWNER[kind]
+    rows = " UNION ".join(f"SELECT {owner} AS owner FROM name_token n WHERE n.organization_id = :org AND {_OF[kind]} "
+                          f"AND n.position >= 0 AND {cond}" for cond, _ in _ways(terms[driver], driver))
+    column = "contact_id" if kind == "contact" else "lead_id"
+    checks = "".join(f" AND EXISTS (SELECT 1 FROM name_token m WHERE m.{column} = h.owner AND m.position >= 0 "
+                     f"AND ({either(j, 'm')}))" for j in range(len(terms)) if j != driver)
+    recent = (_CONTACT_RECENT if kind == "contact" else _LEAD_RECENT).format(id="h.owner")
+    return (f"SELECT h.owner AS owner, {recent} AS recent FROM ({rows}) h WHERE 1 = 1{checks} "
+            f"ORDER BY recent DESC NULLS LAST, owner LIMIT {limit}")
+
+
+def _term_counts(session: Session, kinds: tuple[str, ...], terms: list[_Term], params: dict, cap: int) -> list[int]:
+    """How many rows match each term in any way (each way counted up to cap)."""
+    ways = [(i, _Tier(f"{cond} AND n.position >= 0", 0.0)) for i, t in enumerate(terms) for cond, _ in _ways(t, i)]
+    counts = [0] * len(terms)
+    for kind in kinds:
+        for (i, _), count in zip(ways, _census(session, kind, [tier for _, tier in ways], params, cap), strict=True):
+            counts[i] += count
+    return counts
+
+
+def _driver(session: Session, kind: str, terms: list[_Term], params: dict) -> int:
+    """The term with the fewest matching rows (counted up to DIRECT_MAX), to start an intersection from."""
+    counts = _term_counts(session, (kind,), terms, params, DIRECT_MAX + 1)
+    return min(range(len(terms)), key=lambda i: counts[i])
+
+
+def _find_contacts(session: Session, terms: list[_Term], params: dict) -> tuple[list, bool]:
+    tiers = _plausible_tiers(_contact_tiers(terms), _census(session, "contact", _contact_tiers(terms), params))
+    if tiers:
+        return _contacts_in(session, [tier for tier, _ in tiers], any(n > DIRECT_MAX for _, n in tiers), params)
+    if len(terms) == 1:
+        return [], False
+    driver = _driver(session, "contact", terms, params)
+    rows = _run(session, _CONTACT_ROWS.format(source=_intersection("contact", terms, driver, CANDIDATES)), params)
+    return rows, len(rows) >= CANDIDATES
+
+
+def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list:
+    """Leads named by the terms, and for "the Smiths" the leads holding two or more Smiths."""
+    if len(terms) == 1:
+        hits = " UNION ALL ".join(f"SELECT n.lead_id AS owner, {sim} AS score FROM name_token n WHERE "
+                                  f"n.organization_id = :org AND n.contact_id IS NULL AND n.position >= 0 AND {cond}"
+                                  for cond, sim in _ways(terms[0], 0))
+        ranked = (f"SELECT h.owner AS owner, max(h.score) AS score, {_LEAD_RECENT.format(id='h.owner')} AS recent "
+                  f"FROM ({hits}) h GROUP BY h.owner ORDER BY score DESC, recent DESC NULLS LAST, owner "
+                  f"LIMIT {CANDIDATES}")
+    else:
+        ranked = _intersection("lead", terms, 0, CANDIDATES)
+    sql = _LEAD_ROWS.format(kind="lead", source=ranked)
+    if len(terms) == 1 and (q.household or terms[0].plurals):
+        together = (f"SELECT g.owner AS owner, {_LEAD_RECENT.format(id='g.owner')} AS recent FROM (SELECT n.lead_id "
+                    f"AS owner FROM name_token n WHERE n.organization_id = :org AND n.contact_id IS NOT NULL "
+                    f"AND n.position > 0 AND n.token IN :x0 GROUP BY n.lead_id "
+                    f"HAVING count(DISTINCT n.contact_id) >= 2 LIMIT {CANDIDATES}) g")
+        sql += " UNION ALL " + _LEAD_ROWS.format(kind="household", source=together)
+    return _run(session, sql, params)
+
+
+def _vocabulary(session: Session, org: str, starts: list[str]) -> set[str]:
+    """The workspace's distinct words beginning with each of `starts`, skipping along the index (no full scan)."""
+    ctes, params = [], {"org": org}
+    for i, start in enumerate(starts):
+        params[f"lo{i}"], params[f"hi{i}"] = start, start + _MAX_CHAR
+        step = (f"SELECT token FROM name_token WHERE organization_id = :org AND token {{op}} AND token < :hi{i} "
+                f"ORDER BY token LIMIT 1")
+        ctes.append(f"v{i}(token, n) AS (SELECT ({step.format(op=f'>= :lo{i}')}), 1 UNION ALL "
+                    f"SELECT ({step.format(op=f'> v{i}.token')}), n + 1 FROM v{i} "
+                    f"WHERE v{i}.token IS NOT NULL AND n < {_VOCABULARY_SCAN})")
+    union = " UNION ".join(f"SELECT token FROM v{i} WHERE token IS NOT NULL" for i in range(len(starts)))
+    return {row[0] for row in _run(session, f"WITH RECURSIVE {', '.join(ctes)} {union}", params)}
+
+
+def _add_typos(session: Session, org: str, kinds: tuple[str, ...], terms: list[_Term]) -> bool:
+    """Give the words nothing matches their near spellings from the workspace; True when any was found."""
+    counts = _term_counts(session, kinds if len(kinds) == 1 else ("any",), terms, _params(org, terms), cap=1)
+    unknown = [t for t, count in zip(terms, counts, strict=True) if not count and len(t.word) >= 3]
+    if not unknown:
+        return False
+    # A slip in the second or third letter still shares one of these beginnings with the word meant.
+    starts = sorted({s for t in unknown for s in (t.word[:2], t.word[0] + t.word[2], t.word[1] + t.word[0])})
+    vocabulary = _vocabulary(session, org, starts)
+    for term in unknown:
+        term.typos = {token: sim for token in vocabulary if (sim := _typo(term.word, token))}
+    return any(t.typos for t in unknown)
+
+
+# -- candidates ---------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    kind: str
+    id: str
+    score: float
+    recent: datetime | None
+    label: str = ""
+    contact_ids: list[str] = field(default_factory=list)
+
+
+def _contact_label(name: str, title: str, lead_name: str) -> str:
+    extra = [t for t in ((title or "").strip(), lead_name.strip() if fold(lead_name) != fold(name) else "") if t]
+    return f"{name or '(no name)'} ({', '.join(extra)})" if extra else (name or "(no name)")
+
+
+def _lead_label(name: str, contacts: int) -> str:
+    return f"{name or '(no name)'} ({contacts} contact{'' if contacts == 1 else 's'})"
+
+
+def _members(session: Session, org: str, lead_ids: list[str]) -> dict[str, list[tuple[str, str, bool]]]:
+    """Each lead's contacts, oldest first: (id, name, has a textable phone)."""
+    # Found by lead (a lead's contacts); the organization is checked on the lead, so the contact's
+    # organization index is not mistaken for the better path.
+    rows = _run(session, f"SELECT c.id, c.name, c.lead_id, {_TEXTABLE.format(id='c.id')} FROM lead l "
+                         f"JOIN contact c ON c.lead_id = l.id WHERE l.id IN :leads AND {_SAME_ORG} "
+                         "ORDER BY c.date_created, c.id", {"org": org, "leads": lead_ids})
+    members: dict[str, list[tuple[str, str, bool]]] = {}
+    for cid, name, lead_id, textable in rows:
+        members.setdefault(lead_id, []).append((cid, name, bool(textable)))
+    return members
+
+
+def _plural_household(term: _Term, token: str, people: list[tuple[str, str, bool]]) -> bool:
+    """"Smiths" names a household: it matched the lead as a plural, or the lead's people are Smiths."""
+    if token in term.plurals:
+        return True
+    return token == term.word and any(p in name_tokens(n)[1:] for _, n, _ in people for p in term.plurals)
+
+
+def _lead_candidates(session: Session, org: str, q: _Query, rows: list, contact_hits: set[str]) -> list[_Candidate]:
+    """Leads found by their name, and leads holding several of "the Smiths" whatever their name."""
+    leads: dict[str, tuple[str, str, datetime | None]] = {}
+    for kind, lead_id, recent, name, *_ in rows:
+        if lead_id not in leads or kind == "lead":
+            leads[lead_id] = (kind, name, recent)
+    if not leads:
+        return []
+    members = _members(session, org, list(leads))
+    out = []
+    for lead_id, (kind, name, recent) in leads.items():
+        people = members.get(lead_id, [])
+        if not people or (len(people) == 1 and people[0][0] in contact_hits):
+            continue  # nobody to reach, or a one-person lead found through its contact: the contact is the match
+        tokens = name_tokens(name, LEAD_STOPWORDS)
+        aligned = _align(q.terms, tokens)
+        if kind == "household" and not (aligned and len(people) >= 2):
+            score = HOUSEHOLD if q.household else HOUSEHOLD * PLURAL
+        elif not aligned:
+            continue
+        elif len(people) >= 2 and (q.household or (len(q.terms) == 1 and q.terms[0].plurals and _plural_household(
+                q.terms[0], tokens[aligned[0][1]], people))):
+            score = HOUSEHOLD * _mean(aligned)
+        elif _mean(aligned) == EXACT and len(tokens) == len(q.terms) > 1:
+            score = LEAD_NAME
+        else:
+            score = LEAD_WORDS * _mean(aligned)
+        ids = [cid for cid, _, textable in people if textable]
+        out.append(_Candidate("lead", lead_id, score, recent, _lead_label(name, len(ids)), ids))
+    return out
+
+
+def _contact_candidates(terms: list[_Term], rows: list) -> list[_Candidate]:
+    out = []
+    for _, cid, recent, name, title, _, lead_name, textable in rows:
+        score = _person_score(terms, name_tokens(name))
+        if score > 0:
+            out.append(_Candidate("contact", cid, score, recent, _contact_label(name, title, lead_name),
+                                  [cid] if textable else []))
+    return out
+
+
+def _person_candidates(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool]:
+    params = _params(org, q.terms)
+    contacts, more = _find_contacts(session, q.terms, params)
+    leads = _find_leads(session, q, q.terms, params)
+    if not contacts and not leads and _add_typos(session, org, ("contact", "lead"), q.terms):
+        params = _params(org, q.terms)
+        contacts, more = _find_contacts(session, q.terms, params)
+        leads = _find_leads(session, q, q.terms, params)
+    out = _contact_candidates(q.terms, contacts)
+    return out + _lead_candidates(session, org, q, leads, {c.id for c in out}), more
+
+
+def _company_candidates(session: Session, org: str, q: _Query) -> list[_Candidate]:
+    """"John from Acme": the Johns among the contacts of the leads best named by "Acme"."""
+    company = _Query(q.company, [], False)
+    rows = _find_leads(session, company, q.company, _params(org, q.company))
+    if not rows and _add_typos(session, org, ("lead",), q.company):
+        rows = _find_leads(session, company, q.company, _params(org, q.company))
+    fits = {row[1]: (_mean(_align(q.company, name_tokens(row[3], LEAD_STOPWORDS))), row[3]) for row in rows}
+    best = max((fit for fit, _ in fits.values()), default=0.0)
+    leads = {lead_id: v for lead_id, v in fits.items() if v[0] > 0 and best - v[0] < MARGIN}
+    if not leads:
+        return []
+    people = _run(session, f"SELECT c.id, c.name, c.title, c.lead_id, {_TEXTABLE.format(id='c.id')}, "
+                           f"{_CONTACT_RECENT.format(id='c.id')} AS recent FROM lead l JOIN contact c "
+                           f"ON c.lead_id = l.id WHERE l.id IN :leads AND {_SAME_ORG} "
+                           f"LIMIT {COMPANY_CONTACTS}", {"org": org, "leads": list(leads)})
+    out = []
+    for cid, name, title, lead_id, textable, recent in people:
+        fit, lead_name = leads[lead_id]
+        score = _person_score(q.terms, name_tokens(name)) * fit
+        if score > 0:
+            out.append(_Candidate("contact", cid, score, recent, _contact_label(name, title, lead_name),
+                                  [cid] if textable else []))
+    return out
+
+
+def _order_key(c: _Candidate):
+    return (c.recent is None, -(c.recent.timestamp() if c.recent else 0.0), -c.score, c.label, c.id)
+
+
+def resolve_recipient(session: Session, ctx: Ctx, name: str) -> Resolution:
+    """The contacts or leads of ctx's workspace that `name` means: one, several equally plausible, or none."""
+    q = _parse(name or "")
+    if not q.terms:
+        return Resolution()
+    org = ctx.organization_id
+    truncated = False
+    if q.company:
+        candidates = _company_candidates(session, org, q)
+    else:
+        candidates, truncated = _person_candidates(session, org, q)
+    best = max((c.score for c in candidates), default=0.0)
+    if best < MIN_SCORE:
+        return Resolution()
+    plausible = sorted((c for c in candidates if best - c.score < MARGIN), key=_order_key)
+    # The SQL read only the best CANDIDATES of each kind: when it stopped among equally good ones, there are more.
+    more = len(plausible) > MAX_MATCHES or (truncated and len(plausible) > 1)
+    matches = [Match(c.kind, c.id, c.label, c.contact_ids, round(c.score, 4), c.recent)
+               for c in plausible[:MAX_MATCHES]]
+    return Resolution(matches, more)
+
+
+# -- templates ----------------------------------------------------------------------------------------------------
+
+_TEMPLATE_NOISE = frozenset({"the", "a", "an", "my", "our", "template", "message", "text", "sms"})
+
+
+def _template_words(value: str) -> list[str]:
+    words = fold(value).split()
+    return [w for w in words if w not in _TEMPLATE_NOISE] or words
+
+
+def _template_score(query: list[str], name: list[str]) -> float:
+    if not name:
+        return 0.0
+    if query == name:
+        return EXACT
+    aligned = _align(_terms(query, plurals=False), name)
+    by_words = _mean(aligned) * (FULL_NAME if len(name) == len(query) else OTHER_NAME) if aligned else 0.0
+    whole = fuzz.ratio(" ".join(query), " ".join(name)) / 100
+    return max(by_words, FIRST_NAME * whole if whole >= 0.8 else 0.0)
+
+
+def resolve_template(session: Session, ctx: Ctx, name: str) -> TemplateResolution:
+    """Active templates the caller may use (shared, or their own) that `name` means."""
+    query = _template_words(name or "")
+    if not query:
+        return TemplateResolution()
+    rows = session.execute(select(SmsTemplate.id, SmsTemplate.name, SmsTemplate.text).where(
+        SmsTemplate.organization_id == ctx.organization_id, SmsTemplate.status == "active",
+        or_(SmsTemplate.is_shared.is_(True), SmsTemplate.user_id == ctx.user_id))).all()
+    scored = [(row, _template_score(query, _template_words(row[1]))) for row in rows]
+    best = max((s for _, s in scored), default=0.0)
+    if best < MIN_SCORE:
+        return TemplateResolution()
+    plausible = sorted(((row, s) for row, s in scored if best - s < MARGIN), key=lambda rs: (-rs[1], rs[0][1], rs[0][0]))
+    return TemplateResolution([TemplateMatch(row[0], row[1], row[2], round(s, 4)) for row, s in plausible[:MAX_MATCHES]])

@@ -18,12 +18,13 @@ import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
 API_VERSION = "2010-04-01"
-_MESSAGES = re.compile(rf"^/{API_VERSION}/Accounts/(AC[0-9A-Za-z]+)/Messages(?:/(SM[0-9a-f]{{32}}|MM[0-9a-f]{{32}}))?\.json$")
+_MESSAGES = re.compile(rf"^/{API_VERSION}/Accounts/(AC[0-9A-Za-z]+)/Messages"
+                       r"(?:/((?:SM|MM)[0-9a-f]{32}))?\.json$")
 
 
 class Counter:
@@ -41,11 +42,12 @@ class Counter:
                 self.messages_created += 1
 
 
-def message_body(account_sid: str, sid: str, form: dict[str, str], status: str = "queued") -> dict:
+def message_body(account_sid: str, sid: str, pairs: list[tuple[str, str]], status: str = "queued") -> dict:
     """A Message resource as Twilio returns it (dates in RFC 2822, price null until the carrier bills)."""
-    now = datetime.now(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
     uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json"
-    media = sum(1 for k in form if k == "MediaUrl")
+    form = dict(pairs)
+    media = sum(1 for key, _ in pairs if key == "MediaUrl")
     return {
         "account_sid": account_sid,
         "api_version": API_VERSION,
@@ -75,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     server: "_Server"
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - silence the per-request stderr line
+    def log_message(self, format: str, *args) -> None:
         pass
 
     def _reply(self, status: int, payload: dict) -> None:
@@ -85,13 +87,13 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         self.wfile.write(head + body)  # one write: no Nagle / delayed-ACK stall between headers and body
 
-    def _form(self) -> dict[str, str]:
+    def _form(self) -> list[tuple[str, str]]:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+        return parse_qsl(raw.decode(), keep_blank_values=True)
 
     def _route(self, method: str) -> None:
-        form = self._form() if method == "POST" else {}
+        form = self._form() if method == "POST" else []
         match = _MESSAGES.match(self.path.split("?", 1)[0])
         if match is None:
             self.server.counter.add(False)
@@ -104,16 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(201, message_body(account_sid, "SM" + secrets.token_hex(16), form))
         elif sid is not None:
             self.server.counter.add(False)
-            self._reply(200, message_body(account_sid, sid, form, form.get("Status", "queued")))
+            self._reply(200, message_body(account_sid, sid, form, dict(form).get("Status", "queued")))
         else:
             self.server.counter.add(False)
             self._reply(200, {"messages": [], "page": 0, "page_size": 50, "next_page_uri": None,
                               "uri": self.path})
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self._route("POST")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._route("GET")
 
 

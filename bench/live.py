@@ -4,10 +4,11 @@ Databases: a migrated SQLite file in a temporary directory, and, when PostgreSQL
 CODY_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test), a fresh `cody_bench_<hex>`
 database, migrated, and dropped afterwards.
 
-Server: ``python -m bench.live --db-url URL`` binds a free loopback port, builds the runtime with that
-address as PUBLIC_BASE_URL (webhook signatures are computed over it), builds the app with the dispatcher
-off, mounts one bench-only route on that app instance, prints ``LISTENING <base url>`` and serves with
-uvicorn (one process, the settings `cody serve` uses but with log level warning). The bench-only route,
+Server: ``python -m bench.live`` imports the app, prints ``READY``, reads a database URL from stdin (or takes
+``--db-url``), binds a free loopback port, builds the runtime with that address as PUBLIC_BASE_URL (webhook
+signatures are computed over it), builds the app with the dispatcher off, mounts one bench-only route on that
+app instance, prints ``LISTENING <base url>`` and serves with uvicorn (one process, h11 and the asyncio loop as
+installed, the settings `cody serve` uses but with log level warning). The bench-only route,
 POST /bench/baseline, parses the form and inserts one WebhookReceipt row through the app's session
 factory; it exists only in this process and is not one of the product's routes.
 """
@@ -29,7 +30,6 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
-from db.migrate import upgrade
 from db.session import make_engine
 
 PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -53,7 +53,7 @@ def pg_reachable() -> bool:
             pass
         engine.dispose()
         return True
-    except Exception:
+    except (sa.exc.SQLAlchemyError, OSError):
         return False
 
 
@@ -76,6 +76,8 @@ def database_kinds(requested: list[str] | None = None) -> list[str]:
 @contextmanager
 def temp_database(kind: str) -> Iterator[str]:
     """A migrated, empty database of this kind ("sqlite" or "postgres"); removed on exit."""
+    from db.migrate import upgrade
+
     if kind == "sqlite":
         with tempfile.TemporaryDirectory(prefix="cody_bench_") as tmp:
             url = f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -123,25 +125,47 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-@contextmanager
-def live_server(db_url: str) -> Iterator[Server]:
-    """Start ``python -m bench.live`` on this database and yield it once /healthz answers."""
-    proc = subprocess.Popen([sys.executable, "-m", "bench.live", "--db-url", db_url], cwd=ROOT, env=clean_env(),
-                            stdout=subprocess.PIPE, stderr=None, text=True)
-    try:
-        base_url = _wait_listening(proc)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench server did not come up (exit code {proc.poll()})")
-            time.sleep(0.05)
-        yield Server(base_url, proc.pid)
-    finally:
+class ServerProcess:
+    """``python -m bench.live`` started now: it imports the app at once, then waits for a database to serve.
+
+    Starting it before the database is ready lets its imports (seconds on a slow machine) overlap other setup.
+    """
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.live"], cwd=ROOT, env=clean_env(),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True)
+        self.ready = False
+
+    def wait_ready(self) -> None:
+        """Block until the child has imported everything (it prints READY)."""
+        if not self.ready:
+            self._expect("READY")
+            self.ready = True
+
+    @contextmanager
+    def serving(self, db_url: str) -> Iterator[Server]:
+        """Serve this database; yield once /healthz answers; stop the process on exit."""
+        try:
+            self.wait_ready()
+            self.proc.stdin.write(db_url + "\n")
+            self.proc.stdin.flush()
+            base_url = self._expect("LISTENING").split(" ", 1)[1].strip()
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                try:
+                    if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"bench server did not come up (exit code {self.proc.poll()})")
+                time.sleep(0.05)
+            yield Server(base_url, self.proc.pid)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        proc = self.proc
         if proc.poll() is None:
             proc.terminate()
             try:
@@ -149,23 +173,33 @@ def live_server(db_url: str) -> Iterator[Server]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None and not stream.closed:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
 
-
-def _wait_listening(proc: subprocess.Popen) -> str:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 0.1)
-        if ready:
-            line = proc.stdout.readline()
-            if line.startswith("LISTENING "):
-                return line.split(" ", 1)[1].strip()
-            if not line and proc.poll() is not None:
+    def _expect(self, word: str) -> str:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 0.1)
+            if ready:
+                line = self.proc.stdout.readline()
+                if line.startswith(word):
+                    return line
+                if not line:
+                    break
+            elif self.proc.poll() is not None:
                 break
-        elif proc.poll() is not None:
-            break
-    raise RuntimeError(f"bench server did not start (exit code {proc.poll()})")
+        raise RuntimeError(f"bench server never said {word} (exit code {self.proc.poll()})")
+
+
+@contextmanager
+def live_server(db_url: str) -> Iterator[Server]:
+    """A fresh server process on this database, yielded once /healthz answers."""
+    with ServerProcess().serving(db_url) as server:
+        yield server
 
 
 def build_app(db_url: str, base_url: str):
@@ -217,7 +251,20 @@ def serve(db_url: str) -> None:
     server.run(sockets=[sock])
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Import the app, say READY, read the database URL from stdin (or --db-url), serve it."""
     parser = argparse.ArgumentParser(description="Serve Cody for a benchmark on a free loopback port.")
-    parser.add_argument("--db-url", required=True)
-    serve(parser.parse_args().db_url)
+    parser.add_argument("--db-url", help="serve this database now instead of reading its URL from stdin")
+    args = parser.parse_args()
+    import uvicorn  # noqa: F401
+
+    import api.app  # noqa: F401 - the slow part of starting, done before the database is known
+
+    print("READY", flush=True)
+    db_url = args.db_url or sys.stdin.readline().strip()
+    if db_url:
+        serve(db_url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Resolution figures: resolve_recipient on workspaces of 1,000, 10,000 and 100,000 contacts (quick: 1,000 and 10,000).
+
+Each size gets its own migrated database (SQLite; PostgreSQL too when it answers, see bench.live) holding one
+workspace filled by bulk core inserts with the rows the services would write: leads (three in four made for one
+person, households "The Smiths" / "Smith Family" of 2-4 people, companies of 2-6), contacts, phones (mobile, some
+office, a few fax only), threads for two contacts in five with a last activity in the past year, and the name_token
+rows the flush hook writes (db.models.crm.token_rows). Names: first names and surnames drawn with falling
+frequency from common lists, plus made-up rare ones, so the vocabulary grows with the workspace as a real one does.
+
+Queries, drawn from the workspace's own people: first names (so common names are asked for as often as they
+occur), full names, last names, typos (a swap, drop or change of one letter), households ("the Smiths") and
+"John from Acme". Each is resolved once to warm up, then timed REPEAT times, one session each, as a request would.
+
+Baseline, same database: the query resolution replaces, `lower(name) LIKE 'sarah%' OR lower(name) LIKE '% sarah%'`
+over the workspace's contacts, timed for first names only (it cannot find typos or households at all).
+Targets: p99 under 10 ms at 100,000 contacts, and under 3x the 1,000-contact p99.
+"""
+
+import random
+import string
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, insert, or_, select
+
+from assistant.resolve import resolve_recipient, resolve_template
+from bench.harness import Figure, percentiles_ms
+from bench.live import database_kinds, temp_database
+from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
+from db.models.crm import NameToken, token_rows
+from db.session import make_engine, make_sessionmaker, transaction
+from db.types import utcnow
+from tools.context import Ctx
+from tools.workspaces import create_organization
+
+SIZES = (1_000, 10_000, 100_000)
+QUICK_SIZES = (1_000, 10_000)
+REPEAT = 3
+TARGET_P99_MS = 10.0
+TARGET_GROWTH = 3.0
+CLASSES = {"first": 40, "full": 40, "last": 20, "typo": 40, "household": 20, "company": 20}
+
+FIRST_NAMES = ["James", "Mary", "John", "Patricia", "Robert", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Christopher", "Karen", "Charles", "Lisa", "Daniel", "Nancy", "Matthew", "Betty", "Anthony", "Sandra", "Mark", "Margaret", "Donald", "Ashley", "Steven", "Kimberly", "Andrew", "Emily", "Paul", "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda", "Brian", "Melissa", "George", "Deborah", "Timothy", "Stephanie", "Ronald", "Dorothy", "Jason", "Rebecca", "Edward", "Sharon", "Jeffrey", "Laura", "Ryan", "Cynthia", "Jacob", "Amy", "Gary", "Kathleen", "Nicholas", "Angela", "Eric", "Shirley", "Jonathan", "Brenda", "Stephen", "Emma", "Larry", "Anna", "Justin", "Pamela", "Scott", "Nicole", "Brandon", "Samantha", "Benjamin", "Katherine", "Samuel", "Christine", "Gregory", "Helen", "Alexander", "Debra", "Patrick", "Rachel", "Frank", "Carolyn", "Raymond", "Janet", "Jack", "Maria", "Dennis", "Olivia", "Jerry", "Heather", "Tyler", "Diane", "Aaron", "Julie", "Jose", "Joyce", "Adam", "Victoria", "Nathan", "Kelly", "Henry", "Christina", "Zachary", "Lauren", "Douglas", "Joan", "Peter", "Evelyn", "Kyle", "Judith", "Noah", "Megan", "Ethan", "Andrea", "Jeremy", "Cheryl", "Walter", "Hannah", "Christian", "Jacqueline", "Keith", "Martha", "Roger", "Gloria", "Terry", "Teresa", "Austin", "Ann", "Sean", "Sara", "Gerald", "Madison", "Carl", "Frances", "Harold", "Kathryn", "Dylan", "Janice", "Arthur", "Jean", "Lawrence", "Abigail", "Jordan", "Alice", "Jesse", "Judy", "Bryan", "Sophia", "Billy", "Grace", "Bruce", "Denise", "Gabriel", "Amber", "Joe", "Doris", "Logan", "Marilyn", "Albert", "Danielle", "Willie", "Beverly", "Alan", "Isabella", "Juan", "Theresa", "Wayne", "Diana", "Elijah", "Natalie", "Randy", "Brittany", "Roy", "Charlotte", "Vincent", "Marie", "Ralph", "Kayla", "Eugene", "Alexis", "Russell", "Lori", "Bobby", "Zoë", "Mason", "Chloé", "Philip", "Iñigo", "Louis", "Renée", "Jon", "Sarai", "Sasha"]
+SURNAMES = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans", "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris", "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper", "Peterson", "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward", "Richardson", "Watson", "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza", "Ruiz", "Hughes", "Price", "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jiménez", "Powell", "Jenkins", "Perry", "Russell", "Sullivan", "Bell", "Coleman", "Butler", "Henderson", "Barnes", "Gonzales", "Fisher", "Vasquez", "Simmons", "Romero", "Jordan", "Patterson", "Alexander", "Hamilton", "Graham", "Reynolds", "Griffin", "Wallace", "Moreno", "West", "Cole", "Hayes", "Bryant", "Herrera", "Gibson", "Ellis", "Tran", "Medina", "Aguilar", "Stevens", "Murray", "Ford", "Castro", "Marshall", "Owens", "Harrison", "Fernandez", "McDonald", "Woods", "Washington", "Kennedy", "Wells", "Vargas", "Henry", "Chen", "Freeman", "Webb", "Tucker", "Guzman", "Burns", "Crawford", "Olson", "Simpson", "Porter", "Hunter", "Gordon", "Mendez", "Silva", "Shaw", "Snyder", "Mason", "Dixon", "Muñoz", "Hunt", "Hicks", "Holmes", "Palmer", "Wagner", "Black", "Robertson", "Boyd", "Rose", "Stone", "Salazar", "Fox", "Warren", "Mills", "Meyer", "Rice", "Schmidt", "Garza", "Daniels", "Ferguson", "Nichols", "Stephens", "Soto", "Weaver", "Ryan", "Gardner", "Payne", "Grant", "Dunn", "Kelley", "Spencer", "Hawkins", "O'Brien", "Müller", "Zhang", "Wang", "Nowak", "Kowalski", "Søren", "Dubois", "Rossi"]
+COMPANY_WORDS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Soylent", "Hooli", "Vandelay", "Cyberdyne", "Tyrell", "Gringotts", "Oscorp", "Massive", "Dynamic", "Aperture", "Monarch", "Pied", "Piper", "Sterling", "Cooper", "Dunder", "Mifflin", "Prestige", "Worldwide", "Bluth", "Oceanic", "Nakatomi", "Virtucon", "Zorg", "Rekall", "Blue", "Sun", "Buy", "More", "Weyland", "Yutani", "Kwik", "Mart", "Sirius", "Duff", "Nordic", "Summit", "Harbor", "Cedar", "Pine", "Maple", "Granite", "Silver", "Golden", "Evergreen", "Riverside", "Lakeview", "Hillcrest", "Sunrise", "Coastal", "Metro", "Urban", "Prairie", "Keystone", "Pioneer", "Liberty", "Heritage", "Crown", "Beacon", "Anchor", "Compass", "Horizon", "Atlas", "Apex"]
+COMPANY_SUFFIXES = ["Inc", "LLC", "Realty", "Group", "Partners", "Homes", "Properties", "Co"]
+SYLLABLES_ON = ["b", "br", "c", "ch", "d", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "r", "s", "st", "t",
+                "th", "v", "w", "z"]
+SYLLABLES_NU = ["a", "e", "i", "o", "u", "ai", "ea", "ou", "y"]
+SYLLABLES_CO = ["", "", "n", "r", "l", "s", "t", "rd", "ck", "nd", "m", "x"]
+
+
+def _weights(n: int, power: float) -> list[float]:
+    return [1 / (rank + 1) ** power for rank in range(n)]
+
+
+def _made_up(rng: random.Random, syllables: int) -> str:
+    return "".join(rng.choice(SYLLABLES_ON) + rng.choice(SYLLABLES_NU) + rng.choice(SYLLABLES_CO)
+                   for _ in range(syllables)).title()
+
+
+class _Names:
+    """First names and surnames with falling frequency, plus a tail of rare made-up ones."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.first_w = _weights(len(FIRST_NAMES), 0.6)
+        self.last_w = _weights(len(SURNAMES), 0.7)
+
+    def first(self) -> str:
+        if self.rng.random() < 0.08:
+            return _made_up(self.rng, 2)
+        return self.rng.choices(FIRST_NAMES, self.first_w)[0]
+
+    def last(self) -> str:
+        if self.rng.random() < 0.45:
+            return _made_up(self.rng, self.rng.choice((2, 2, 3)))
+        return self.rng.choices(SURNAMES, self.last_w)[0]
+
+
+def _fast_id(rng: random.Random, prefix: str) -> str:
+    return f"{prefix}_" + "".join(rng.choices(string.ascii_letters + string.digits, k=24))
+
+
+class _Workspace:
+    """What was generated, for drawing queries from."""
+
+    def __init__(self) -> None:
+        self.people: list[tuple[str, str]] = []  # (first, last)
+        self.households: list[str] = []  # surnames
+        self.companies: list[tuple[str, str]] = []  # (company name, a first name of its people)
+
+
+def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
+    """One workspace of n contacts, written with core inserts in the services' shape."""
+    factory = make_sessionmaker(make_engine(url))
+    with transaction(factory) as session:
+        ws = create_organization(session, "Bench Realty", f"bench{n}@bench.test", "Bea", "Bench")
+    org, user = ws.organization_id, ws.user_id
+    rng, names, made = random.Random(seed), _Names(random.Random(seed + 1)), _Workspace()
+    now = utcnow()
+    leads, contacts, phones, threads, tokens = [], [], [], [], []
+    phone_no = 0
+
+    def lead(name: str, at) -> str:
+        lead_id = _fast_id(rng, "lead")
+        leads.append({"id": lead_id, "organization_id": org, "name": name, "description": "", "url": None,
+                      "custom": {}, "created_by": user, "updated_by": user, "date_created": at, "date_updated": at})
+        return lead_id
+
+    def contact(lead_id: str, first: str, last: str, at) -> str:
+        nonlocal phone_no
+        contact_id = _fast_id(rng, "cont")
+        name = f"{first} {last}"
+        contacts.append({"id": contact_id, "organization_id": org, "lead_id": lead_id, "name": name, "title": "",
+                         "custom": {}, "do_not_call": False, "created_by": user, "updated_by": user,
+                         "date_created": at, "date_updated": at})
+        kinds = ["fax"] if rng.random() < 0.03 else ["mobile"] + (["office"] if rng.random() < 0.2 else [])
+        for position, kind in enumerate(kinds):
+            phone_no += 1
+            phones.append({"organization_id": org, "contact_id": contact_id, "phone": f"+1415{phone_no:07d}",
+                           "type": kind, "position": position})
+        if rng.random() < 0.4:
+            last_at = now - timedelta(seconds=rng.randrange(365 * 86400))
+            threads.append({"id": _fast_id(rng, "thrd"), "organization_id": org, "contact_id": contact_id,
+                            "lead_id": lead_id, "assignee_id": None, "status": "open", "last_activity_at": last_at,
+                            "last_inbound_at": None, "date_created": at, "date_updated": at})
+        tokens.extend(token_rows(org, lead_id, name, contact_id))
+        made.people.append((first, last))
+        return contact_id
+
+    while len(contacts) < n:
+        at = now - timedelta(seconds=rng.randrange(3 * 365 * 86400))
+        kind = rng.random()
+        if kind < 0.75:  # create_contact without a lead: a lead named after the person, not indexed by name
+            first, last = names.first(), names.last()
+            contact(lead(f"{first} {last}", at), first, last, at)
+        elif kind < 0.9:  # a household
+            last = names.last()
+            name = rng.choice([f"The {last}s", f"{last} Family", f"{last} household"])
+            lead_id = lead(name, at)
+            tokens.extend(token_rows(org, lead_id, name))
+            for _ in range(rng.randint(2, 4)):
+                contact(lead_id, names.first(), last, at)
+            made.households.append(last)
+        else:  # a company
+            word = rng.choice(COMPANY_WORDS) if rng.random() < 0.5 else _made_up(rng, 2)
+            name = f"{word} {rng.choice(COMPANY_SUFFIXES)}"
+            lead_id = lead(name, at)
+            tokens.extend(token_rows(org, lead_id, name))
+            firsts = [names.first() for _ in range(rng.randint(2, 6))]
+            for first in firsts:
+                contact(lead_id, first, names.last(), at)
+            made.companies.append((word, rng.choice(firsts)))
+    engine = factory.kw["bind"]
+    with engine.begin() as conn:
+        for table, rows in ((Lead, leads), (Contact, contacts), (ContactPhone, phones), (Thread, threads),
+                            (NameToken, tokens)):
+            for i in range(0, len(rows), 5_000):
+                conn.execute(insert(table), rows[i:i + 5_000])
+        conn.execute(insert(SmsTemplate), [
+            {"id": _fast_id(rng, "smstmpl"), "organization_id": org, "name": f"{a} {b}", "text": "Hi {{name}}",
+             "is_shared": True, "status": "active", "user_id": user, "created_by": user, "updated_by": user,
+             "date_created": now, "date_updated": now}
+            for a in ("Showing", "Closing", "Open house", "Price", "Offer", "Listing", "Welcome", "Follow up", "Rent",
+                      "Inspection", "Appraisal", "Escrow") for b in ("confirmation", "reminder", "update", "thanks",
+                                                                      "notice", "follow-up", "invite", "receipt")])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    return Ctx(organization_id=org, user_id=user, channel="chat"), made
+
+
+def _typo(rng: random.Random, word: str) -> str:
+    if len(word) < 4:
+        return word + rng.choice("aeiou")
+    i = rng.randrange(1, len(word) - 1)
+    change = rng.choice(("swap", "drop", "letter"))
+    if change == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+    if change == "drop":
+        return word[:i] + word[i + 1:]
+    return word[:i] + rng.choice(string.ascii_lowercase) + word[i + 1:]
+
+
+def queries(made: _Workspace, seed: int = 11) -> list[tuple[str, str]]:
+    """(class, query) pairs drawn from the workspace's own people, households and companies."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(CLASSES["first"]):
+        out.append(("first", rng.choice(made.people)[0]))
+    for _ in range(CLASSES["full"]):
+        out.append(("full", " ".join(rng.choice(made.people))))
+    for _ in range(CLASSES["last"]):
+        out.append(("last", rng.choice(made.people)[1]))
+    for _ in range(CLASSES["typo"]):
+        first, last = rng.choice(made.people)
+        out.append(("typo", _typo(rng, first) if rng.random() < 0.5 else f"{first} {_typo(rng, last)}"))
+    for _ in range(CLASSES["household"]):
+        surname = rng.choice(made.households)
+        out.append(("household", rng.choice([f"the {surname}s", f"the {surname} family", f"{surname} household"])))
+    for _ in range(CLASSES["company"]):
+        company, first = rng.choice(made.companies)
+        out.append(("company", f"{first} from {company}"))
+    return out
+
+
+def _like_scan(session, ctx: Ctx, word: str) -> list:
+    low = func.lower(Contact.name)
+    return session.execute(select(Contact.id, Contact.name).where(
+        Contact.organization_id == ctx.organization_id,
+        or_(low.like(f"{word.lower()}%"), low.like(f"% {word.lower()}%")))).all()
+
+
+def _time(factory, fn, items, repeat: int) -> list[float]:
+    for item in items:  # warm up: statement caches, pages
+        with factory() as session:
+            fn(session, item)
+    samples = []
+    for _ in range(repeat):
+        for item in items:
+            with factory() as session:
+                start = time.perf_counter()
+                fn(session, item)
+                samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _measure(kind: str, n: int) -> dict:
+    with temp_database(kind) as url:
+        start = time.perf_counter()
+        ctx, made = build(url, n)
+        built = time.perf_counter() - start
+        engine = make_engine(url)
+        factory = make_sessionmaker(engine)
+        asked = queries(made)
+        per_class: dict[str, list[float]] = {}
+        outcomes = {"unique": 0, "ambiguous": 0, "none": 0}
+        with factory() as session:
+            for _, q in asked:
+                r = resolve_recipient(session, ctx, q)
+                outcomes["unique" if r.unique else "ambiguous" if r.ambiguous else "none"] += 1
+        for cls in CLASSES:
+            items = [q for c, q in asked if c == cls]
+            per_class[cls] = _time(factory, lambda s, q: resolve_recipient(s, ctx, q), items, REPEAT)
+        firsts = [q for c, q in asked if c == "first"][:10 if n > 10_000 else 20]
+        like = _time(factory, lambda s, q: _like_scan(s, ctx, q), firsts, 1)
+        template_names = ["showing confirmation", "the open house invite", "escrow reciept", "follow up", "rent"]
+        templates = _time(factory, lambda s, q: resolve_template(s, ctx, q), template_names * 4, REPEAT)
+        engine.dispose()
+    return {"per_class": per_class, "like": like, "templates": templates, "built": built, "outcomes": outcomes}
+
+
+def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
+    sizes = QUICK_SIZES if quick else SIZES
+    figures: list[Figure] = []
+    for kind in database_kinds(databases):
+        p99s = {}
+        for n in sizes:
+            m = _measure(kind, n)
+            every = [s for samples in m["per_class"].values() for s in samples]
+            p50, p99 = percentiles_ms(every)
+            like_p50, _ = percentiles_ms(m["like"])
+            p99s[n] = p99
+            classes = ", ".join(f"{c} {percentiles_ms(s)[1]:.1f}" for c, s in m["per_class"].items())
+            o = m["outcomes"]
+            figures.append(Figure(
+                group="resolve", name=f"recipient, {n:,} contacts ({kind})", value=p50, unit="ms p50",
+                baseline=like_p50, baseline_name="LIKE scan p50", p50_ms=p50, p99_ms=p99, higher_is_better=False,
+                note=(f"p99 ms by query: {classes}; {o['unique']} unique, {o['ambiguous']} questions, "
+                      f"{o['none']} none; built in {m['built']:.0f} s")))
+            if n == sizes[-1]:
+                t50, t99 = percentiles_ms(m["templates"])
+                figures.append(Figure(group="resolve", name=f"template, 96 templates ({kind})", value=t50,
+                                      unit="ms p50", p50_ms=t50, p99_ms=t99, higher_is_better=False))
+        small, large = sizes[0], sizes[-1]
+        figures.append(Figure(
+            group="resolve", name=f"recipient p99 growth {large // 1000}k vs {small // 1000}k ({kind})",
+            value=p99s[large], unit="ms p99", baseline=p99s[small], baseline_name=f"{small:,} contacts",
+            higher_is_better=False,
+            note=f"targets: p99 < {TARGET_P99_MS:.0f} ms and < {TARGET_GROWTH:.0f}x at {SIZES[-1]:,}"))
+    return figures
+
+
+if __name__ == "__main__":
+    from rich.console import Console
+
+    from bench.__main__ import render
+
+    Console(width=200).print(render(run(quick=False)))

@@ -1,0 +1,48 @@
+"""The benchmarks at --quick sizes: each returns figures with positive values beside positive baselines.
+
+Speed is not asserted (machines differ); only that every path ran end to end and measured something. The
+PostgreSQL halves skip when PostgreSQL is unreachable, except in CI, where they fail (as tests/conftest.py does).
+"""
+
+import pytest
+
+from bench import bench_inbound, bench_outbound, bench_text
+from bench.harness import Figure
+from bench.live import IN_CI, PG_ADMIN_URL, pg_reachable
+
+
+def check(figures: list[Figure], expected: int) -> None:
+    assert len(figures) == expected, [f.name for f in figures]
+    for figure in figures:
+        assert figure.value > 0, figure
+        assert figure.baseline is not None and figure.baseline > 0, figure
+        assert figure.baseline_name, figure
+        for latency in (figure.p50_ms, figure.p99_ms):
+            assert latency is None or latency > 0, figure
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request) -> str:
+    if request.param == "postgres" and not pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run the PostgreSQL benchmarks")
+        pytest.skip("PostgreSQL not reachable (set CODY_TEST_POSTGRES_URL)")
+    return request.param
+
+
+def test_text_bench():
+    check(bench_text.run(quick=True), 2)
+
+
+def test_outbound_bench(database):
+    figures = bench_outbound.run(quick=True, databases=[database])
+    check(figures, 2)
+    assert all(f.group == "outbound" and f"({database})" in f.name for f in figures)
+
+
+def test_inbound_bench(database):
+    figures = bench_inbound.run(quick=True, databases=[database])
+    check(figures, 2)
+    assert all(f.group == "inbound" and f"({database})" in f.name for f in figures)
+    throughput, at_rate = figures
+    assert throughput.unit == "req/s" and at_rate.unit == "ms" and not at_rate.higher_is_better

@@ -381,3 +381,34 @@ def test_date_scheduled_needs_a_time_zone(runtime, demo):
     problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", status="scheduled",
                                    date_scheduled=datetime(2030, 1, 1, 9, 0)))
     assert (problem.code, problem.field) == ("invalid", "date_scheduled")
+
+
+TOLL_FREE = "+18005550100"  # non-geographic: phonenumbers lists every +1 time zone, from Guam to Newfoundland
+
+
+def _quiet_for_14_hours(factory, organization_id: str, from_now: timedelta):
+    """Quiet hours 14 hours long, starting `from_now` after the current quarter hour in Los Angeles (the demo's
+    workspace zone); returns the local start and end."""
+    local = utcnow().astimezone(ZoneInfo("America/Los_Angeles"))
+    floor = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+    start, end = floor + from_now, floor + from_now + timedelta(hours=14)
+    with transaction(factory) as session:
+        org = session.get(Organization, organization_id)
+        org.quiet_hours_start, org.quiet_hours_end = start.time(), end.time()
+    return start, end
+
+
+def test_quiet_hours_that_leave_a_number_no_allowed_minute_use_the_workspaces_zone(runtime, demo, factory):
+    """Fourteen quiet hours in every zone from Guam to Newfoundland leave no minute of the day allowed everywhere;
+    such a number is judged in the workspace's time zone instead of being refused forever."""
+    _quiet_for_14_hours(factory, demo.organization_id, timedelta(hours=1))  # not quiet now in Los Angeles
+    assert send(runtime, ctx_for(demo), remote_phone=TOLL_FREE, text="Hi").status == "sent"
+
+    start, end = _quiet_for_14_hours(factory, demo.organization_id, timedelta(hours=-1))  # quiet now
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=TOLL_FREE, text="Hi"))
+    assert problem.code == "quiet_hours"
+    assert f"({start:%H:%M}-{end:%H:%M} your workspace's time)" in problem.message
+    assert f"the next allowed time is {end:%a %H:%M} {end.tzname()}" in problem.message
+    # ... and that time really is allowed.
+    later = send(runtime, ctx_for(demo), remote_phone=TOLL_FREE, text="Hi", status="scheduled", date_scheduled=end)
+    assert later.status == "scheduled"

@@ -1,7 +1,7 @@
 """Each rule a send must pass: one small function, one stable problem code."""
 
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from phonenumbers import timezone as pn_timezone
@@ -76,21 +76,40 @@ def whatsapp(requested: bool) -> Problem | None:
     return None
 
 
-def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time | None, end: time | None) -> Problem | None:
-    """Refuse a send that would land in the workspace's quiet hours in any of the recipient's time zones."""
+def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time | None, end: time | None,
+                workspace_zone: str | None = None) -> Problem | None:
+    """Refuse a send that would land in the workspace's quiet hours in any of the recipient's time zones.
+
+    When the number's zones are unknown, or are so many that they never share an allowed minute (toll-free and
+    other non-geographic numbers list every zone of the country, from Guam to Newfoundland), the workspace's own
+    time zone decides instead: "quiet somewhere" would otherwise mean "quiet forever".
+    """
     if start is None or end is None:
         return None
-    zones = [z for z in pn_timezone.time_zones_for_number(to_number) if z != "Etc/Unknown"]
+    zones, whose = [z for z in pn_timezone.time_zones_for_number(to_number) if z != "Etc/Unknown"], "their"
+    fallback = _zone(workspace_zone)
+    if fallback and (not zones or (len(zones) > 1 and _next_allowed(at, zones, start, end) is None)):
+        zones, whose = [fallback], "your workspace's"
     if not zones:
         return None
-    quiet = [z for z in zones if _in_window(at.astimezone(ZoneInfo(z)).time(), start, end)]
-    if not quiet:
+    if not any(_in_window(at.astimezone(ZoneInfo(z)).time(), start, end) for z in zones):
         return None
     allowed = _next_allowed(at, zones, start, end)
+    if allowed is None:
+        return Problem("quiet_hours", "date_scheduled",
+                       f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} {whose} time) at every hour "
+                       "of the day in one of their time zones; shorten the quiet hours to text them.")
     local = allowed.astimezone(ZoneInfo(zones[0]))
     return Problem("quiet_hours", "date_scheduled",
-                   f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} their time); "
+                   f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} {whose} time); "
                    f"the next allowed time is {local:%a %H:%M} {local.tzname()} ({allowed.isoformat()}).")
+
+
+def _zone(name: str | None) -> str | None:
+    try:
+        return name if name and ZoneInfo(name) else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _in_window(t: time, start: time, end: time) -> bool:
@@ -99,11 +118,11 @@ def _in_window(t: time, start: time, end: time) -> bool:
     return t >= start or t < end
 
 
-def _next_allowed(at: datetime, zones: list[str], start: time, end: time) -> datetime:
-    """The first whole quarter hour from `at` that is outside quiet hours in every zone."""
+def _next_allowed(at: datetime, zones: list[str], start: time, end: time) -> datetime | None:
+    """The first whole quarter hour from `at` that is outside quiet hours in every zone; None within two days."""
     candidate = at.replace(second=0, microsecond=0) + timedelta(minutes=15 - at.minute % 15)
     for _ in range(4 * 48):
         if not any(_in_window(candidate.astimezone(ZoneInfo(z)).time(), start, end) for z in zones):
             return candidate
         candidate += timedelta(minutes=15)
-    return candidate
+    return None

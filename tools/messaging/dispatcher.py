@@ -80,8 +80,10 @@ class Dispatcher:
             .values(claimed_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-        session.commit()
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            session.rollback()
+            return False
+        return True  # committed with the send's first write (deliver commits before calling the carrier)
 
     def reconcile_stale(self) -> int:
         """Messages left in `sending` by a dead process: ask the carrier when it has a sid, else retry."""

@@ -59,7 +59,8 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
                                   checks.attachment_limits(attachments))
     if recipient.number is not None:
         org = session.get(Organization, ctx.organization_id)
-        problems += _optional(checks.quiet_hours(recipient.number, _send_time(req), org.quiet_hours_start, org.quiet_hours_end))
+        problems += _optional(checks.quiet_hours(recipient.number, _send_time(req), org.quiet_hours_start,
+                                                 org.quiet_hours_end, org.timezone))
     segments = count_segments(text)
     return Prepared(
         request=req, organization_id=ctx.organization_id, user_id=ctx.user_id,

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import chat, errors, ratelimit, sandbox, voice
+from api import chat, errors, ratelimit, sandbox, slack, voice, web
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
 from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
@@ -51,6 +51,8 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     app.include_router(v1)
     app.include_router(twilio_sms.router)
     app.include_router(chat.router)
+    app.include_router(slack.router)
+    app.include_router(web.router)
     app.include_router(twilio_voice.router)
     app.include_router(voice.router)
     app.include_router(sandbox.router)

@@ -46,8 +46,9 @@ VOICE_STATUS_WEBHOOK = "/api/webhooks/twilio/voice/status"
 # Close's carrier_type for request/internal, as our kinds.
 CARRIER_TYPES = {"local": "local", "national": "local", "mobile": "mobile", "tollfree": "toll_free",
                  "toll_free": "toll_free"}
-# Twilio's "needs an address / a regulatory bundle" purchase errors: Close's `needs-more-info`.
-NEEDS_MORE_INFO_CODES = frozenset({21615, 21631, 21649, 21650, 21651})
+# Twilio's purchase errors for a missing address (21613, 21615, 21631) or regulatory bundle (21649): Close's
+# `needs-more-info`.
+NEEDS_MORE_INFO_CODES = frozenset({21613, 21615, 21631, 21649})
 
 # Close's request/internal failure statuses, carried by the problem codes below.
 STATUS_BY_CODE = {"has_voice_only": "has-voice-only", "needs_more_info": "needs-more-info"}

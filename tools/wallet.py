@@ -20,12 +20,12 @@ from tools.context import Ctx
 from tools.problems import Forbidden, Invalid, NotFound
 
 CURRENCY = "USD"
-MAX_CREDIT = Decimal("10000")
+MAX_CREDIT = Decimal(10000)
 LEDGER_SIZE = 50
 CENT = Decimal("0.01")
 
 
-def money(amount: Decimal | int | float | None) -> str:
+def money(amount: Decimal | float | None) -> str:
     """Dollars as a string with two decimals ("1.15", "-1.15", "0.00")."""
     return str(Decimal(str(amount or 0)).quantize(CENT, rounding=ROUND_HALF_UP))
 

@@ -250,6 +250,18 @@ def test_after_crediting_a_purchase_debits_the_first_month_and_points_the_webhoo
     assert number not in {o["number"] for o in offered}
 
 
+@pytest.mark.parametrize("params", [{"country": "US", "type": "toll_free"}, {"country": "GB", "type": "mobile"},
+                                    {"country": "CA", "area_code": "416"}])
+def test_any_offered_kind_and_country_can_be_bought_at_its_price(api, params):
+    _credit(api, "30")
+    offer = api.get(AVAILABLE, params=params).json()["data"][0]
+    phone = _buy(api, offer["number"])
+    assert (phone["number"], phone["kind"], phone["country"]) == (offer["number"], offer["type"], offer["country"])
+    assert phone["monthly_cost"] == offer["monthly_cost"]
+    assert phone["capabilities"] | {"fax": False} == offer["capabilities"] | {"fax": False}
+    assert _wallet(api)["balance"] == str(Decimal("30.00") - Decimal(offer["monthly_cost"]))
+
+
 def test_a_group_number_has_no_owner(api):
     _credit(api, "5")
     phone = _buy(api, _first_available(api, area_code="415"), sharing="group")
@@ -280,6 +292,19 @@ def test_request_internal_for_a_voice_only_prefix_says_has_voice_only_and_buys_n
     response = api.post(REQUEST, json={"country": "GB", "with_sms": False, "sharing": "personal"})
     assert response.status_code == 201, response.text
     assert response.json()["country"] == "GB" and response.json()["supports_sms"] is False
+
+
+def test_request_internal_says_needs_more_info_when_the_carrier_wants_a_bundle(api, cody, factory, monkeypatch):
+    _credit(api, "10")
+
+    def bundle_required(number, webhooks):
+        raise ProviderError("Phone number requires a regulatory bundle.", code=21649, status=400)
+
+    monkeypatch.setattr(cody.runtime.provider, "buy_number", bundle_required)
+    response = api.post(REQUEST, json={"country": "DE", "carrier_type": "mobile", "sharing": "personal"})
+    assert response.status_code == 400
+    assert response.json()["status"] == "needs-more-info"
+    assert _wallet(api)["balance"] == "10.00" and _count(factory, PhoneNumber) == 0
 
 
 @pytest.mark.parametrize("body, field", [({"country": "ZZ", "sharing": "personal"}, "country"),

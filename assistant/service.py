@@ -20,7 +20,7 @@ from assistant.settings import AssistantSettings
 from db.models import Activity, Contact, Draft, Lead, Organization, User
 from db.types import utcnow
 from tools.context import Ctx
-from tools.messaging import Messaging, SendRequest
+from tools.messaging import Messaging
 from tools.problems import Invalid, ServiceError
 from tools.templates import free_variables
 

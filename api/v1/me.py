@@ -1,12 +1,14 @@
 """The caller: who they are and which workspace the key belongs to."""
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from api.deps import CurrentCtx, SessionDep
 from api.v1.shapes import iso
 from db.models import Organization, User
 from tools.phones import format_phone
+from tools.voice.forwarding import set_forwarding_phone
 
 router = APIRouter(tags=["me"])
 
@@ -28,3 +30,16 @@ def me(session: SessionDep, ctx: CurrentCtx) -> dict:
         "organizations": [{"id": org.id, "name": org.name, "timezone": org.timezone}],
         "date_created": iso(user.date_created),
     }
+
+
+class MeIn(BaseModel):
+    """PUT /me/: your own phone, which click-to-call rings first and incoming calls are forwarded to."""
+
+    forwarding_phone: str | None = Field(default=None, max_length=64)
+
+
+@router.put("/me/")
+def update_me(body: MeIn, session: SessionDep, ctx: CurrentCtx) -> dict:
+    if "forwarding_phone" in body.model_fields_set:
+        set_forwarding_phone(session, ctx, body.forwarding_phone)
+    return me(session, ctx)

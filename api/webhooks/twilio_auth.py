@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from tools.runtime import Runtime
 from tools.telephony.signing import FormPairs, is_valid, signing_token
@@ -36,7 +37,12 @@ def public_url(request: Request) -> str:
 async def verified_form(request: Request) -> FormPairs:
     form = await request.form()
     pairs = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-    if not is_valid(_token(request), public_url(request), pairs, request.headers.get("x-twilio-signature")):
+    token = getattr(request.app.state, "webhook_token", None)  # read once, then kept: no thread hop per request
+    if token is None:
+        # The token may need the database: never block the event loop on it (SQLite may be busy with a request
+        # whose response is waiting for this very loop).
+        token = await run_in_threadpool(_token, request)
+    if not is_valid(token, public_url(request), pairs, request.headers.get("x-twilio-signature")):
         log.warning("refused a Twilio webhook with a missing or wrong signature", extra={"path": request.url.path})
         raise HTTPException(403, "Invalid Twilio signature.")
     return FormPairs(pairs)

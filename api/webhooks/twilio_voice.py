@@ -1,5 +1,117 @@
-"""Twilio's voice webhooks: inbound calls, call status, dial results, recordings, the voice agent."""
+"""Twilio's voice webhooks: inbound calls, call status, dial results, voicemails, recordings, the voice agent.
 
-from fastapi import APIRouter
+Every route checks X-Twilio-Signature (TwilioForm) and is idempotent (the tools/messaging callbacks keep a
+WebhookReceipt per event); each answers TwiML. The `activity_id` in the query string was put there by Cody when it
+built the URL, and is covered by the signature.
+"""
+
+import logging
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from api.deps import SessionDep
+from api.voice import intelligence
+from api.webhooks.twilio_auth import TwilioForm
+from assistant import drafts
+from db.models import Activity, User
+from tools.context import Ctx
+from tools.messaging import calls
+from tools.messaging.calls import CallUpdate
+from tools.messaging.voice_inbound import receive_call
+from tools.voice import twiml
 
 router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
+log = logging.getLogger("cody.webhooks")
+
+TEXT_BACK_HOURS = 24
+
+
+def xml(document: str) -> Response:
+    return Response(document, media_type="application/xml")
+
+
+def _activity_id(request: Request) -> str | None:
+    return request.query_params.get("activity_id")
+
+
+@router.post("/voice")
+def incoming_call(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """A call to a business number: ring the owner's phone, or take a voicemail."""
+    return xml(receive_call(session, request.app.state.runtime.settings, form).twiml)
+
+
+@router.post("/voice/status")
+def call_status(request: Request, form: TwilioForm, session: SessionDep, background: BackgroundTasks) -> Response:
+    """Progress of a click-to-call's first leg, or the end of an incoming call (a missed call when nobody took it)."""
+    update = calls.apply_call_status(session, form, _activity_id(request))
+    session.commit()
+    _after(request, session, update, background)
+    return xml(twiml.empty())
+
+
+@router.post("/voice/connect")
+def connect(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """The user answered their own phone: dial the contact."""
+    return xml(calls.connect_twiml(session, request.app.state.runtime.settings, _activity_id(request)))
+
+
+@router.post("/voice/dial-action")
+def dial_action(request: Request, form: TwilioForm, session: SessionDep, background: BackgroundTasks) -> Response:
+    """The <Dial> ended: log its outcome; an unanswered incoming call goes on to voicemail."""
+    answer, update = calls.apply_dial_result(session, request.app.state.runtime.settings, form, _activity_id(request))
+    session.commit()
+    _after(request, session, update, background)
+    return xml(answer)
+
+
+@router.post("/voice/voicemail")
+def voicemail(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """The <Record> ended: a message was left (or not)."""
+    answer, _ = calls.apply_voicemail(session, form, _activity_id(request))
+    return xml(answer)
+
+
+@router.post("/voice/agent")
+def agent(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """The caller spoke to the voice agent (<Gather input="speech">): answer and listen again."""
+    turn = request.query_params.get("turn", "1")
+    return xml(calls.agent_turn(session, request.app.state.runtime.settings, intelligence(request.app), form,
+                                _activity_id(request), int(turn) if turn.isdigit() else 1))
+
+
+@router.post("/voice/recording")
+def recording(request: Request, form: TwilioForm, session: SessionDep, background: BackgroundTasks) -> Response:
+    """A recording is ready: keep it and, when the workspace transcribes calls, transcribe it after answering."""
+    activity = calls.apply_recording(session, form, _activity_id(request))
+    if activity is not None:
+        runtime = request.app.state.runtime
+        background.add_task(calls.transcribe_call, runtime.factory, activity.id, intelligence(request.app),
+                            runtime.settings)
+    return xml(twiml.empty())
+
+
+def _after(request: Request, session: Session, update: CallUpdate, background: BackgroundTasks) -> None:
+    if update.became == "completed" and update.activity is not None and update.activity.handled_by == "ai":
+        background.add_task(calls.summarise_call, request.app.state.runtime.factory, update.activity.id,
+                            intelligence(request.app))
+    if update.became == "missed" and update.activity is not None:
+        try:
+            draft_text_back(request, session, update.activity)
+        except Exception:  # the call is logged either way; a draft that can't be made must not fail the webhook
+            session.rollback()
+            log.exception("could not draft a text-back for missed call %s", update.activity.id)
+
+
+def draft_text_back(request: Request, session: Session, activity: Activity) -> None:
+    """A missed call gets a text-back drafted for the thread's owner to confirm; nothing is sent by itself."""
+    if activity.direction != "inbound" or not activity.contact_id or not activity.user_id:
+        return
+    user = session.get(User, activity.user_id)
+    ctx = Ctx(activity.organization_id, activity.user_id, channel="webhook")
+    sign_off = f" - {user.first_name}" if user is not None and user.first_name else ""
+    args = {"contact_id": activity.contact_id, "text": f"Sorry I missed your call! How can I help?{sign_off}"}
+    prepared = request.app.state.runtime.messaging.prepare(session, ctx, drafts.request_from_args(args))
+    drafts.create_draft(session, ctx, "send_sms", args, prepared, None, TEXT_BACK_HOURS * 60)
+    session.commit()

@@ -25,12 +25,14 @@ class SignedPoster:
                 self._token = signing_token(session, self.settings)
         return self._token
 
-    def __call__(self, form: CallbackForm) -> None:
+    def __call__(self, form: CallbackForm) -> httpx.Response | None:
+        """Post the form; the app's answer (TwiML for voice webhooks) is returned, None when unreachable."""
         headers = {"X-Twilio-Signature": sign(self.token(), form.url, form.params)}
         try:
             response = self.client.post(form.url, data=FormPairs(form.params).as_httpx(), headers=headers)
         except httpx.HTTPError as exc:
             log.warning("sandbox callback to %s failed: %s", form.url, exc)
-            return
+            return None
         if response.status_code >= 400:
             log.warning("sandbox callback to %s answered %s", form.url, response.status_code)
+        return response

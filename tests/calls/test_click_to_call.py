@@ -1,0 +1,187 @@
+"""Click-to-call on the sandbox: your own phone rings first, then the contact, and the call log follows the legs."""
+
+import pytest
+from sqlalchemy import select, update
+
+from db.models import Activity, Contact, Organization, PhoneNumber, User
+from db.session import transaction
+from tests.calls.conftest import FORWARDING, SARAH, twiml
+from tools.demo import DEMO_NUMBER
+
+
+def sarah_id(factory, demo) -> str:
+    with factory() as session:
+        return session.scalar(select(Contact.id).where(Contact.organization_id == demo.organization_id,
+                                                       Contact.name == "Sarah Lee"))
+
+
+def set_org(factory, demo, **values) -> None:
+    with transaction(factory) as session:
+        session.execute(update(Organization).where(Organization.id == demo.organization_id).values(**values))
+
+
+def test_put_me_stores_the_forwarding_phone_in_e164(api):
+    answer = api.put("/api/v1/me/", json={"forwarding_phone": "(415) 555-0177"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["forwarding_phone"] == "+14155550177"
+    assert api.get("/api/v1/me/").json()["forwarding_phone_formatted"] == "(415) 555-0177"
+
+
+@pytest.mark.parametrize("phone", ["not a phone", "+1 415 555", DEMO_NUMBER])
+def test_put_me_refuses_a_bad_forwarding_phone_with_a_field_error(api, phone):
+    answer = api.put("/api/v1/me/", json={"forwarding_phone": phone})
+    assert answer.status_code == 400
+    assert set(answer.json()["field-errors"]) == {"forwarding_phone"}
+    assert api.get("/api/v1/me/").json()["forwarding_phone"] == FORWARDING
+
+
+def test_a_click_to_call_rings_you_then_connects_the_contact_from_the_business_line(cody, api, factory, demo):
+    set_org(factory, demo, recording_enabled=True)
+    answer = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)})
+    assert answer.status_code == 200, answer.text
+    call = answer.json()
+    assert (call["_type"], call["direction"], call["local_phone"], call["remote_phone"]) == (
+        "Call", "outbound", DEMO_NUMBER, SARAH)
+    cody.sandbox.drain()
+
+    # The sandbox rang the user's own phone and, once answered, fetched the connect TwiML.
+    url, document = next((u, d) for u, d in cody.sandbox.twiml_log if "/voice/connect" in u)
+    assert f"activity_id={call['id']}" in url
+    dial = twiml(document).find("Dial")
+    assert dial.get("callerId") == DEMO_NUMBER
+    assert dial.get("answerOnBridge") == "true"
+    assert dial.get("record") == "record-from-answer-dual"
+    assert "/voice/dial-action" in dial.get("action") and "/voice/recording" in dial.get("recordingStatusCallback")
+    assert dial.find("Number").text == SARAH
+
+    logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"]) == ("completed", "answered", 42)
+    assert logged["date_answered"] and logged["date_ended"] and logged["date_answered"] < logged["date_ended"]
+    assert logged["has_recording"] and logged["recording_url"].endswith(".mp3")
+    assert logged["user_id"] == demo.user_id and logged["handled_by"] == "user"
+    # Transcription is off: the call says so, and shows nothing made up.
+    assert (logged["transcript"], logged["summary"], logged["sentiment"]) == (None, None, None)
+    assert logged["commitments"] == []
+    assert logged["intelligence_status"] == "unavailable" and "Transcription is off" in logged["intelligence_note"]
+    with factory() as session:
+        row = session.get(Activity, call["id"])
+        assert row.provider_sid and row.provider_sid.startswith("CA")
+        assert cody.sandbox.call_statuses[row.provider_sid] == "completed"
+
+
+@pytest.mark.parametrize("contact_answer, status, disposition", [
+    ("busy", "busy", "busy"), ("no-answer", "no-answer", "no-answer"), ("failed", "failed", "error")])
+def test_the_contact_leg_outcome_is_logged(cody, api, factory, demo, contact_answer, status, disposition):
+    cody.sandbox.call_outcomes[SARAH] = contact_answer
+    call = api.post("/api/v1/call/dial/", json={"remote_phone": "415-555-0132"}).json()
+    assert call["contact_id"] == sarah_id(factory, demo)  # a bare number finds its contact
+    cody.sandbox.drain()
+    logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"], logged["has_recording"]) == (
+        status, disposition, 0, False)
+
+
+def test_when_you_do_not_pick_up_the_contact_is_never_dialled(cody, api, factory, demo):
+    cody.sandbox.call_outcomes[FORWARDING] = "no-answer"
+    call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
+    cody.sandbox.drain()
+    assert not [u for u, _ in cody.sandbox.twiml_log if "/voice/connect" in u]
+    logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"]) == ("no-answer", "no-answer")
+
+
+def test_a_carrier_refusal_is_logged_as_failed(cody, api, factory, demo):
+    with transaction(factory) as session:
+        session.get(User, demo.user_id).forwarding_phone = "+15005550002"  # Twilio's magic "unreachable" (21214)
+    call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
+    assert call["status"] == "failed" and call["disposition"] == "blocked" and call["error_message"]
+
+
+def test_the_same_idempotency_key_places_one_call(cody, api, factory, demo):
+    body = {"contact_id": sarah_id(factory, demo)}
+    first = api.post("/api/v1/call/dial/", json=body, headers={"Idempotency-Key": "call-1"}).json()
+    again = api.post("/api/v1/call/dial/", json=body, headers={"Idempotency-Key": "call-1"}).json()
+    assert first["id"] == again["id"]
+    cody.sandbox.drain()
+    assert api.get("/api/v1/activity/call/").json()["data"].__len__() == 1
+
+
+def problem_codes(answer) -> set[str]:
+    assert answer.status_code == 400, answer.text
+    return {p["code"] for p in answer.json()["problems"]}
+
+
+def test_every_check_goes_through_the_messaging_service(cody, api, factory, demo):
+    contact_id = sarah_id(factory, demo)
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"remote_phone": "12"})) == {"invalid_phone"}
+    assert problem_codes(api.post("/api/v1/call/dial/", json={})) == {"required"}
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"contact_id": "cont_nobody"})) == {"not_found"}
+
+    api.put("/api/v1/me/", json={"forwarding_phone": None})
+    answer = api.post("/api/v1/call/dial/", json={"contact_id": contact_id})
+    assert problem_codes(answer) == {"no_forwarding_phone"}
+    assert "forwarding_phone" in answer.json()["field-errors"]
+    api.put("/api/v1/me/", json={"forwarding_phone": FORWARDING})
+
+    with transaction(factory) as session:
+        session.get(Contact, contact_id).do_not_call = True
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"contact_id": contact_id})) == {"do_not_call"}
+    # The bare number of a do-not-call contact is refused too.
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"remote_phone": SARAH})) == {"do_not_call"}
+    with transaction(factory) as session:
+        session.get(Contact, contact_id).do_not_call = False
+
+    with transaction(factory) as session:
+        session.execute(update(PhoneNumber).where(PhoneNumber.number == DEMO_NUMBER).values(voice=False))
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"contact_id": contact_id})) == {"not_voice_capable"}
+    with transaction(factory) as session:
+        session.execute(update(PhoneNumber).where(PhoneNumber.number == DEMO_NUMBER).values(status="inactive"))
+    answer = api.post("/api/v1/call/dial/", json={"contact_id": contact_id})
+    assert problem_codes(answer) == {"no_business_line"}
+    assert "business line" in answer.json()["field-errors"]["local_phone"]
+    with factory() as session:
+        assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+
+def test_prepare_shows_the_call_and_its_problems_without_placing_it(cody, api, factory, demo):
+    preview = api.post("/api/v1/call/prepare/", json={"contact_id": sarah_id(factory, demo)}).json()
+    assert (preview["to"], preview["from"], preview["forwarding_phone"], preview["ok"]) == (
+        SARAH, DEMO_NUMBER, FORWARDING, True)
+    assert preview["contact_name"] == "Sarah Lee"
+    assert api.get("/api/v1/activity/call/").json()["data"] == []
+
+
+def test_the_call_log_filters(cody, api, factory, demo):
+    contact_id = sarah_id(factory, demo)
+    answered = api.post("/api/v1/call/dial/", json={"contact_id": contact_id}).json()
+    cody.sandbox.drain()
+    cody.sandbox.call_outcomes["+12125550123"] = "busy"
+    busy = api.post("/api/v1/call/dial/", json={"remote_phone": "+1 212 555 0123"}).json()
+    cody.sandbox.drain()
+
+    def ids(**params) -> list[str]:
+        answer = api.get("/api/v1/activity/call/", params=params)
+        assert answer.status_code == 200, answer.text
+        return [c["id"] for c in answer.json()["data"]]
+
+    assert ids() == [busy["id"], answered["id"]]
+    assert ids(contact_id=contact_id) == [answered["id"]]
+    assert ids(status="busy") == [busy["id"]]
+    assert ids(status="completed,busy", direction="outbound") == [busy["id"], answered["id"]]
+    assert ids(direction="inbound") == []
+    assert ids(handled_by="user") == [answered["id"]]
+    assert ids(handled_by="ai") == []
+    assert ids(_limit=1) == [busy["id"]]
+    assert api.get("/api/v1/activity/call/", params={"status": "ringing-ish"}).status_code == 400
+    assert api.get("/api/v1/activity/call/acti_nope/").status_code == 404
+
+
+def test_another_workspace_sees_none_of_it(cody, api, factory, demo, other_workspace):
+    call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
+    cody.sandbox.drain()
+    import httpx
+
+    with httpx.Client(base_url=cody.base_url, auth=(other_workspace.api_key, "")) as other:
+        assert other.get(f"/api/v1/activity/call/{call['id']}/").status_code == 404
+        assert other.get("/api/v1/activity/call/").json()["data"] == []
+        assert other.post("/api/v1/call/dial/", json={"contact_id": call["contact_id"]}).status_code == 400

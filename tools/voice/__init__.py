@@ -1,0 +1,1 @@
+"""Voice: TwiML builders, call intelligence (transcription, summary) and the voice settings."""

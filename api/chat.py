@@ -7,12 +7,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
 from api.v1.shapes import iso
+from api.v1.call_shapes import call_json
 from api.v1.sms_shapes import sms_json
 from assistant import drafts
 from assistant.conversations import messages, open_conversation
 from assistant.service import Assistant
 from assistant.setup import planner_status
-from db.models import Draft
+from db.models import Activity, Draft
 from tools.context import Ctx
 from tools.problems import NotFound
 
@@ -39,6 +40,10 @@ def chat_ctx(ctx: Ctx) -> Ctx:
     return Ctx(ctx.organization_id, ctx.user_id, "chat", permissions=ctx.permissions, role=ctx.role)
 
 
+def activity_json(activity: Activity) -> dict:
+    return call_json(activity) if activity.type == "call" else sms_json(activity)
+
+
 def draft_json(draft: Draft) -> dict:
     return {"id": draft.id, "tool": draft.tool, "state": draft.state, "args": draft.args, "preview": draft.preview,
             "problems": draft.problems, "expires_at": iso(draft.expires_at), "activity_id": draft.activity_id,
@@ -55,13 +60,13 @@ def post_message(body: MessageIn, session: SessionDep, ctx: CurrentCtx, assistan
     result = assistant.handle(session, chat_ctx(ctx), body.text, body.conversation_id)
     return {"conversation_id": result.conversation_id, "reply": result.reply,
             "drafts": [draft_json(d) for d in result.drafts], "question": result.question,
-            "activities": [sms_json(a) for a in result.activities]}
+            "activities": [activity_json(a) for a in result.activities]}
 
 
 @router.post("/drafts/{draft_id}/confirm")
 def confirm(draft_id: str, session: SessionDep, ctx: CurrentCtx, assistant: AssistantDep) -> dict:
     draft, activity = drafts.confirm(session, chat_ctx(ctx), assistant.messaging, draft_id)
-    return {**draft_json(draft), "activity": sms_json(activity)}
+    return {**draft_json(draft), "activity": activity_json(activity)}
 
 
 @router.patch("/drafts/{draft_id}")

@@ -10,12 +10,11 @@ from db.models import Activity, Draft
 from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import Messaging, Prepared, SendRequest
-from tools.problems import Conflict, Forbidden, Invalid, NotFound, NotImplementedYet, Problem, ServiceError
+from tools.messaging.calls import CallRequest, PreparedCall
+from tools.problems import Conflict, Forbidden, Invalid, NotFound, Problem, ServiceError
 
 log = logging.getLogger("cody.assistant")
 
-CALLS_UNAVAILABLE = Problem("calls_unavailable", "tool",
-                            "Calling from Cody isn't available yet; use the Call button on the contact card.")
 EDITABLE_ARGS = {"text", "contact_id", "remote_phone", "template_id", "variables", "send_at"}
 
 
@@ -29,12 +28,20 @@ def request_from_args(args: dict) -> SendRequest:
                        date_scheduled=when)
 
 
-def create_draft(session: Session, ctx: Ctx, tool: str, args: dict, prepared: Prepared | None,
+def call_request_from_args(args: dict) -> CallRequest:
+    return CallRequest(contact_id=args.get("contact_id"), remote_phone=args.get("remote_phone"))
+
+
+def prepare_args(session: Session, ctx: Ctx, messaging: Messaging, tool: str, args: dict) -> Prepared | PreparedCall:
+    """What the draft would do, checked by the messaging service."""
+    if tool == "call_contact":
+        return messaging.prepare_call(session, ctx, call_request_from_args(args))
+    return messaging.prepare(session, ctx, request_from_args(args))
+
+
+def create_draft(session: Session, ctx: Ctx, tool: str, args: dict, prepared: Prepared | PreparedCall,
                  conversation_id: str | None, ttl_minutes: int) -> Draft:
-    if prepared is None:
-        preview, problems, digest = {"contact_id": args.get("contact_id")}, [CALLS_UNAVAILABLE.as_dict()], ""
-    else:
-        preview, problems, digest = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
+    preview, problems, digest = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
     draft = Draft(organization_id=ctx.organization_id, user_id=ctx.user_id, conversation_id=conversation_id,
                   channel=ctx.channel, tool=tool, args=args, preview=preview, problems=problems, args_hash=digest,
                   state="pending", expires_at=utcnow() + timedelta(minutes=ttl_minutes))
@@ -66,8 +73,6 @@ def _owned_pending(session: Session, ctx: Ctx, draft_id: str) -> Draft:
 def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> tuple[Draft, Activity]:
     """Execute exactly what was previewed, once."""
     draft = _owned_pending(session, ctx, draft_id)
-    if draft.tool == "call_contact":
-        raise NotImplementedYet(CALLS_UNAVAILABLE.message)
     if draft.problems:
         raise Invalid([Problem(**p) for p in draft.problems])
     claimed = session.execute(update(Draft).where(Draft.id == draft.id, Draft.state == "pending")
@@ -80,7 +85,10 @@ def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> 
     run_ctx = Ctx(ctx.organization_id, ctx.user_id, ctx.channel, idempotency_key=f"draft:{draft.id}",
                   permissions=ctx.permissions, role=ctx.role)
     try:
-        activity = messaging.execute(session, run_ctx, request_from_args(draft.args), expected_fingerprint=draft.args_hash)
+        if draft.tool == "call_contact":
+            activity = messaging.dial(session, run_ctx, call_request_from_args(draft.args), draft.args_hash)
+        else:
+            activity = messaging.execute(session, run_ctx, request_from_args(draft.args), draft.args_hash)
     except ServiceError as exc:
         session.rollback()
         _finish(session, draft, "failed", error=exc.message)
@@ -104,13 +112,11 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
     if unknown:
         raise Invalid([Problem("invalid", f"args.{k}", f"{k} can't be changed on a draft.") for k in sorted(unknown)])
     args = {**draft.args, **changes}
-    if draft.tool != "call_contact":
-        try:
-            request = request_from_args(args)
-        except ValueError as exc:
-            raise Invalid.one("invalid", "args", f"Those changes aren't valid: {exc}") from None
-        prepared = messaging.prepare(session, ctx, request)
-        draft.preview, draft.problems, draft.args_hash = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
+    try:
+        prepared = prepare_args(session, ctx, messaging, draft.tool, args)
+    except ValueError as exc:
+        raise Invalid.one("invalid", "args", f"Those changes aren't valid: {exc}") from None
+    draft.preview, draft.problems, draft.args_hash = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
     draft.args = args
     draft.expires_at = utcnow() + timedelta(minutes=ttl_minutes)
     session.commit()

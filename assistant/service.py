@@ -180,9 +180,7 @@ class Assistant:
         made = []
         for contact_id in contact_ids:
             draft_args = {**args, "contact_id": contact_id}
-            prepared = None
-            if intent.tool != "call_contact":
-                prepared = self.messaging.prepare(session, ctx, drafts.request_from_args(draft_args))
+            prepared = drafts.prepare_args(session, ctx, self.messaging, intent.tool, draft_args)
             made.append(drafts.create_draft(session, ctx, intent.tool, draft_args, prepared, conversation_id,
                                             self.settings.draft_ttl_minutes))
         result.drafts.extend(made)
@@ -246,6 +244,8 @@ def _draft_reply(made: list[Draft]) -> str:
 
 
 def _sent_reply(activity: Activity) -> str:
+    if activity.type == "call":
+        return "Calling: your phone will ring first, then I'll connect you."
     if activity.status == "scheduled":
         return f"Scheduled for {activity.date_scheduled.isoformat()}."
     if activity.status == "error":

@@ -181,3 +181,16 @@ def test_the_conversation_keeps_what_was_said(chat):
     conversation = chat.get(f"/api/chat/conversations/{first['conversation_id']}").json()
     assert [(m["role"], m["text"]) for m in conversation["messages"]][0] == ("user", "text Sarah hello there")
     assert chat.get("/api/chat/status").json() == {"planner": "offline"}
+
+
+def test_call_john_is_a_draft_and_confirming_dials_through_the_messaging_service(chat, factory):
+    answer = say(chat, "call John")
+    [draft] = answer["drafts"]
+    assert (draft["tool"], draft["problems"]) == ("call_contact", [])
+    assert (draft["preview"]["to"], draft["preview"]["forwarding_phone"]) == ("+12125550123", "+14155550199")
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Activity).where(Activity.type == "call")) == 0
+    confirmed = chat.post(f"/api/chat/drafts/{draft['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    call = confirmed.json()["activity"]
+    assert (call["_type"], call["direction"], call["remote_phone"]) == ("Call", "outbound", "+12125550123")

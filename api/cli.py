@@ -51,7 +51,10 @@ def serve(
         _print_demo(info, host, port)
     from api.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level=settings.log_level.lower())
+    app = create_app()
+    if demo:
+        app.state.demo_api_key = info.api_key  # the web page signs the demo in by itself (api/web.py)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
 
 
 def _print_demo(info, host: str, port: int) -> None:
@@ -65,7 +68,8 @@ def _print_demo(info, host: str, port: int) -> None:
     say(f"Business line (sandbox): {info.number}")
     say(f"API key: [bold]{info.api_key}[/bold]")
     say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
-    say(f"Ask Cody: curl -u {info.api_key}: -H 'Content-Type: application/json' "
+    say(f"Open {base}/ in a browser: the demo signs in by itself.")
+    say(f"Or ask Cody: curl -u {info.api_key}: -H 'Content-Type: application/json' "
         f"-d '{{\"text\": \"text Sarah I am running late\"}}' {base}/api/chat/messages")
 
 

@@ -12,7 +12,15 @@ from sqlalchemy.orm import Session
 from assistant import drafts
 from assistant.control import control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
-from assistant.intents import CAPABILITIES, Ask, Intent, ReadIntent, Unknown, WriteIntent
+from assistant.intents import (
+    CAPABILITIES,
+    Ask,
+    Intent,
+    ReadIntent,
+    Unknown,
+    WriteIntent,
+)
+from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
 from assistant.reads import run_read
 from assistant.resolve import resolve_recipient, resolve_template
@@ -66,7 +74,7 @@ class Assistant:
             self._control(session, ctx, conversation_id, control, result)
             return
         pending = previous.get("pending")
-        if pending and self._follow_up(session, ctx, conversation_id, pending, text, result):
+        if pending and not _is_new_command(text) and self._follow_up(session, ctx, conversation_id, pending, text, result):
             return
         turn = self._turn(session, ctx, text)
         for intent in self.planner.plan(turn, lambda read: run_read(session, ctx, read)):
@@ -159,7 +167,7 @@ class Assistant:
             return
         if intent.tool == "call_contact" and len(match.contact_ids) > 1:
             text = f"Who at {match.label} should I call?"
-            contacts = session.scalars(select(Contact).where(Contact.id.in_(match.contact_ids))).all()
+            contacts = session.scalars(select(Contact).where(Contact.id.in_(match.contact_ids)).order_by(Contact.name)).all()
             result.question = {"text": text, "choices": [{"label": c.name, "value": f"@{c.id}"} for c in contacts]}
             result.pending = {"intent": _intent_to(intent), "needs": "recipient"}
             _append(result, text)
@@ -222,6 +230,11 @@ class Assistant:
         if lead is None:
             return []
         return [c.id for c in lead.contacts if any(p.type not in ("fax", "url") for p in c.phones)]
+
+
+def _is_new_command(text: str) -> bool:
+    """An answer to Cody's question ("6:30pm") versus a fresh request ("text Sarah hi"), decided by code."""
+    return isinstance(offline_plan(text, utcnow()), (WriteIntent, ReadIntent))
 
 
 def _append(result: ChatResult, text: str) -> None:

@@ -194,3 +194,10 @@ def test_call_john_is_a_draft_and_confirming_dials_through_the_messaging_service
     assert confirmed.status_code == 200, confirmed.text
     call = confirmed.json()["activity"]
     assert (call["_type"], call["direction"], call["remote_phone"]) == ("Call", "outbound", "+12125550123")
+
+
+def test_a_new_request_while_cody_waits_for_an_answer_is_taken_as_a_new_request(chat):
+    first = say(chat, "send the Smiths the showing confirmation")
+    assert first["question"] is not None
+    answer = say(chat, "text Sarah hi there", first["conversation_id"])
+    assert [(d["preview"]["contact_name"], d["preview"]["text"]) for d in answer["drafts"]] == [("Sarah Lee", "hi there")]

@@ -4,13 +4,14 @@ import logging
 import random
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.models import Activity
 from db.types import utcnow
 from tools.optouts import record_opt_out
-from tools.telephony.base import OutboundMessage, Provider, ProviderError
+from tools.telephony.base import OutboundMessage, Provider, ProviderError, SendResult
 from tools.telephony.errors import describe_error, problem_code
 
 log = logging.getLogger("cody.delivery")
@@ -29,9 +30,12 @@ def deliver(session: Session, provider: Provider, activity: Activity, status_cal
         messaging_service_sid=activity.messaging_service_sid,
         status_callback=f"{status_callback}?activity_id={activity.id}",
     )
+    resend = activity.attempts > 1
     session.commit()
     try:
-        result = provider.send_message(message)
+        # An earlier attempt may have reached the carrier though its answer was lost (timeout, dropped connection,
+        # a crash): link that message rather than send a second one.
+        result = (find_sent(session, provider, activity) if resend else None) or provider.send_message(message)
     except ProviderError as exc:
         _failed(session, activity, exc, max_attempts)
     else:
@@ -40,15 +44,44 @@ def deliver(session: Session, provider: Provider, activity: Activity, status_cal
     return activity
 
 
+def find_sent(session: Session, provider: Provider, activity: Activity, tries: int = 20) -> SendResult | None:
+    """The carrier's message for this row, if one was accepted; messages other rows own (the same text sent to the
+    same phone twice) are skipped."""
+    skip: set[str] = set()
+    for _ in range(tries):
+        found = provider.find_message(activity.remote_phone, activity.local_phone, activity.text or "",
+                                      activity.date_created, exclude=skip)
+        if found is None:
+            return None
+        owner = session.scalar(select(Activity.id).where(Activity.provider_sid == found.sid).limit(1))
+        if owner is None or owner == activity.id:
+            return found
+        skip.add(found.sid)
+    return None
+
+
+# Built once (every send ends here); earlier retries' errors are history.
+_SENT = (
+    update(Activity).where(Activity.id == bindparam("sent_id"), Activity.status == "sending")
+    .values(status="sent", provider_sid=bindparam("sent_sid"), date_sent=bindparam("sent_at"),
+            cost=bindparam("sent_cost"), claimed_by=None, date_updated=bindparam("sent_at"), error_message=None,
+            error_code=None)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _accepted(session: Session, activity: Activity, sid: str, price) -> None:
     now = utcnow()
-    session.execute(
-        update(Activity).where(Activity.id == activity.id, Activity.status == "sending")
-        .values(status="sent", provider_sid=sid, date_sent=now, cost=abs(price) if price is not None else None,
-                claimed_by=None, date_updated=now, error_message=None, error_code=None)  # earlier retries are history
-        .execution_options(synchronize_session=False)
-    )
-    session.refresh(activity)
+    cost = abs(price) if price is not None else None
+    result = session.execute(_SENT, {"sent_id": activity.id, "sent_sid": sid, "sent_at": now, "sent_cost": cost})
+    if result.rowcount == 1 and price is None:
+        values = {"status": "sent", "provider_sid": sid, "date_sent": now, "cost": None, "claimed_by": None,
+                  "date_updated": now, "error_message": None, "error_code": None}
+        # Our `sending` row took exactly these values: set them on the object rather than read the row back.
+        for key, value in values.items():
+            set_committed_value(activity, key, value)
+    else:  # something moved it first (a status callback, the reconciler), or the price needs the column's rounding
+        session.refresh(activity)
 
 
 def _failed(session: Session, activity: Activity, exc: ProviderError, max_attempts: int) -> None:

@@ -2,14 +2,16 @@
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Activity
 from db.types import utcnow
+from tools.messaging.delivery import find_sent
 from tools.messaging.service import Messaging
+from tools.telephony.base import ProviderError
 
 log = logging.getLogger("cody.dispatcher")
 
@@ -86,17 +88,25 @@ class Dispatcher:
         return True  # committed with the send's first write (deliver commits before calling the carrier)
 
     def reconcile_stale(self) -> int:
-        """Messages left in `sending` by a dead process: ask the carrier when it has a sid, else retry."""
+        """Messages left in `sending` by a dead process: ask the carrier (by sid, or by recipient and text when the
+        sid was never saved) before anything is sent again."""
         cutoff = utcnow() - timedelta(seconds=self.messaging.settings.sending_timeout_seconds)
         with self.factory() as session:
             stale = list(session.scalars(select(Activity).where(
                 Activity.type == "sms", Activity.status == "sending", Activity.claimed_at < cutoff)))
+            claims = {activity.id: activity.claimed_at for activity in stale}  # as seen, before any refresh
             for activity in stale:
-                self._resolve(session, activity)
-            session.commit()
+                try:
+                    self._resolve(session, activity, claims[activity.id])
+                except ProviderError as exc:  # the carrier can't be asked now: leave the row for the next round
+                    session.rollback()
+                    log.warning("could not ask the carrier about %s (%s); will try again", activity.id, exc.message)
+                else:
+                    session.commit()  # row by row: a slow carrier never holds the others' locks
         return len(stale)
 
-    def _resolve(self, session: Session, activity: Activity) -> None:
+    def _resolve(self, session: Session, activity: Activity, claimed_at: datetime | None) -> None:
+        values: dict[str, object]
         if activity.provider_sid:
             status = self.messaging.provider.fetch_message_status(activity.provider_sid) or "sent"
             if status in ("failed", "undelivered", "canceled"):
@@ -104,12 +114,20 @@ class Dispatcher:
                           "error_message": f"The carrier reports this message as {status}: it was not delivered."}
             else:
                 values = {"status": "delivered" if status in ("delivered", "read") else "sent", "claimed_by": None}
+            outcome = f"settled as {values['status']} by asking the carrier"
+        elif (found := find_sent(session, self.messaging.provider, activity)) is not None:
+            values = {"status": "sent", "provider_sid": found.sid, "date_sent": utcnow(), "claimed_by": None,
+                      "error_message": None, "error_code": None}
+            outcome = f"linked to {found.sid}: the carrier had accepted it but the answer was lost"
         else:
-            log.warning("%s was left sending with no carrier answer; putting it back in the outbox", activity.id)
             values = {"status": "outbox", "claimed_by": None, "date_scheduled": utcnow()}
-        session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "sending",
-                                               Activity.claimed_at == activity.claimed_at)
-                        .values(date_updated=utcnow(), **values).execution_options(synchronize_session=False))
+            outcome = "put back in the outbox: the carrier has no such message"
+        result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "sending",
+                                                        Activity.claimed_at == claimed_at)
+                                 .values(date_updated=utcnow(), **values).execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            log.warning("%s was left sending; %s", activity.id, outcome)
+        # else its sender renewed the claim or finished meanwhile: the row is not stale any more
 
     def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver everything due now (tests and `cody worker --once`)."""
@@ -123,11 +141,12 @@ class Dispatcher:
 
     def run_forever(self) -> None:
         last_reconcile = 0.0
+        every = min(30.0, max(1.0, self.messaging.settings.sending_timeout_seconds / 2))
         while not self._stop.is_set():
             try:
                 claimed = self.run_once()
                 now = utcnow().timestamp()
-                if now - last_reconcile > 30:
+                if now - last_reconcile > every:
                     self.reconcile_stale()
                     last_reconcile = now
             except Exception:

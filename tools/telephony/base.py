@@ -1,6 +1,8 @@
 """What a carrier does, as one protocol: send and cancel messages, start calls, search, buy and release numbers."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -100,6 +102,13 @@ class Provider(Protocol):
     def cancel_message(self, sid: str) -> None: ...
 
     def fetch_message_status(self, sid: str) -> str | None: ...
+
+    def find_message(self, to: str, from_: str | None, body: str, since: datetime,
+                     exclude: Collection[str] = ()) -> SendResult | None:
+        """The message this account sent to `to` (from `from_`, any sender when None) with exactly `body`, created
+        at or after `since`, skipping the sids in `exclude`; None when the carrier has none. Used before any resend
+        of a message whose answer was lost, so an accepted send is linked instead of sent twice."""
+        ...
 
     def start_call(self, call: OutboundCall) -> SendResult: ...
 

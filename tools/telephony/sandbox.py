@@ -8,6 +8,11 @@
 - Numbers come from a deterministic inventory built with phonenumbers (every number is valid for its country);
   NANP numbers use the fictional 555-01XX range.
 - `simulate_inbound_sms` builds the webhook form Twilio would post for an inbound text.
+- Calls: `start_call` rings the `to` phone (its answer comes from `call_outcomes`, default picks up), posts the
+  status callbacks (initiated, ringing, in-progress, completed), fetches the call's TwiML URL and runs it:
+  <Dial> (the dialled number answers per `call_outcomes`; Dial action, dual recording), <Record>, <Gather
+  input="speech">, <Say>, <Redirect>, <Hangup>. `simulate_inbound_call` does the same for a call to a business
+  number, through its voice webhook. Every post is signed like Twilio's; `twiml_log` keeps what was fetched.
 """
 
 import logging
@@ -17,8 +22,12 @@ import secrets
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
+from xml.etree import ElementTree
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
@@ -46,6 +55,8 @@ SANDBOX_MESSAGING_SERVICE_SID = "MGsandbox0000000000000000000000000"
 SANDBOX_SENDER = "+15005550006"  # the "From" a messaging service uses when the message names no sender
 API_VERSION = "2010-04-01"
 SMS_WEBHOOK_PATH = "/api/webhooks/twilio/sms"
+VOICE_WEBHOOK_PATH = "/api/webhooks/twilio/voice"
+VOICE_STATUS_WEBHOOK_PATH = "/api/webhooks/twilio/voice/status"
 MAX_BODY = 1600
 
 # Twilio's test credentials: To / From numbers that fail with a given error code.
@@ -263,6 +274,25 @@ def _contains_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(("^" if anchored_start else "") + regex + ("$" if anchored_end else ""))
 
 
+@dataclass
+class _Leg:
+    """One simulated call as Twilio runs it: who calls whom, and how the caller behaves."""
+
+    sid: str
+    from_: str
+    to: str
+    direction: str
+    status_callback: str | None = None
+    hangs_up_while_ringing: bool = False
+    leaves_voicemail: bool = True
+    voicemail_seconds: int = 14
+    speech: list[str] = field(default_factory=list)
+    seconds: int = 0
+    sequence: int = 0
+    ended: bool = False
+    recordings: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+
+
 # -- the provider ------------------------------------------------------------------------------------------
 
 
@@ -281,8 +311,15 @@ class SandboxProvider:
         self.statuses: dict[str, str] = {}
         self.numbers: dict[str, tuple[str, NumberWebhooks]] = {}
         self.callback_errors: list[BaseException] = []
+        self.call_statuses: dict[str, str] = {}
+        # How a dialled phone answers: "completed" (picks up; the default), "busy", "no-answer" or "failed".
+        self.call_outcomes: dict[str, str] = {}
+        self.call_seconds = 42  # how long an answered call lasts (simulated, not waited for)
+        self.twiml_log: list[tuple[str, str]] = []  # every (url, TwiML document) the simulation fetched
         self._lock = threading.Condition()
         self._pending = 0
+        # What was sent, newest last, for find_message: (sid, to, from, body, when).
+        self.sent: deque[tuple[str, str, str, str, datetime]] = deque(maxlen=10_000)
 
     # -- messages --------------------------------------------------------------------------------------------
 
@@ -300,6 +337,7 @@ class SandboxProvider:
         sid = _sid("SM")
         with self._lock:
             self.statuses[sid] = "queued"
+            self.sent.append((sid, message.to, message.from_ or SANDBOX_SENDER, message.body, datetime.now(UTC)))
         if message.status_callback:
             self._start_callbacks(sid, message)
         return SendResult(sid=sid, status="queued", price=None)
@@ -328,6 +366,18 @@ class SandboxProvider:
     def fetch_message_status(self, sid: str) -> str | None:
         with self._lock:
             return self.statuses.get(sid)
+
+    def find_message(self, to: str, from_: str | None, body: str, since: datetime,
+                     exclude: Collection[str] = ()) -> SendResult | None:
+        """The newest message this sandbox sent to `to` (from `from_`) with exactly `body`, at or after `since`."""
+        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        with self._lock:
+            for sid, sent_to, sent_from, sent_body, when in reversed(self.sent):
+                if when < since:
+                    break
+                if sent_to == to and sent_body == body and from_ in (None, sent_from) and sid not in exclude:
+                    return SendResult(sid=sid, status=self.statuses.get(sid, "queued"), price=None)
+        return None
 
     def _status_form(self, sid: str, message: OutboundMessage, status: str) -> CallbackForm:
         params = [
@@ -419,7 +469,193 @@ class SandboxProvider:
     def start_call(self, call: OutboundCall) -> SendResult:
         if call.to in MAGIC_CALL_TO:
             raise _error(MAGIC_CALL_TO[call.to])
-        return SendResult(sid=_sid("CA"), status="queued", price=None)
+        sid = _sid("CA")
+        with self._lock:
+            self.call_statuses[sid] = "queued"
+        if call.url:
+            leg = _Leg(sid=sid, from_=call.from_, to=call.to, direction="outbound-api",
+                       status_callback=call.status_callback)
+            self._start_thread(self._run_outbound, leg, call.url)
+        return SendResult(sid=sid, status="queued", price=None)
+
+    def simulate_inbound_call(self, from_: str, to: str, *, hangs_up_while_ringing: bool = False,
+                              leaves_voicemail: bool = True, voicemail_seconds: int = 14,
+                              speech: Iterable[str] = ()) -> str:
+        """Call the app's voice webhook from `from_` to `to`, as Twilio would, and follow its TwiML; returns the
+        CallSid. The caller may hang up while the forwarded phone rings, leave a voicemail or not, and say the
+        given phrases to each <Gather input="speech">. Runs in the background; wait with `drain()`."""
+        base = self.settings.public_base_url.rstrip("/")
+        hooks = next((w for number, w in self.numbers.values() if number == to), None)
+        leg = _Leg(sid=_sid("CA"), from_=from_, to=to, direction="inbound",
+                   status_callback=hooks.status_callback if hooks else base + VOICE_STATUS_WEBHOOK_PATH,
+                   hangs_up_while_ringing=hangs_up_while_ringing, leaves_voicemail=leaves_voicemail,
+                   voicemail_seconds=voicemail_seconds, speech=list(speech))
+        with self._lock:
+            self.call_statuses[leg.sid] = "ringing"
+        self._start_thread(self._run_inbound, leg, hooks.voice_url if hooks else base + VOICE_WEBHOOK_PATH)
+        return leg.sid
+
+    def _start_thread(self, target: Callable, *args) -> None:
+        with self._lock:
+            self._pending += 1
+
+        def run() -> None:
+            try:
+                target(*args)
+            except Exception as exc:  # the app being down must not kill the simulation
+                log.exception("sandbox call simulation failed")
+                self.callback_errors.append(exc)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._lock.notify_all()
+
+        threading.Thread(target=run, name=f"sandbox-call-{args[0].sid}", daemon=True).start()
+
+    def _run_outbound(self, leg: "_Leg", url: str) -> None:
+        """calls.create: ring the `to` phone; when it answers, fetch `url` and run its TwiML."""
+        outcome = self.call_outcomes.get(leg.to, "completed")
+        self._call_status(leg, "initiated", "queued")
+        self._call_status(leg, "ringing", "ringing")
+        if outcome != "completed":
+            self._call_status(leg, "completed", outcome, duration=0)
+            return
+        self._call_status(leg, "answered", "in-progress")
+        self._execute(leg, self._fetch(url, self._call_params(leg, "in-progress")))
+        self._finish(leg)
+
+    def _run_inbound(self, leg: "_Leg", url: str) -> None:
+        self._execute(leg, self._fetch(url, self._call_params(leg, "ringing")))
+        self._finish(leg)
+
+    def _finish(self, leg: "_Leg") -> None:
+        self._call_status(leg, "completed", "completed", duration=leg.seconds)
+        for url, params in leg.recordings:  # recordings are ready a moment after the call ends
+            self._post(url, params)
+
+    def _call_params(self, leg: "_Leg", status: str, extra: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+        return [("AccountSid", SANDBOX_ACCOUNT_SID), ("ApiVersion", API_VERSION), ("CallSid", leg.sid),
+                ("CallStatus", status), ("Called", leg.to), ("Caller", leg.from_), ("Direction", leg.direction),
+                ("From", leg.from_), ("To", leg.to), *extra]
+
+    def _call_status(self, leg: "_Leg", event: str, status: str, duration: int | None = None) -> None:
+        with self._lock:
+            self.call_statuses[leg.sid] = status
+        if not leg.status_callback:
+            return
+        leg.sequence += 1
+        extra = [("CallbackSource", "call-progress-events"), ("SequenceNumber", str(leg.sequence))]
+        if duration is not None:
+            extra += [("CallDuration", str(duration)), ("Duration", str(max(1, (duration + 59) // 60)))]
+        self._post(leg.status_callback, self._call_params(leg, status, extra))
+
+    def _post(self, url: str, params: list[tuple[str, str]]):
+        time.sleep(max(0.0, self.settings.sandbox_callback_delay_seconds))
+        try:
+            return self.post_callback(CallbackForm(url=url, params=params))
+        except Exception as exc:
+            log.exception("sandbox voice callback to %s failed", url)
+            self.callback_errors.append(exc)
+            return None
+
+    def _fetch(self, url: str, params: list[tuple[str, str]]) -> str:
+        """POST to a TwiML URL and return the document (empty when the app did not answer with one)."""
+        answer = self._post(url, params)
+        text = getattr(answer, "text", None) if getattr(answer, "status_code", 200) < 400 else None
+        with self._lock:
+            self.twiml_log.append((url, text or ""))
+        return text or ""
+
+    def _execute(self, leg: "_Leg", document: str, depth: int = 0) -> None:
+        """Run TwiML as Twilio would: verbs in order; a verb with an action continues at the action's TwiML."""
+        if depth > 20 or leg.ended:
+            return
+        try:
+            root = ElementTree.fromstring(document)
+        except ElementTree.ParseError:
+            leg.ended = True
+            return
+        for verb in root:
+            if leg.ended:
+                return
+            if verb.tag in ("Hangup", "Reject"):
+                break
+            if verb.tag in ("Say", "Play", "Pause"):
+                leg.seconds += 2
+                continue
+            if verb.tag == "Redirect":
+                self._execute(leg, self._fetch((verb.text or "").strip(), self._call_params(leg, "in-progress")),
+                              depth + 1)
+                return
+            handler = {"Dial": self._dial, "Record": self._record, "Gather": self._gather}.get(verb.tag)
+            following = handler(leg, verb) if handler else None
+            if following is not None:
+                self._execute(leg, following, depth + 1)
+                return
+        leg.ended = True
+
+    def _dial(self, leg: "_Leg", verb) -> str | None:
+        number = verb.find("Number")
+        to = ((number.text if number is not None else verb.text) or "").strip()
+        if leg.hangs_up_while_ringing:
+            leg.seconds += 8
+            leg.ended = True  # the caller gave up before anyone answered: no Dial action, the call just ends
+            return None
+        outcome = self.call_outcomes.get(to, "completed")
+        answered = outcome == "completed"
+        talk = self.call_seconds if answered else 0
+        leg.seconds += talk + 5
+        recording = verb.get("record", "do-not-record") not in ("do-not-record", "false")
+        if answered and recording and verb.get("recordingStatusCallback"):
+            leg.recordings.append(self._recording(leg, verb.get("recordingStatusCallback"), talk))
+        action = verb.get("action")
+        if not action:
+            return None
+        extra = [("DialCallSid", _sid("CA")), ("DialCallStatus", outcome)]
+        if answered:
+            extra.append(("DialCallDuration", str(talk)))
+        following = self._fetch(action, self._call_params(leg, "in-progress", extra))
+        if answered:
+            leg.ended = True  # the conversation is over; one side hung up
+            return None
+        return following
+
+    def _record(self, leg: "_Leg", verb) -> str | None:
+        if not leg.leaves_voicemail:
+            leg.seconds += 3
+            leg.ended = True  # hung up at the beep: an empty recording is dropped, no action
+            return None
+        url, params = self._recording(leg, verb.get("recordingStatusCallback") or "", leg.voicemail_seconds)
+        if verb.get("recordingStatusCallback"):
+            leg.recordings.append((url, params))
+        leg.seconds += leg.voicemail_seconds
+        fields = dict(params)
+        if verb.get("action"):
+            self._fetch(verb.get("action"), self._call_params(leg, "completed", [
+                ("RecordingSid", fields["RecordingSid"]), ("RecordingUrl", fields["RecordingUrl"]),
+                ("RecordingDuration", fields["RecordingDuration"]), ("Digits", "hangup")]))
+        leg.ended = True  # the caller hung up after the message: the action's TwiML is not played
+        return None
+
+    def _gather(self, leg: "_Leg", verb) -> str | None:
+        leg.seconds += 3
+        if not leg.speech:
+            return None  # silence: Twilio goes on with the next verb
+        said = leg.speech.pop(0)
+        leg.seconds += 2 + len(said.split()) // 3
+        action = verb.get("action")
+        if not action:
+            return None
+        return self._fetch(action, self._call_params(leg, "in-progress", [("SpeechResult", said),
+                                                                           ("Confidence", "0.92")]))
+
+    def _recording(self, leg: "_Leg", callback: str, seconds: int) -> tuple[str, list[tuple[str, str]]]:
+        recording_sid = _sid("RE")
+        url = f"https://api.twilio.com/{API_VERSION}/Accounts/{SANDBOX_ACCOUNT_SID}/Recordings/{recording_sid}"
+        return callback, [("AccountSid", SANDBOX_ACCOUNT_SID), ("CallSid", leg.sid),
+                          ("RecordingSid", recording_sid), ("RecordingUrl", url), ("RecordingStatus", "completed"),
+                          ("RecordingDuration", str(seconds)), ("RecordingChannels", "2"),
+                          ("RecordingSource", "DialVerb")]
 
     # -- numbers ---------------------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ API / pricing pages are the source of truth.
 """
 
 import logging
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -91,6 +93,11 @@ MONTHLY_COST: dict[tuple[str, str], Decimal] = {
 }
 DEFAULT_MONTHLY_COST = Decimal("5.00")
 
+# find_message reads the newest messages to a number back to `since` (less this slack, for clock skew between us and
+# Twilio), at most FIND_SCAN_LIMIT of them.
+FIND_SLACK = timedelta(minutes=2)
+FIND_SCAN_LIMIT = 500
+
 
 def monthly_cost(country: str, kind: str) -> Decimal:
     """Estimated monthly price of a number (see MONTHLY_COST)."""
@@ -120,6 +127,10 @@ def _decimal(value: Any) -> Decimal | None:
         return abs(Decimal(str(value)))
     except InvalidOperation:
         return None
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class TwilioProvider:
@@ -169,6 +180,33 @@ class TwilioProvider:
     def fetch_message_status(self, sid: str) -> str | None:
         fetched = self._call(self.client.messages(sid).fetch)
         return str(fetched.status) if fetched.status is not None else None
+
+    def find_message(self, to: str, from_: str | None, body: str, since: datetime,
+                     exclude: Collection[str] = ()) -> SendResult | None:
+        """The outbound message to `to` (from `from_`) with exactly `body`, created at or after `since`.
+
+        Twilio lists messages newest first. Its DateSent filter works on whole days and a message still queued has
+        no date_sent yet (it would be missed, then sent twice), so the list is filtered by To/From only and read
+        back until the messages are older than `since` (FIND_SCAN_LIMIT at most).
+        """
+        filters: dict[str, Any] = {"to": to}
+        if from_:
+            filters["from_"] = from_
+        cutoff = _aware(since) - FIND_SLACK
+        skip = set(exclude)
+
+        def scan() -> SendResult | None:
+            for record in self.client.messages.stream(limit=FIND_SCAN_LIMIT, page_size=50, **filters):
+                moments = [_aware(m) for m in (record.date_created, record.date_sent) if m is not None]
+                if moments and max(moments) < cutoff:
+                    return None
+                if (record.direction or "").startswith("inbound") or record.sid in skip:
+                    continue
+                if (record.body or "") == body:
+                    return SendResult(sid=record.sid, status=str(record.status), price=_decimal(record.price))
+            return None
+
+        return self._call(scan)
 
     # -- calls -----------------------------------------------------------------------------------------------
 

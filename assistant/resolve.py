@@ -8,15 +8,18 @@ Rules (DESIGN.md, "The assistant"):
 - Matches within MARGIN of the best are equally plausible: one makes `unique`, two or more make a question
   (`ambiguous`), offered most recently contacted first (Thread.last_activity_at). Never a guess.
 
-Contacts are never all read: the words of every contact's and lead's name are kept folded in `name_token`
-(db/models/crm.py), so a query is a few index ranges; typos are looked for among the workspace's distinct words that
-share a beginning with the query word, and rapidfuzz decides.
+Contacts are never all read. The words of every contact's and lead's name, and each whole name, are kept folded in
+`name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
+a common name among 100,000 contacts stays cheap. Typos are looked for only when nothing matches, among the
+workspace's distinct words that share a beginning with the query word, and rapidfuzz decides. Only a few dozen
+candidates ever reach Python, where they are scored from their names.
 """
 
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice, product
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -35,8 +38,8 @@ from db.types import UTCDateTime
 from tools.context import Ctx
 
 MAX_MATCHES = 10  # choices offered in one question
-CANDIDATES = 50  # rows of each kind fetched, best and most recent first, and scored here
-COMPANY_CONTACTS = 500  # contacts read from the leads that "from Acme" names
+CANDIDATES = 25  # rows of each kind fetched, best and most recent first, and scored here
+COMPANY_CONTACTS = 500  # contacts scored per lead that "from Acme" names
 MARGIN = 0.04  # a match this close to the best one is just as plausible
 MIN_SCORE = 0.5
 
@@ -211,31 +214,27 @@ def _mean(aligned: list[tuple[float, int]] | None) -> float:
 # Textual SQL, the same on SQLite and PostgreSQL (`n` is always name_token): small statements whose shape depends
 # only on how many words were asked for; building them as expression trees cost more than running them.
 #
-# A term's matches fall into tiers of equal score (the exact word as a first name, as a later name, a plural, a
-# prefix, a typo). Only the best non-empty tiers can be plausible, so only they are read: counted first, up to
-# DIRECT_MAX; a tier that small is ranked by reading its members' threads, a larger one ("John" among 100,000) by
-# walking the workspace's threads newest first until MAX_MATCHES + 1 members turn up. Either way the work depends on
-# how common the name is, not on how big the workspace is.
+# A query's matches fall into tiers of equal score (the whole name; the word as a first name, as a later name, as a
+# plural, as a prefix, as a typo). Only the best non-empty tiers can be plausible, so only they are read. A tier of
+# up to DIRECT_MAX contacts is ranked by reading each member's thread; a larger one ("John" among 100,000) by
+# walking the workspace's threads newest first until MAX_MATCHES + 1 members turn up, which takes about
+# MAX_MATCHES x contacts / members steps: the more common the name, the shorter the walk. A walk gives up after as
+# many threads as there are members (reading them would have cost the same), and then the members are read.
 
-DIRECT_MAX = 300  # members of a tier ranked by reading each one's thread; more, and threads are walked instead
-WALK_STEPS = 2_000  # newest threads a walk looks at before reading every member after all
+DIRECT_MAX = 300  # a tier this small is ranked member by member
+CENSUS_CAP = 2_000  # members of a tier counted at most, and so threads walked at most
 
 _TEXTABLE = ("EXISTS (SELECT 1 FROM contact_phone p WHERE p.contact_id = {id} AND p.type NOT IN ("
              + ", ".join(f"'{t}'" for t in NOT_TEXTABLE) + "))")
 _CONTACT_RECENT = "(SELECT t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.contact_id = {id})"
-_LEAD_RECENT = ("(SELECT max(t.last_activity_at) FROM contact m JOIN thread t ON t.organization_id = m.organization_id "
-                "AND t.contact_id = m.id WHERE m.lead_id = {id})")
 # The leads' organization, checked as an expression: given ids, SQLite then looks leads up by id instead of
 # walking the workspace's leads through the organization index.
 _SAME_ORG = "l.organization_id || '' = :org"
 _OF = {"contact": "n.contact_id IS NOT NULL", "lead": "n.contact_id IS NULL", "any": "1 = 1"}
-_OWNER = {"contact": "n.contact_id", "lead": "n.lead_id"}
-# (kind, id, recent, name, title, lead_id, lead_name, textable) for contacts and for leads
-_CONTACT_ROWS = ("SELECT 'contact', r.owner, r.recent AS recent, c.name, c.title, c.lead_id, l.name, "
+# (id, recent, name, title, lead_id, lead_name, textable) of ranked contacts
+_CONTACT_ROWS = ("SELECT r.owner, r.recent AS recent, c.name, c.title, c.lead_id, l.name, "
                  f"{_TEXTABLE.format(id='r.owner')} FROM ({{source}}) r "
                  "JOIN contact c ON c.id = r.owner JOIN lead l ON l.id = c.lead_id")
-_LEAD_ROWS = ("SELECT '{kind}', r.owner, r.recent AS recent, l.name, '', l.id, l.name, false "
-              "FROM ({source}) r JOIN lead l ON l.id = r.owner")
 
 
 @dataclass(frozen=True)
@@ -266,11 +265,10 @@ def _run(session: Session, sql: str, params: dict) -> list:
 def _params(org: str, terms: list[_Term]) -> dict:
     params: dict = {"org": org}
     for i, t in enumerate(terms):
-        params |= {f"w{i}": t.word, f"hi{i}": t.word + _MAX_CHAR, f"x{i}": list(t.exact), f"p{i}": list(t.plurals),
+        params |= {f"w{i}": t.word, f"hi{i}": t.word + _MAX_CHAR, f"x{i}": t.exact, f"p{i}": list(t.plurals),
                    f"a{i}": [w for w, s in t.typos.items() if s == TYPO_1],
                    f"b{i}": [w for w, s in t.typos.items() if s != TYPO_1]}
-    whole = whole_name_token([t.word for t in terms])
-    return params | {"whole": whole, "wholehi": whole + _MAX_CHAR}
+    return params
 
 
 def _ways(t: _Term, i: int) -> list[tuple[str, float]]:
@@ -287,39 +285,45 @@ def _ways(t: _Term, i: int) -> list[tuple[str, float]]:
     return ways
 
 
-def _contact_tiers(terms: list[_Term]) -> list[_Tier]:
-    if len(terms) > 1:  # the whole name, or with its last word begun: "Sarah Lee", "Sarah L"
-        return [_Tier("n.token = :whole AND n.position = -1", FULL_NAME),
-                _Tier("n.token > :whole AND n.token < :wholehi AND n.position = -1", FULL_NAME * PREFIX, True)]
-    ways = _ways(terms[0], 0)
-    tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways]
-    tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond) for cond, sim in ways]
+def _contact_tiers(terms: list[_Term], params: dict) -> list[_Tier]:
+    if len(terms) == 1:
+        ways = _ways(terms[0], 0)
+        tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways]
+        tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond) for cond, sim in ways]
+        return sorted(tiers, key=lambda tier: -tier.score)
+    # The whole name ("Sarah Lee"), with its words' typos ("Sarah Lea"), or with its last word begun ("Sarah L").
+    spellings = [[(t.word, EXACT), *t.typos.items()] for t in terms]
+    by_score: dict[float, list[str]] = {}
+    for combo in islice(product(*spellings), 64):
+        score = round(sum(s for _, s in combo) / len(combo), 4)
+        by_score.setdefault(score, []).append(whole_name_token([w for w, _ in combo]))
+    whole = whole_name_token([t.word for t in terms])
+    params |= {"wholehi": whole + _MAX_CHAR, "whole": whole}
+    tiers = [_Tier("n.token > :whole AND n.token < :wholehi AND n.position = -1", FULL_NAME * PREFIX, True)]
+    for k, (score, tokens) in enumerate(by_score.items()):
+        params[f"whole{k}"] = tokens
+        tiers.append(_Tier(f"n.token IN :whole{k} AND n.position = -1", FULL_NAME * score))
     return sorted(tiers, key=lambda tier: -tier.score)
 
 
-def _census(session: Session, kind: str, tiers: list[_Tier], params: dict, cap: int = DIRECT_MAX + 1) -> list[int]:
+def _census(session: Session, kind: str, tiers: list[_Tier], params: dict, cap: int) -> list[int]:
     """How many rows each tier has, counting no further than cap."""
     counts = ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM name_token n WHERE n.organization_id = :org "
                        f"AND {_OF[kind]} AND {tier.cond} LIMIT {cap}) c{k})" for k, tier in enumerate(tiers))
     return list(_run(session, f"SELECT {counts}", params)[0])
 
 
-def _plausible_tiers(tiers: list[_Tier], counts: list[int]) -> list[tuple[_Tier, int]]:
-    found = [(tier, count) for tier, count in zip(tiers, counts, strict=True) if count]
-    return [(tier, count) for tier, count in found if found[0][0].score - tier.score < MARGIN]
-
-
-def _contacts_in(session: Session, tiers: list[_Tier], big: bool, params: dict) -> tuple[list, bool]:
+def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dict) -> tuple[list, bool]:
     """The best and most recently contacted contacts of these tiers; True when more may exist than were read."""
-    if big:
-        # Newest threads first, each contact checked for the tiers' words: one seek per word list, or, for a range
-        # of words, a look at the contact's few name_token rows.
+    if members > DIRECT_MAX:
+        # Each thread's contact is checked with one seek per word list, or, for a range of words, through its few
+        # name_token rows.
         either = " OR ".join(f"({tier.cond})" if tier.ranged else f"(n.organization_id = :org AND {tier.cond})"
                              for tier in tiers)
         walk = (f"SELECT w.contact_id AS owner, w.last_activity_at AS recent FROM (SELECT t.contact_id, "
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
-                f"ORDER BY t.last_activity_at DESC LIMIT {WALK_STEPS}) w WHERE EXISTS (SELECT 1 FROM name_token n "
-                f"WHERE n.contact_id = w.contact_id AND ({either})) LIMIT {MAX_MATCHES + 1}")
+                f"ORDER BY t.last_activity_at DESC LIMIT {min(members, CENSUS_CAP)}) w WHERE EXISTS (SELECT 1 FROM "
+                f"name_token n WHERE n.contact_id = w.contact_id AND ({either})) LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True
@@ -332,67 +336,69 @@ def _contacts_in(session: Session, tiers: list[_Tier], big: bool, params: dict) 
     return rows, len(rows) >= CANDIDATES
 
 
-def _intersection(kind: str, terms: list[_Term], driver: int, limit: int) -> str:
-    """Owners having a word for every term: the driver term's rows, each checked for the others' words."""
-    def either(i: int, alias: str) -> str:
-        return " OR ".join(f"({cond.replace('n.', alias + '.')})" for cond, _ in _ways(terms[i], i))
+def _intersection(kind: str, terms: list[_Term], driver: int) -> str:
+    """Owners (id, recent) having a word for every term: the driver term's rows, each checked for the others."""
+    def either(i: int) -> str:
+        return " OR ".join(f"({cond.replace('n.', 'm.')})" for cond, _ in _ways(terms[i], i))
 
-    owner = _OWNER[kind]
+    owner, column = ("n.contact_id", "contact_id") if kind == "contact" else ("n.lead_id", "lead_id")
     rows = " UNION ".join(f"SELECT {owner} AS owner FROM name_token n WHERE n.organization_id = :org AND {_OF[kind]} "
                           f"AND n.position >= 0 AND {cond}" for cond, _ in _ways(terms[driver], driver))
-    column = "contact_id" if kind == "contact" else "lead_id"
     checks = "".join(f" AND EXISTS (SELECT 1 FROM name_token m WHERE m.{column} = h.owner AND m.position >= 0 "
-                     f"AND ({either(j, 'm')}))" for j in range(len(terms)) if j != driver)
-    recent = (_CONTACT_RECENT if kind == "contact" else _LEAD_RECENT).format(id="h.owner")
-    return (f"SELECT h.owner AS owner, {recent} AS recent FROM ({rows}) h WHERE 1 = 1{checks} "
-            f"ORDER BY recent DESC NULLS LAST, owner LIMIT {limit}")
+                     f"AND ({either(j)}))" for j in range(len(terms)) if j != driver)
+    if kind == "lead":
+        return f"SELECT h.owner AS owner FROM ({rows}) h WHERE 1 = 1{checks} ORDER BY owner LIMIT {CANDIDATES}"
+    return (f"SELECT h.owner AS owner, {_CONTACT_RECENT.format(id='h.owner')} AS recent FROM ({rows}) h "
+            f"WHERE 1 = 1{checks} ORDER BY recent DESC NULLS LAST, owner LIMIT {CANDIDATES}")
 
 
-def _term_counts(session: Session, kinds: tuple[str, ...], terms: list[_Term], params: dict, cap: int) -> list[int]:
+def _term_counts(session: Session, kind: str, terms: list[_Term], params: dict, cap: int) -> list[int]:
     """How many rows match each term in any way (each way counted up to cap)."""
     ways = [(i, _Tier(f"{cond} AND n.position >= 0", 0.0)) for i, t in enumerate(terms) for cond, _ in _ways(t, i)]
     counts = [0] * len(terms)
-    for kind in kinds:
-        for (i, _), count in zip(ways, _census(session, kind, [tier for _, tier in ways], params, cap), strict=True):
-            counts[i] += count
+    for (i, _), count in zip(ways, _census(session, kind, [tier for _, tier in ways], params, cap), strict=True):
+        counts[i] += count
     return counts
 
 
-def _driver(session: Session, kind: str, terms: list[_Term], params: dict) -> int:
-    """The term with the fewest matching rows (counted up to DIRECT_MAX), to start an intersection from."""
-    counts = _term_counts(session, (kind,), terms, params, DIRECT_MAX + 1)
-    return min(range(len(terms)), key=lambda i: counts[i])
-
-
 def _find_contacts(session: Session, terms: list[_Term], params: dict) -> tuple[list, bool]:
-    tiers = _plausible_tiers(_contact_tiers(terms), _census(session, "contact", _contact_tiers(terms), params))
-    if tiers:
-        return _contacts_in(session, [tier for tier, _ in tiers], any(n > DIRECT_MAX for _, n in tiers), params)
+    """Rows of the contacts in the best tiers, or (several words, no whole name) of those having every word."""
+    tiers = _contact_tiers(terms, params)
+    found = [(tier, n) for tier, n in zip(tiers, _census(session, "contact", tiers, params, DIRECT_MAX + 1),
+                                          strict=True) if n]
+    best = [(tier, n) for tier, n in found if found[0][0].score - tier.score < MARGIN]
+    if best:
+        members = sum(n for _, n in best)
+        if members > DIRECT_MAX:
+            members = sum(_census(session, "contact", [tier for tier, _ in best], params, CENSUS_CAP))
+        return _contacts_in(session, [tier for tier, _ in best], members, params)
     if len(terms) == 1:
         return [], False
-    driver = _driver(session, "contact", terms, params)
-    rows = _run(session, _CONTACT_ROWS.format(source=_intersection("contact", terms, driver, CANDIDATES)), params)
+    counts = _term_counts(session, "contact", terms, params, CENSUS_CAP)
+    driver = min(range(len(terms)), key=lambda i: counts[i])
+    rows = _run(session, _CONTACT_ROWS.format(source=_intersection("contact", terms, driver)), params)
     return rows, len(rows) >= CANDIDATES
 
 
-def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list:
-    """Leads named by the terms, and for "the Smiths" the leads holding two or more Smiths."""
+def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list[tuple[str, str, str]]:
+    """(kind, id, name) of leads named by the terms, best first, and for "the Smiths" ("household") of the leads
+    holding two or more Smiths whatever their name."""
     if len(terms) == 1:
         hits = " UNION ALL ".join(f"SELECT n.lead_id AS owner, {sim} AS score FROM name_token n WHERE "
                                   f"n.organization_id = :org AND n.contact_id IS NULL AND n.position >= 0 AND {cond}"
                                   for cond, sim in _ways(terms[0], 0))
-        ranked = (f"SELECT h.owner AS owner, max(h.score) AS score, {_LEAD_RECENT.format(id='h.owner')} AS recent "
-                  f"FROM ({hits}) h GROUP BY h.owner ORDER BY score DESC, recent DESC NULLS LAST, owner "
-                  f"LIMIT {CANDIDATES}")
+        ranked = (f"SELECT h.owner AS owner, max(h.score) AS score FROM ({hits}) h GROUP BY h.owner "
+                  f"ORDER BY score DESC, owner LIMIT {CANDIDATES}")
     else:
-        ranked = _intersection("lead", terms, 0, CANDIDATES)
-    sql = _LEAD_ROWS.format(kind="lead", source=ranked)
+        ranked = _intersection("lead", terms, 0)
+    sql = f"SELECT 'lead', l.id, l.name FROM ({ranked}) r JOIN lead l ON l.id = r.owner"
     if len(terms) == 1 and (q.household or terms[0].plurals):
-        together = (f"SELECT g.owner AS owner, {_LEAD_RECENT.format(id='g.owner')} AS recent FROM (SELECT n.lead_id "
-                    f"AS owner FROM name_token n WHERE n.organization_id = :org AND n.contact_id IS NOT NULL "
-                    f"AND n.position > 0 AND n.token IN :x0 GROUP BY n.lead_id "
-                    f"HAVING count(DISTINCT n.contact_id) >= 2 LIMIT {CANDIDATES}) g")
-        sql += " UNION ALL " + _LEAD_ROWS.format(kind="household", source=together)
+        together = (f"SELECT n.lead_id AS owner FROM name_token n WHERE n.organization_id = :org "
+                    f"AND n.contact_id IS NOT NULL AND n.position > 0 AND n.token IN :x0 GROUP BY n.lead_id "
+                    # A name holds each word once, so count(*) counts contacts; it also lets PostgreSQL hash the
+                    # groups, and ordering by it keeps PostgreSQL from walking the lead_id index to fill the LIMIT.
+                    f"HAVING count(*) >= 2 ORDER BY count(*) DESC, n.lead_id LIMIT {CANDIDATES}")
+        sql += f" UNION ALL SELECT 'household', l.id, l.name FROM ({together}) r JOIN lead l ON l.id = r.owner"
     return _run(session, sql, params)
 
 
@@ -410,10 +416,15 @@ def _vocabulary(session: Session, org: str, starts: list[str]) -> set[str]:
     return {row[0] for row in _run(session, f"WITH RECURSIVE {', '.join(ctes)} {union}", params)}
 
 
-def _add_typos(session: Session, org: str, kinds: tuple[str, ...], terms: list[_Term]) -> bool:
-    """Give the words nothing matches their near spellings from the workspace; True when any was found."""
-    counts = _term_counts(session, kinds if len(kinds) == 1 else ("any",), terms, _params(org, terms), cap=1)
-    unknown = [t for t, count in zip(terms, counts, strict=True) if not count and len(t.word) >= 3]
+def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known: list[int] | None = None) -> bool:
+    """Give the words nothing matches their near spellings from the workspace; True when any was found.
+
+    `known`: indexes of the terms known to match something, when the caller already knows.
+    """
+    if known is None:
+        counts = _term_counts(session, kind, terms, _params(org, terms), cap=1)
+        known = [i for i, count in enumerate(counts) if count]
+    unknown = [t for i, t in enumerate(terms) if i not in known and len(t.word) >= 3]
     if not unknown:
         return False
     # A slip in the second or third letter still shares one of these beginnings with the word meant.
@@ -435,6 +446,8 @@ class _Candidate:
     recent: datetime | None
     label: str = ""
     contact_ids: list[str] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # a lead's contacts, textable or not
+    household: bool = False
 
 
 def _contact_label(name: str, title: str, lead_name: str) -> str:
@@ -446,61 +459,79 @@ def _lead_label(name: str, contacts: int) -> str:
     return f"{name or '(no name)'} ({contacts} contact{'' if contacts == 1 else 's'})"
 
 
-def _members(session: Session, org: str, lead_ids: list[str]) -> dict[str, list[tuple[str, str, bool]]]:
-    """Each lead's contacts, oldest first: (id, name, has a textable phone)."""
-    # Found by lead (a lead's contacts); the organization is checked on the lead, so the contact's
-    # organization index is not mistaken for the better path.
-    rows = _run(session, f"SELECT c.id, c.name, c.lead_id, {_TEXTABLE.format(id='c.id')} FROM lead l "
-                         f"JOIN contact c ON c.lead_id = l.id WHERE l.id IN :leads AND {_SAME_ORG} "
-                         "ORDER BY c.date_created, c.id", {"org": org, "leads": lead_ids})
-    members: dict[str, list[tuple[str, str, bool]]] = {}
-    for cid, name, lead_id, textable in rows:
-        members.setdefault(lead_id, []).append((cid, name, bool(textable)))
+def _members(session: Session, org: str, lead_ids: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Each lead's contacts, oldest first: (id, name, title)."""
+    rows = _run(session, f"SELECT c.id, c.name, c.title, c.lead_id FROM lead l JOIN contact c ON c.lead_id = l.id "
+                         f"WHERE l.id IN :leads AND {_SAME_ORG} ORDER BY c.date_created, c.id",
+                {"org": org, "leads": lead_ids})
+    members: dict[str, list[tuple[str, str, str]]] = {}
+    for cid, name, title, lead_id in rows:
+        members.setdefault(lead_id, []).append((cid, name, title))
     return members
 
 
-def _plural_household(term: _Term, token: str, people: list[tuple[str, str, bool]]) -> bool:
+def _reachable(session: Session, org: str, contact_ids: list[str]) -> dict[str, tuple[bool, datetime | None]]:
+    """(has a textable phone, last activity) of each contact."""
+    rows = _run(session, f"SELECT c.id, {_TEXTABLE.format(id='c.id')}, {_CONTACT_RECENT.format(id='c.id')} AS recent "
+                         f"FROM contact c WHERE c.id IN :ids AND c.organization_id || '' = :org",
+                {"org": org, "ids": contact_ids})
+    return {cid: (bool(textable), recent) for cid, textable, recent in rows}
+
+
+def _plural_household(term: _Term, token: str, names: list[str]) -> bool:
     """"Smiths" names a household: it matched the lead as a plural, or the lead's people are Smiths."""
     if token in term.plurals:
         return True
-    return token == term.word and any(p in name_tokens(n)[1:] for _, n, _ in people for p in term.plurals)
+    return token == term.word and any(p in name_tokens(n)[1:] for n in names for p in term.plurals)
 
 
-def _lead_candidates(session: Session, org: str, q: _Query, rows: list, contact_hits: set[str]) -> list[_Candidate]:
-    """Leads found by their name, and leads holding several of "the Smiths" whatever their name."""
-    leads: dict[str, tuple[str, str, datetime | None]] = {}
-    for kind, lead_id, recent, name, *_ in rows:
+def _lead_candidates(session: Session, org: str, q: _Query, rows: list) -> list[_Candidate]:
+    """Leads found by their name, and leads holding several of "the Smiths" whatever their name.
+
+    Scored from their names and people first; phones and threads are read only for the leads that stay plausible.
+    """
+    leads: dict[str, tuple[str, str]] = {}
+    for kind, lead_id, name in rows:
         if lead_id not in leads or kind == "lead":
-            leads[lead_id] = (kind, name, recent)
+            leads[lead_id] = (kind, name)
     if not leads:
         return []
     members = _members(session, org, list(leads))
-    out = []
-    for lead_id, (kind, name, recent) in leads.items():
+    scored = []
+    for lead_id, (kind, name) in leads.items():
         people = members.get(lead_id, [])
-        if not people or (len(people) == 1 and people[0][0] in contact_hits):
-            continue  # nobody to reach, or a one-person lead found through its contact: the contact is the match
+        if not people:
+            continue  # nobody to reach
         tokens = name_tokens(name, LEAD_STOPWORDS)
         aligned = _align(q.terms, tokens)
-        if kind == "household" and not (aligned and len(people) >= 2):
-            score = HOUSEHOLD if q.household else HOUSEHOLD * PLURAL
+        several = len(people) >= 2
+        if kind == "household" and not (aligned and several):
+            score, household = (HOUSEHOLD if q.household else HOUSEHOLD * PLURAL), True
         elif not aligned:
             continue
-        elif len(people) >= 2 and (q.household or (len(q.terms) == 1 and q.terms[0].plurals and _plural_household(
-                q.terms[0], tokens[aligned[0][1]], people))):
-            score = HOUSEHOLD * _mean(aligned)
+        elif several and (q.household or (len(q.terms) == 1 and q.terms[0].plurals and _plural_household(
+                q.terms[0], tokens[aligned[0][1]], [p[1] for p in people]))):
+            score, household = HOUSEHOLD * _mean(aligned), True
         elif _mean(aligned) == EXACT and len(tokens) == len(q.terms) > 1:
-            score = LEAD_NAME
+            score, household = LEAD_NAME, False
         else:
-            score = LEAD_WORDS * _mean(aligned)
-        ids = [cid for cid, _, textable in people if textable]
-        out.append(_Candidate("lead", lead_id, score, recent, _lead_label(name, len(ids)), ids))
+            score, household = LEAD_WORDS * _mean(aligned), False
+        scored.append((lead_id, name, people, score, household))
+    best = max((s[3] for s in scored), default=0.0)
+    scored = [s for s in scored if best - s[3] < MARGIN]
+    reach = _reachable(session, org, [p[0] for s in scored for p in s[2]]) if scored else {}
+    out = []
+    for lead_id, name, people, score, household in scored:
+        ids = [p[0] for p in people if reach.get(p[0], (False, None))[0]]
+        recent = max((reach[p[0]][1] for p in people if p[0] in reach and reach[p[0]][1]), default=None)
+        out.append(_Candidate("lead", lead_id, score, recent, _lead_label(name, len(ids)), ids,
+                              [p[0] for p in people], household))
     return out
 
 
 def _contact_candidates(terms: list[_Term], rows: list) -> list[_Candidate]:
     out = []
-    for _, cid, recent, name, title, _, lead_name, textable in rows:
+    for cid, recent, name, title, _, lead_name, textable in rows:
         score = _person_score(terms, name_tokens(name))
         if score > 0:
             out.append(_Candidate("contact", cid, score, recent, _contact_label(name, title, lead_name),
@@ -509,40 +540,54 @@ def _contact_candidates(terms: list[_Term], rows: list) -> list[_Candidate]:
 
 
 def _person_candidates(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool]:
+    found, more = _people_and_leads(session, org, q)
+    # Nothing at all: a single word is unknown as it stands; of several, the ones nothing matches are.
+    if not found and _add_typos(session, org, "any", q.terms, known=[] if len(q.terms) == 1 else None):
+        found, more = _people_and_leads(session, org, q)
+    return found, more
+
+
+def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool]:
+    """Contacts and leads, reading leads only when one could be as plausible as the best contact."""
     params = _params(org, q.terms)
-    contacts, more = _find_contacts(session, q.terms, params)
-    leads = _find_leads(session, q, q.terms, params)
-    if not contacts and not leads and _add_typos(session, org, ("contact", "lead"), q.terms):
-        params = _params(org, q.terms)
-        contacts, more = _find_contacts(session, q.terms, params)
-        leads = _find_leads(session, q, q.terms, params)
-    out = _contact_candidates(q.terms, contacts)
-    return out + _lead_candidates(session, org, q, leads, {c.id for c in out}), more
+    single = len(q.terms) == 1
+    household_like = single and (q.household or bool(q.terms[0].plurals))
+    leads: list[_Candidate] | None = None
+    if household_like:
+        leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
+        if any(c.household for c in leads):
+            return leads, False  # a household outranks every single person of that name
+    rows, more = _find_contacts(session, q.terms, params)
+    contacts = _contact_candidates(q.terms, rows)
+    best_lead = HOUSEHOLD if household_like else LEAD_WORDS if single else LEAD_NAME
+    if leads is None and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
+        leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
+    found = {c.id for c in contacts}
+    # A one-person lead found through its contact is that contact.
+    leads = [c for c in leads or [] if not (len(c.people) == 1 and c.people[0] in found)]
+    return contacts + leads, more
 
 
 def _company_candidates(session: Session, org: str, q: _Query) -> list[_Candidate]:
     """"John from Acme": the Johns among the contacts of the leads best named by "Acme"."""
     company = _Query(q.company, [], False)
     rows = _find_leads(session, company, q.company, _params(org, q.company))
-    if not rows and _add_typos(session, org, ("lead",), q.company):
+    if not rows and _add_typos(session, org, "lead", q.company):
         rows = _find_leads(session, company, q.company, _params(org, q.company))
-    fits = {row[1]: (_mean(_align(q.company, name_tokens(row[3], LEAD_STOPWORDS))), row[3]) for row in rows}
+    fits = {lead_id: (_mean(_align(q.company, name_tokens(name, LEAD_STOPWORDS))), name) for _, lead_id, name in rows}
     best = max((fit for fit, _ in fits.values()), default=0.0)
     leads = {lead_id: v for lead_id, v in fits.items() if v[0] > 0 and best - v[0] < MARGIN}
     if not leads:
         return []
-    people = _run(session, f"SELECT c.id, c.name, c.title, c.lead_id, {_TEXTABLE.format(id='c.id')}, "
-                           f"{_CONTACT_RECENT.format(id='c.id')} AS recent FROM lead l JOIN contact c "
-                           f"ON c.lead_id = l.id WHERE l.id IN :leads AND {_SAME_ORG} "
-                           f"LIMIT {COMPANY_CONTACTS}", {"org": org, "leads": list(leads)})
-    out = []
-    for cid, name, title, lead_id, textable, recent in people:
-        fit, lead_name = leads[lead_id]
-        score = _person_score(q.terms, name_tokens(name)) * fit
-        if score > 0:
-            out.append(_Candidate("contact", cid, score, recent, _contact_label(name, title, lead_name),
-                                  [cid] if textable else []))
-    return out
+    members = _members(session, org, list(leads))
+    scored = [(cid, name, title, lead_id, _person_score(q.terms, name_tokens(name)) * leads[lead_id][0])
+              for lead_id, people in members.items() for cid, name, title in people[:COMPANY_CONTACTS]]
+    best = max((s[4] for s in scored), default=0.0)
+    scored = [s for s in scored if s[4] > 0 and best - s[4] < MARGIN]
+    reach = _reachable(session, org, [s[0] for s in scored]) if scored else {}
+    return [_Candidate("contact", cid, score, reach.get(cid, (False, None))[1],
+                       _contact_label(name, title, leads[lead_id][1]), [cid] if reach.get(cid, (False, None))[0] else [])
+            for cid, name, title, lead_id, score in scored]
 
 
 def _order_key(c: _Candidate):

@@ -165,9 +165,9 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             for a in ("Showing", "Closing", "Open house", "Price", "Offer", "Listing", "Welcome", "Follow up", "Rent",
                       "Inspection", "Appraisal", "Escrow") for b in ("confirmation", "reminder", "update", "thanks",
                                                                       "notice", "follow-up", "invite", "receipt")])
-    if engine.dialect.name == "postgresql":
+    if engine.dialect.name == "postgresql":  # what autovacuum does after a load: statistics, visibility map
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+            conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
     return Ctx(organization_id=org, user_id=user, channel="chat"), made
 
@@ -213,18 +213,32 @@ def _like_scan(session, ctx: Ctx, word: str) -> list:
         or_(low.like(f"{word.lower()}%"), low.like(f"% {word.lower()}%")))).all()
 
 
-def _time(factory, fn, items, repeat: int) -> list[float]:
+class _Samples:
+    """Latencies of one set of queries: every timed call (wall and this thread's CPU), and each query's best."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.best: list[float] = []  # per query, the fastest of its REPEAT calls: scheduler noise mostly removed
+
+
+def _time(factory, fn, items, repeat: int) -> _Samples:
     for item in items:  # warm up: statement caches, pages
         with factory() as session:
             fn(session, item)
-    samples = []
+    out = _Samples()
+    best = [float("inf")] * len(items)
     for _ in range(repeat):
-        for item in items:
+        for i, item in enumerate(items):
             with factory() as session:
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.thread_time()
                 fn(session, item)
-                samples.append(time.perf_counter() - start)
-    return samples
+                elapsed = time.perf_counter() - start
+                out.wall.append(elapsed)
+                out.cpu.append(time.thread_time() - cpu)
+                best[i] = min(best[i], elapsed)
+    out.best = best
+    return out
 
 
 def _measure(kind: str, n: int) -> dict:
@@ -235,15 +249,13 @@ def _measure(kind: str, n: int) -> dict:
         engine = make_engine(url)
         factory = make_sessionmaker(engine)
         asked = queries(made)
-        per_class: dict[str, list[float]] = {}
         outcomes = {"unique": 0, "ambiguous": 0, "none": 0}
         with factory() as session:
             for _, q in asked:
                 r = resolve_recipient(session, ctx, q)
                 outcomes["unique" if r.unique else "ambiguous" if r.ambiguous else "none"] += 1
-        for cls in CLASSES:
-            items = [q for c, q in asked if c == cls]
-            per_class[cls] = _time(factory, lambda s, q: resolve_recipient(s, ctx, q), items, REPEAT)
+        per_class = {cls: _time(factory, lambda s, q: resolve_recipient(s, ctx, q),
+                                [q for c, q in asked if c == cls], REPEAT) for cls in CLASSES}
         firsts = [q for c, q in asked if c == "first"][:10 if n > 10_000 else 20]
         like = _time(factory, lambda s, q: _like_scan(s, ctx, q), firsts, 1)
         template_names = ["showing confirmation", "the open house invite", "escrow reciept", "follow up", "rent"]
@@ -256,22 +268,26 @@ def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
     sizes = QUICK_SIZES if quick else SIZES
     figures: list[Figure] = []
     for kind in database_kinds(databases):
-        p99s = {}
+        p99s, best_p99s = {}, {}
         for n in sizes:
             m = _measure(kind, n)
-            every = [s for samples in m["per_class"].values() for s in samples]
-            p50, p99 = percentiles_ms(every)
-            like_p50, _ = percentiles_ms(m["like"])
-            p99s[n] = p99
-            classes = ", ".join(f"{c} {percentiles_ms(s)[1]:.1f}" for c, s in m["per_class"].items())
+            classes = m["per_class"].values()
+            p50, p99 = percentiles_ms([s for c in classes for s in c.wall])
+            best50, best99 = percentiles_ms([s for c in classes for s in c.best])
+            cpu50, cpu99 = percentiles_ms([s for c in classes for s in c.cpu])
+            like50, _ = percentiles_ms(m["like"].wall)
+            p99s[n], best_p99s[n] = p99, best99
+            by_class = ", ".join(f"{name} {percentiles_ms(c.best)[1]:.1f}" for name, c in m["per_class"].items())
             o = m["outcomes"]
+            cpu = f"; this thread's CPU p50 {cpu50:.2f} p99 {cpu99:.2f}" if kind == "sqlite" else ""
             figures.append(Figure(
                 group="resolve", name=f"recipient, {n:,} contacts ({kind})", value=p50, unit="ms p50",
-                baseline=like_p50, baseline_name="LIKE scan p50", p50_ms=p50, p99_ms=p99, higher_is_better=False,
-                note=(f"p99 ms by query: {classes}; {o['unique']} unique, {o['ambiguous']} questions, "
-                      f"{o['none']} none; built in {m['built']:.0f} s")))
+                baseline=like50, baseline_name="LIKE scan p50", p50_ms=p50, p99_ms=p99, higher_is_better=False,
+                note=(f"best of {REPEAT} per query: p50 {best50:.2f} p99 {best99:.2f} (p99 by kind: {by_class})"
+                      f"{cpu}; {o['unique']} unique, {o['ambiguous']} questions, {o['none']} none of "
+                      f"{sum(o.values())}; built in {m['built']:.0f} s")))
             if n == sizes[-1]:
-                t50, t99 = percentiles_ms(m["templates"])
+                t50, t99 = percentiles_ms(m["templates"].wall)
                 figures.append(Figure(group="resolve", name=f"template, 96 templates ({kind})", value=t50,
                                       unit="ms p50", p50_ms=t50, p99_ms=t99, higher_is_better=False))
         small, large = sizes[0], sizes[-1]
@@ -279,9 +295,10 @@ def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
             group="resolve", name=f"recipient p99 growth {large // 1000}k vs {small // 1000}k ({kind})",
             value=p99s[large], unit="ms p99", baseline=p99s[small], baseline_name=f"{small:,} contacts",
             higher_is_better=False,
-            note=f"targets: p99 < {TARGET_P99_MS:.0f} ms and < {TARGET_GROWTH:.0f}x at {SIZES[-1]:,}"))
+            note=(f"best of {REPEAT} per query: {best_p99s[large]:.2f} vs {best_p99s[small]:.2f} ms "
+                  f"({best_p99s[large] / best_p99s[small]:.2f}x); targets at {SIZES[-1]:,}: "
+                  f"p99 < {TARGET_P99_MS:.0f} ms and < {TARGET_GROWTH:.0f}x")))
     return figures
-
 
 if __name__ == "__main__":
     from rich.console import Console

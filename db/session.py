@@ -1,5 +1,6 @@
 """Engine and session factory; the URL is always given by the caller."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +22,15 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
+        if "poolclass" not in kwargs and ":memory:" not in url and os.environ.get("CODY_SQLITE_POOL") != "many":
+            # Every transaction takes the write lock at BEGIN (below), so only one connection can work at a time
+            # anyway: with one pooled connection the others wait on the pool, woken as soon as it is returned,
+            # instead of in SQLite's busy handler, which sleeps and retries (up to 100 ms a nap) and made the
+            # latency tail. A second session opened while one holds a transaction in the same thread waited
+            # forever before too (busy_timeout); now it waits pool_timeout, the same 30 s.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 30)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)

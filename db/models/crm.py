@@ -94,6 +94,7 @@ class ContactEmail(Base):
 # -- Name words, for finding "Sarah", "the Smiths" or "John from Acme" without reading every contact ----------------
 
 TOKEN_LENGTH = 64
+WHOLE_NAME = "="  # starts a whole-name token; never in a word, so word ranges ("sa" to "sb") never meet one
 # Letters NFKD does not take apart.
 _LETTERS = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"})
 _APOSTROPHES = re.compile(r"['’‘`´]")
@@ -104,9 +105,13 @@ LEAD_STOPWORDS = frozenset({"the", "family", "household", "and"})
 
 def fold(text: str) -> str:
     """Lower case, no accents, apostrophes dropped, other punctuation as spaces: "Zoë O'Brien-Lee" -> "zoe obrien lee"."""
-    text = unicodedata.normalize("NFKD", (text or "").casefold().translate(_LETTERS))
-    text = _APOSTROPHES.sub("", "".join(c for c in text if not unicodedata.combining(c)))
-    return " ".join(_NOT_WORD.sub(" ", text).split())
+    text = text or ""
+    if text.isascii():
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text.casefold().translate(_LETTERS))
+        text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())
 
 
 def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
@@ -120,7 +125,7 @@ def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> list[str]
 
 
 class NameToken(Base):
-    """One folded word of a contact's name (contact_id set) or of a lead's name (contact_id NULL).
+    """One folded word of a contact's name (contact_id set) or of a lead's name (contact_id NULL), or the whole name.
 
     A lead's name is indexed only when it is not just the name of one of its contacts (a lead made for one person),
     so "Smith" finds households and companies here and people through their contacts. Kept in step with the names by
@@ -128,14 +133,17 @@ class NameToken(Base):
     """
 
     __tablename__ = "name_token"
-    __table_args__ = (Index("ix_name_token_org_token", "organization_id", "token", "contact_id", "position"),)
+    __table_args__ = (
+        # Covers the lookups: a word or a range of words, then whose (contact, position, lead) it is.
+        Index("ix_name_token_org_token", "organization_id", "token", "contact_id", "position", "lead_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     # Byte order on PostgreSQL too, so a prefix is one index range whatever the database's locale.
     token: Mapped[str] = mapped_column(
         String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"))
-    position: Mapped[int] = mapped_column(default=0)
+    position: Mapped[int] = mapped_column(default=0)  # of the word in the name; -1 for the whole name
     lead_id: Mapped[str] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
 
@@ -146,11 +154,23 @@ def is_person_lead(lead_name: str, contact_names: list[str]) -> bool:
     return not folded or any(fold(name) == folded for name in contact_names)
 
 
+def whole_name_token(words: list[str]) -> str:
+    """The token of a whole name, "=sarah lee": one index seek finds a full name, whatever its words' frequency."""
+    return (WHOLE_NAME + " ".join(words))[:TOKEN_LENGTH]
+
+
 def token_rows(organization_id: str, lead_id: str, name: str, contact_id: str | None = None) -> list[dict]:
-    """The name_token rows of one contact's name, or (contact_id None) of one lead's name."""
+    """The name_token rows of one contact's name, or (contact_id None) of one lead's name.
+
+    One row per word (position 0, 1, ...) and one for the whole name (position -1, token "=" + the words).
+    """
     words = name_tokens(name, frozenset() if contact_id else LEAD_STOPWORDS)
-    return [{"organization_id": organization_id, "token": word, "position": i, "lead_id": lead_id,
+    rows = [{"organization_id": organization_id, "token": word, "position": i, "lead_id": lead_id,
              "contact_id": contact_id} for i, word in enumerate(words)]
+    if words:
+        rows.append({"organization_id": organization_id, "token": whole_name_token(words), "position": -1,
+                     "lead_id": lead_id, "contact_id": contact_id})
+    return rows
 
 
 def _changed(obj, *names: str) -> bool:

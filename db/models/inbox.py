@@ -13,7 +13,7 @@ class Thread(Timestamps, Base):
     __tablename__ = "thread"
     __table_args__ = (
         UniqueConstraint("organization_id", "contact_id"),
-        Index("ix_thread_org_last", "organization_id", "last_activity_at"),
+        Index("ix_thread_org_last", "organization_id", "last_activity_at", "contact_id"),
     )
 
     id: Mapped[str] = id_column()

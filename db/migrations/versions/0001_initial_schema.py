@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 15:27:51.188337
+Create Date: 2026-11-23 16:40:13.498465
 """
 from alembic import op
 import sqlalchemy as sa
@@ -365,7 +365,7 @@ def upgrade() -> None:
     with op.batch_alter_table('name_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_name_token_contact_id'), ['contact_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_name_token_lead_id'), ['lead_id'], unique=False)
-        batch_op.create_index('ix_name_token_org_token', ['organization_id', 'token', 'contact_id', 'position'], unique=False)
+        batch_op.create_index('ix_name_token_org_token', ['organization_id', 'token', 'contact_id', 'position', 'lead_id'], unique=False)
 
     op.create_table('thread',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -387,7 +387,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('thread', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_thread_assignee_id'), ['assignee_id'], unique=False)
-        batch_op.create_index('ix_thread_org_last', ['organization_id', 'last_activity_at'], unique=False)
+        batch_op.create_index('ix_thread_org_last', ['organization_id', 'last_activity_at', 'contact_id'], unique=False)
 
     op.create_table('inbox_item',
     sa.Column('id', sa.String(length=40), nullable=False),

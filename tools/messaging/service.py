@@ -15,7 +15,8 @@ from db.models import Activity, Contact, ContactPhone, Lead, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
-from tools.messaging import checks, lifecycle
+from tools.messaging import calls, checks, lifecycle
+from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
@@ -317,6 +318,14 @@ class Messaging:
             for op, when in ranges:
                 stmt = stmt.where(_compare(column, op, _aware(when)))
         return fetch_page(session, stmt.order_by(Activity.date_created.desc(), Activity.id.desc()), page)
+
+    def prepare_call(self, session: Session, ctx: Ctx, request: CallRequest) -> PreparedCall:
+        """Everything about a click-to-call and every problem with it; changes nothing (tools/messaging/calls)."""
+        return calls.prepare_call(session, ctx, request)
+
+    def dial(self, session: Session, ctx: Ctx, request: CallRequest, expected_fingerprint: str | None = None) -> Activity:
+        """Click-to-call: ring the user's own phone, then connect the contact (tools/messaging/calls)."""
+        return calls.execute_call(session, ctx, self.provider, self.settings, request, expected_fingerprint)
 
     def _by_idempotency_key(self, session: Session, ctx: Ctx) -> Activity | None:
         if not ctx.idempotency_key:

@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import chat, errors, ratelimit, sandbox, slack, voice, web
+from api import chat, errors, limits, ratelimit, sandbox, slack, voice, web
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
 from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
@@ -61,6 +61,7 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     def healthz() -> dict:
         return {"status": "ok"}
 
+    app.add_middleware(limits.BodyLimit, overrides={"/api/voice/commands": voice.MAX_AUDIO_BYTES + 1_000_000})
     app.add_middleware(ratelimit.RateLimit)
     app.add_middleware(NormalisePath)
     return app

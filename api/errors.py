@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tools.problems import Invalid, Problem, ServiceError
@@ -25,8 +26,10 @@ def problems_response(problems: list[Problem], status_code: int = 400) -> JSONRe
 
 
 def _field_name(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+    # Only the first element says where the value was: a parameter may itself be called "query" or "body".
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc) or "body"
 
 
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
@@ -42,7 +45,47 @@ def _validation_problems(exc: RequestValidationError) -> list[Problem]:
     return problems
 
 
+# What a 400 looks like, for /openapi.json: field-errors from validation and the services, or a plain error.
+ERROR_400_SCHEMA = {
+    "title": "BadRequest",
+    "type": "object",
+    "properties": {
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "field-errors": {"type": "object", "additionalProperties": {"type": "string"}},
+        "problems": {"type": "array", "items": {
+            "type": "object", "required": ["code", "field", "message"],
+            "properties": {"code": {"type": "string"}, "field": {"type": "string"}, "message": {"type": "string"}}}},
+        "error": {"type": "string"},
+    },
+}
+
+
+def document_errors(schema: dict) -> dict:
+    """FastAPI documents a 422 with its own body; Cody answers invalid requests with a 400 in Close's shape."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                body = {"schema": {"$ref": "#/components/schemas/BadRequest"}}
+                responses["400"] = {"description": "Invalid request: each problem, by field",
+                                    "content": {"application/json": body}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["BadRequest"] = ERROR_400_SCHEMA
+    return schema
+
+
 def install(app: FastAPI) -> None:
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     @app.exception_handler(Invalid)
     async def _invalid(_: Request, exc: Invalid) -> JSONResponse:
         return problems_response(exc.problems)
@@ -54,6 +97,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         return problems_response(_validation_problems(exc))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value from the request (PostgreSQL: a NUL character, text longer than its column,
+        # a number out of range): the caller's input, so a 400, never a 500. The statement and its parameters are
+        # not logged: they are the caller's data.
+        log.warning("refused a value the database can't take on %s %s (%s)", request.method, request.url.path,
+                    type(exc.orig).__name__)
+        return problems_response([Problem("invalid_value", "", "A value in the request can't be stored or searched "
+                                          "for (such as a NUL character, or text longer than the field allows).")])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

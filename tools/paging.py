@@ -10,6 +10,7 @@ from tools.problems import Invalid, Problem
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 100
+MAX_SKIP = 1_000_000_000  # beyond any real list, and within the databases' 64-bit OFFSET
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class PageRequest:
         problems = []
         if self.skip < 0:
             problems.append(Problem("invalid", "_skip", "_skip must be 0 or more."))
+        elif self.skip > MAX_SKIP:
+            problems.append(Problem("invalid", "_skip", f"_skip must be at most {MAX_SKIP}."))
         if not 1 <= self.limit <= MAX_LIMIT:
             problems.append(Problem("invalid", "_limit", f"_limit must be between 1 and {MAX_LIMIT}."))
         if problems:

@@ -97,9 +97,9 @@ def update_template(session: Session, ctx: Ctx, template_id: str, data: Template
         template.name = data.name.strip()
     if "text" in given and data.text is not None:
         template.text = data.text
-    if "is_shared" in given:
+    if "is_shared" in given and data.is_shared is not None:
         template.is_shared = data.is_shared
-    if "status" in given:
+    if "status" in given and data.status is not None:
         template.status = data.status
     template.updated_by = ctx.user_id
     template.date_updated = utcnow()

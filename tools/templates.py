@@ -36,7 +36,15 @@ _ALLOWED_NODES = (
     nodes.Const, nodes.Concat, nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Keyword,
 )  # fmt: skip
 
-env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+class _DataOnlySandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, refusing methods too: a template reads values, so `{{ x.upper }}` is never a way in."""
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        return not callable(value) and super().is_safe_attribute(obj, attr, value)
+
+
+env = _DataOnlySandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 env.globals.clear()
 env.filters = {name: env.filters[name] for name in FILTERS}
 env.tests = {name: env.tests[name] for name in TESTS}
@@ -123,11 +131,11 @@ def _node_problems(node: nodes.Node, parent: nodes.Node | None) -> list[Problem]
     if isinstance(node, nodes.Name):
         return _name_problems(node, parent)
     if isinstance(node, nodes.Getattr):
-        return _key_problems(node.node, node.attr)
+        return _key_problems(node.node, node.attr) or _walk_problems(node)
     if isinstance(node, nodes.Getitem):
         if not isinstance(node.arg, nodes.Const):
             return [_unsafe('Fields can only be looked up by a quoted name, like lead.custom["Budget"].')]
-        return _key_problems(node.node, node.arg.value)
+        return _key_problems(node.node, node.arg.value) or _walk_problems(node)
     if isinstance(node, nodes.Filter) and node.name not in FILTERS:
         return [_unsupported(f"the filter {node.name!r}")]
     if isinstance(node, nodes.Test) and node.name not in TESTS:
@@ -155,6 +163,21 @@ def _key_problems(target: nodes.Node, key: object) -> list[Problem]:
     if isinstance(target, nodes.Name) and target.name in TAGS and key not in TAGS[target.name]:
         known = ", ".join(f"{target.name}.{field}" for field in TAGS[target.name])
         return [Problem("unknown_tag", "text", f"{target.name}.{key} is not a tag; use one of {known}.")]
+    return []
+
+
+def _walk_problems(node: nodes.Getattr | nodes.Getitem) -> list[Problem]:
+    """A lookup must start at a tag and go one field deep (`contact.first_name`), or into custom fields
+    (`lead.custom["Budget"]`): anything else walks into a value's attributes (`{{ time.upper }}`)."""
+    keys: list[object] = []
+    target: nodes.Node = node
+    while isinstance(target, (nodes.Getattr, nodes.Getitem)):
+        keys.insert(0, target.attr if isinstance(target, nodes.Getattr) else getattr(target.arg, "value", None))
+        target = target.node
+    if not (isinstance(target, nodes.Name) and target.name in TAGS):
+        return [_unsafe("Only tags have fields, like contact.first_name; a template can't look inside other values.")]
+    if len(keys) > 1 and keys[0] != "custom":
+        return [_unsafe(f"{target.name}.{keys[0]} has no fields of its own; only custom fields can be looked up.")]
     return []
 
 

@@ -32,8 +32,10 @@ from tools.upsert import insert_ignore
 log = logging.getLogger("cody.messaging")
 
 STATUS_CALLBACK_PATH = "/api/webhooks/twilio/sms/status"
-# Problems that still let a draft be saved: a draft is not sent, so only a broken recipient or text stops it.
-DRAFT_BLOCKING = frozenset({"invalid_phone", "short_code", "not_found", "too_long", "invalid", "required"})
+# Problems that still let a draft be saved: a draft is not sent, so only a broken recipient or text stops it
+# (a template refused as unsafe or unparsable is broken text).
+DRAFT_BLOCKING = frozenset({"invalid_phone", "short_code", "not_found", "too_long", "invalid", "required",
+                            "template_unsafe", "template_syntax"})
 LOG_STATUSES = ("inbox", "sent")
 DIRECTIONS = ("inbound", "outbound")
 SOURCES = ("Close.io", "External")
@@ -314,9 +316,9 @@ class Messaging:
                                (Activity.status, filters.statuses), (Activity.direction, filters.directions)):
             if values:
                 stmt = stmt.where(column.in_(values))
-        for column, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):
+        for moment, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):
             for op, when in ranges:
-                stmt = stmt.where(_compare(column, op, _aware(when)))
+                stmt = stmt.where(_compare(moment, op, when))
         return fetch_page(session, stmt.order_by(Activity.date_created.desc(), Activity.id.desc()), page)
 
     def prepare_call(self, session: Session, ctx: Ctx, request: CallRequest) -> PreparedCall:
@@ -383,10 +385,11 @@ def _aware(when: datetime | None) -> datetime | None:
 
 
 def _compare(column, op: str, when: datetime):
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
     return {"gt": column > when, "gte": column >= when, "lt": column < when, "lte": column <= when}[op]
 
 
-def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact | None, str | None, str, str | None]:
+def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact | None, str | None, str | None, str | None]:
     """The contact, lead, remote and local phone of a logged SMS, or Invalid naming every field at fault."""
     problems: list[Problem] = []
     if req.status not in LOG_STATUSES:

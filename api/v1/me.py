@@ -9,6 +9,7 @@ from api.v1.shapes import iso
 from db.models import Organization, User
 from tools.phones import format_phone
 from tools.voice.forwarding import set_forwarding_phone
+from tools.voice.pin import set_voice_pin
 
 router = APIRouter(tags=["me"])
 
@@ -25,6 +26,7 @@ def me(session: SessionDep, ctx: CurrentCtx) -> dict:
         "display_name": user.display_name,
         "forwarding_phone": user.forwarding_phone,
         "forwarding_phone_formatted": format_phone(user.forwarding_phone),
+        "voice_pin_set": user.voice_pin_hash is not None,
         "role": ctx.role,
         "permissions": sorted(ctx.permissions),
         "organizations": [{"id": org.id, "name": org.name, "timezone": org.timezone}],
@@ -33,13 +35,17 @@ def me(session: SessionDep, ctx: CurrentCtx) -> dict:
 
 
 class MeIn(BaseModel):
-    """PUT /me/: your own phone, which click-to-call rings first and incoming calls are forwarded to."""
+    """PUT /me/: your own phone, which click-to-call rings first and incoming calls are forwarded to, and the PIN
+    (4 to 8 digits; null clears it) Cody asks for when that phone calls your business line with voice commands."""
 
     forwarding_phone: str | None = Field(default=None, max_length=64)
+    voice_pin: str | None = Field(default=None, max_length=64)
 
 
 @router.put("/me/")
 def update_me(body: MeIn, session: SessionDep, ctx: CurrentCtx) -> dict:
     if "forwarding_phone" in body.model_fields_set:
         set_forwarding_phone(session, ctx, body.forwarding_phone)
+    if "voice_pin" in body.model_fields_set:
+        set_voice_pin(session, ctx, body.voice_pin)
     return me(session, ctx)

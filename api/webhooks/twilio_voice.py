@@ -1,8 +1,9 @@
-"""Twilio's voice webhooks: inbound calls, call status, dial results, voicemails, recordings, the voice agent.
+"""Twilio's voice webhooks: inbound calls, call status, dial results, voicemails, recordings, the voice agent,
+voice commands by phone (PIN, request, confirm).
 
 Every route checks X-Twilio-Signature (TwilioForm) and is idempotent (the tools/messaging callbacks keep a
-WebhookReceipt per event); each answers TwiML. The `activity_id` in the query string was put there by Cody when it
-built the URL, and is covered by the signature.
+WebhookReceipt per event; a voice command step is claimed once per `turn`); each answers TwiML. The `activity_id`
+and `turn` in the query string were put there by Cody when it built the URL, and are covered by the signature.
 """
 
 import logging
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.voice import intelligence
+from api.webhooks import voice_commands
 from api.webhooks.twilio_auth import TwilioForm
 from assistant import drafts
 from db.models import Activity, User
@@ -20,7 +22,7 @@ from tools.context import Ctx
 from tools.messaging import calls
 from tools.messaging.calls import CallUpdate
 from tools.messaging.voice_inbound import receive_call
-from tools.voice import twiml
+from tools.voice import commands, twiml
 
 router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 log = logging.getLogger("cody.webhooks")
@@ -34,6 +36,12 @@ def xml(document: str) -> Response:
 
 def _activity_id(request: Request) -> str | None:
     return request.query_params.get("activity_id")
+
+
+def _turn(request: Request) -> int:
+    """The voice command step a <Gather> action answers (-1, which no step has, when missing)."""
+    turn = request.query_params.get("turn", "")
+    return int(turn) if turn.isdecimal() else -1
 
 
 @router.post("/voice")
@@ -79,6 +87,25 @@ def agent(request: Request, form: TwilioForm, session: SessionDep) -> Response:
     turn = request.query_params.get("turn", "1")
     return xml(calls.agent_turn(session, request.app.state.runtime.settings, intelligence(request.app), form,
                                 _activity_id(request), int(turn) if turn.isdigit() else 1))
+
+
+@router.post("/voice/command/pin")
+def command_pin(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """A user calling from their own phone keyed their PIN (<Gather input="dtmf">): the right one opens commands."""
+    return xml(commands.check_pin(session, request.app.state.runtime.settings, form.get("CallSid") or "",
+                                  _turn(request), form.get("Digits")))
+
+
+@router.post("/voice/command/request")
+def command_request(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """Past the PIN, the caller said what they want (<Gather input="speech">): Cody reads back any draft."""
+    return xml(voice_commands.request_step(request.app, session, form, _turn(request)))
+
+
+@router.post("/voice/command/confirm")
+def command_confirm(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """The caller answered the read-back: only a clear yes sends."""
+    return xml(voice_commands.confirm_step(request.app, session, form, _turn(request)))
 
 
 @router.post("/voice/recording")

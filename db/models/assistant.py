@@ -56,3 +56,27 @@ class Draft(Timestamps, Base):
     def __init__(self, **kw):
         kw.setdefault("id", new_id("draft"))
         super().__init__(**kw)
+
+
+class VoiceCommandSession(Timestamps, Base):
+    """One phone call in which a user speaks commands to Cody: whose PIN it asks for, and where the call is."""
+
+    __tablename__ = "voice_command_session"
+    __table_args__ = (Index("ix_voice_command_session_user", "user_id", "date_created"),)
+
+    id: Mapped[str] = id_column()
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    stage: Mapped[str] = mapped_column(String(20), default="pin")  # pin, request, confirm, ended
+    turn: Mapped[int] = mapped_column(default=0)
+    failed_pins: Mapped[int] = mapped_column(default=0)
+    authenticated_at: Mapped[datetime | None]
+    conversation_id: Mapped[str | None] = mapped_column(ForeignKey("conversation.id", ondelete="SET NULL"))
+    draft_ids: Mapped[list] = mapped_column(default=list)
+    prompt: Mapped[str] = mapped_column(default="")
+    expires_at: Mapped[datetime]
+
+    def __init__(self, **kw):
+        kw.setdefault("id", new_id("vcmd"))
+        super().__init__(**kw)

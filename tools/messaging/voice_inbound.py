@@ -9,6 +9,10 @@ made one), logged on the contact's thread. What happens next is decided by TwiML
 
 With the workspace's voice agent on, Cody answers instead (<Gather input="speech">, see calls.agent_turn) and a
 caller who says nothing is offered voicemail.
+
+A user calling from their own (forwarding) phone who has set a voice PIN is asked for it instead: a voice command
+call (tools/voice/commands.py), not a call from a contact, so it is not logged as one. Without a PIN, their call
+goes on as any other.
 """
 
 import logging
@@ -27,7 +31,7 @@ from tools.problems import Invalid
 from tools.settings import TelephonySettings
 from tools.telephony.signing import FormPairs
 from tools.upsert import insert_ignore
-from tools.voice import twiml
+from tools.voice import commands, twiml
 
 log = logging.getLogger("cody.inbound")
 
@@ -54,6 +58,9 @@ def receive_call(session: Session, settings: TelephonySettings, form: FormPairs)
         return Answer(twiml.say_then(NOT_IN_SERVICE))
     org_id = number.organization_id
     caller = _e164_or_raw(form.get("From") or form.get("Caller") or "")
+    commander = commands.commanding_user(session, number, caller)
+    if commander is not None:
+        return Answer(commands.start(session, settings, commander, org_id, sid))
     if not insert_ignore(session, WebhookReceipt, {"provider_sid": sid, "event": "voice:inbound",
                                                    "organization_id": org_id, "date_created": utcnow()},
                          ["provider_sid", "event"]):

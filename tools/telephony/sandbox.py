@@ -10,9 +10,10 @@
 - `simulate_inbound_sms` builds the webhook form Twilio would post for an inbound text.
 - Calls: `start_call` rings the `to` phone (its answer comes from `call_outcomes`, default picks up), posts the
   status callbacks (initiated, ringing, in-progress, completed), fetches the call's TwiML URL and runs it:
-  <Dial> (the dialled number answers per `call_outcomes`; Dial action, dual recording), <Record>, <Gather
-  input="speech">, <Say>, <Redirect>, <Hangup>. `simulate_inbound_call` does the same for a call to a business
-  number, through its voice webhook. Every post is signed like Twilio's; `twiml_log` keeps what was fetched.
+  <Dial> (the dialled number answers per `call_outcomes`; Dial action, dual recording), <Record>, <Gather> (speech
+  or keys; with actionOnEmptyResult, silence is posted too), <Say>, <Redirect>, <Hangup>. `simulate_inbound_call`
+  does the same for a call to a business number, through its voice webhook. Every post is signed like Twilio's;
+  `twiml_log` keeps what was fetched.
 """
 
 import logging
@@ -483,7 +484,8 @@ class SandboxProvider:
                               speech: Iterable[str] = ()) -> str:
         """Call the app's voice webhook from `from_` to `to`, as Twilio would, and follow its TwiML; returns the
         CallSid. The caller may hang up while the forwarded phone rings, leave a voicemail or not, and say the
-        given phrases to each <Gather input="speech">. Runs in the background; wait with `drain()`."""
+        given phrases to each <Gather input="speech"> (or key them, at a <Gather input="dtmf">). Runs in the
+        background; wait with `drain()`."""
         base = self.settings.public_base_url.rstrip("/")
         hooks = next((w for number, w in self.numbers.values() if number == to), None)
         leg = _Leg(sid=_sid("CA"), from_=from_, to=to, direction="inbound",
@@ -638,14 +640,17 @@ class SandboxProvider:
         return None
 
     def _gather(self, leg: "_Leg", verb) -> str | None:
+        """The caller's next phrase is spoken (input="speech") or keyed (Twilio's default, dtmf; a final # ends it)."""
         leg.seconds += 3
-        if not leg.speech:
+        if not leg.speech and verb.get("actionOnEmptyResult") != "true":
             return None  # silence: Twilio goes on with the next verb
-        said = leg.speech.pop(0)
+        said = leg.speech.pop(0) if leg.speech else ""
         leg.seconds += 2 + len(said.split()) // 3
         action = verb.get("action")
         if not action:
             return None
+        if "speech" not in verb.get("input", "dtmf"):
+            return self._fetch(action, self._call_params(leg, "in-progress", [("Digits", said.removesuffix("#"))]))
         return self._fetch(action, self._call_params(leg, "in-progress", [("SpeechResult", said),
                                                                            ("Confidence", "0.92")]))
 

@@ -6,6 +6,7 @@ RECORD_DUAL = "record-from-answer-dual"  # both parties, one channel each
 FORWARD_TIMEOUT_SECONDS = 20  # how long the owner's phone rings before the caller goes to voicemail
 DIAL_TIMEOUT_SECONDS = 30
 VOICEMAIL_MAX_SECONDS = 120
+PIN_TIMEOUT_SECONDS = 10  # how long Twilio waits for the next key of a PIN
 
 
 def connect_call(number: str, caller_id: str, action: str, record: bool, recording_callback: str | None,
@@ -52,6 +53,27 @@ def agent_turn(say: str, action: str, voicemail_after: tuple[str, str, str] | No
     else:
         response.say("Thanks for calling. Goodbye.")
         response.hangup()
+    return str(response)
+
+
+def ask_for_pin(say: str, action: str) -> str:
+    """Ask for digits ending with # (<Gather input="dtmf">); no digits end the call."""
+    response = VoiceResponse()
+    gather = response.gather(input="dtmf", action=action, method="POST", finish_on_key="#", timeout=PIN_TIMEOUT_SECONDS)
+    gather.say(say)
+    response.say("Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def ask_for_command(say: str, action: str) -> str:
+    """Speak and listen (<Gather input="speech">); silence is posted too (an empty SpeechResult) so Cody decides."""
+    response = VoiceResponse()
+    gather = response.gather(input="speech", action=action, method="POST", speech_timeout="auto", timeout=5,
+                             language="en-US", action_on_empty_result=True)
+    gather.say(say)
+    response.say("Goodbye.")
+    response.hangup()
     return str(response)
 
 

@@ -264,6 +264,30 @@ def upgrade() -> None:
         batch_op.create_index('ix_draft_conversation', ['conversation_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_draft_organization_id'), ['organization_id'], unique=False)
 
+    op.create_table('voice_command_session',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('call_sid', sa.String(length=64), nullable=False),
+    sa.Column('organization_id', sa.String(length=40), nullable=False),
+    sa.Column('user_id', sa.String(length=40), nullable=False),
+    sa.Column('stage', sa.String(length=20), nullable=False),
+    sa.Column('turn', sa.Integer(), nullable=False),
+    sa.Column('failed_pins', sa.Integer(), nullable=False),
+    sa.Column('authenticated_at', db.types.UTCDateTime(), nullable=True),
+    sa.Column('conversation_id', sa.String(length=40), nullable=True),
+    sa.Column('draft_ids', sa.JSON(), nullable=False),
+    sa.Column('prompt', sa.String(), nullable=False),
+    sa.Column('expires_at', db.types.UTCDateTime(), nullable=False),
+    sa.Column('date_created', db.types.UTCDateTime(), nullable=False),
+    sa.Column('date_updated', db.types.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['conversation_id'], ['conversation.id'], name=op.f('fk_voice_command_session_conversation_id_conversation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], name=op.f('fk_voice_command_session_organization_id_organization'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_voice_command_session_user_id_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voice_command_session')),
+    sa.UniqueConstraint('call_sid', name=op.f('uq_voice_command_session_call_sid'))
+    )
+    with op.batch_alter_table('voice_command_session', schema=None) as batch_op:
+        batch_op.create_index('ix_voice_command_session_user', ['user_id', 'date_created'], unique=False)
+
     op.create_table('activity',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('organization_id', sa.String(length=40), nullable=False),
@@ -447,6 +471,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_activity_contact')
 
     op.drop_table('activity')
+    with op.batch_alter_table('voice_command_session', schema=None) as batch_op:
+        batch_op.drop_index('ix_voice_command_session_user')
+
+    op.drop_table('voice_command_session')
     with op.batch_alter_table('draft', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_draft_organization_id'))
         batch_op.drop_index('ix_draft_conversation')

@@ -1,0 +1,134 @@
+"""Voice commands by phone, once the PIN matched: a spoken request goes to Cody, a spoken yes sends its drafts.
+
+The words go to the chat's assistant as the PIN's user, on the "voice" channel. The drafts it makes are read back
+and wait for a yes, decided by the assistant's own code (assistant.control), then confirmed through
+assistant.drafts as the chat's Confirm button does (owner, expiry, hash, once). Anything else, or silence, cancels
+them. The call's session, its steps and the PIN are in tools/voice/commands.py.
+"""
+
+import re
+from datetime import datetime
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from api.voice import assistant_of
+from assistant import drafts
+from assistant.control import control_of
+from assistant.service import ChatResult
+from db.models import Activity, Draft
+from tools.context import Ctx
+from tools.problems import ServiceError
+from tools.telephony.signing import FormPairs
+from tools.voice import commands
+from tools.voice.commands import (
+    ALREADY_SENT,
+    ANYTHING_ELSE,
+    ASK_REQUEST,
+    GOODBYE,
+    NOTHING_SENT,
+)
+
+DONE = re.compile(r"^(no( thanks| thank you)?|nope|nothing( else)?|that'?s (all|it)|(good)?bye|hang up)[.,! ]*$",
+                  re.IGNORECASE)
+GO_AHEAD = "Say yes to go ahead, or no to cancel."
+CANCELLED = "Cancelled, nothing was sent."
+MAX_SPEECH = 1000
+
+
+def request_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> str:
+    """The caller said what they want: Cody answers, and reads back any draft it made to wait for a yes."""
+    settings, call_sid = app.state.runtime.settings, form.get("CallSid") or ""
+    row = commands.claim(session, call_sid, "request", turn)
+    if row is None:
+        return commands.repeat(session, settings, call_sid, "request")
+    ctx, said = commands.session_ctx(session, row), _speech(form)
+    if ctx is None or not said or DONE.match(said):
+        return commands.finish(session, row, GOODBYE)
+    try:
+        result = assistant_of(app).handle(session, ctx, said, row.conversation_id)
+    except ServiceError as exc:
+        session.rollback()
+        return commands.advance(session, settings, row, "request", ASK_REQUEST, f"I couldn't do that: {exc.message}")
+    row.conversation_id = result.conversation_id
+    waiting = [d for d in result.drafts if d.state == "pending"]
+    if waiting and not any(d.problems for d in waiting):
+        row.draft_ids = [d.id for d in waiting]
+        return commands.advance(session, settings, row, "confirm", _read_back(waiting))
+    for draft in waiting:  # it can't go out as it is: the reply says why
+        _cancel(session, ctx, draft.id)
+    return commands.advance(session, settings, row, "request", _reply_prompt(result, bool(waiting)))
+
+
+def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> str:
+    """The caller answered the read-back: a clear yes confirms the drafts, anything else (or silence) cancels them."""
+    settings, call_sid = app.state.runtime.settings, form.get("CallSid") or ""
+    row = commands.claim(session, call_sid, "confirm", turn)
+    if row is None:
+        return commands.repeat(session, settings, call_sid, "confirm")
+    ctx = commands.session_ctx(session, row)
+    if ctx is None:
+        return commands.finish(session, row, f"{NOTHING_SENT} {GOODBYE}")
+    control = control_of(_speech(form))
+    if control is None or control.action != "confirm":
+        for draft_id in row.draft_ids:
+            _cancel(session, ctx, draft_id)
+        return commands.advance(session, settings, row, "request", ANYTHING_ELSE, CANCELLED)
+    outcome = " ".join(_confirm(app, session, ctx, draft_id) for draft_id in row.draft_ids)
+    return commands.advance(session, settings, row, "request", ANYTHING_ELSE, outcome)
+
+
+def _speech(form: FormPairs) -> str:
+    return " ".join((form.get("SpeechResult") or "").split())[:MAX_SPEECH]
+
+
+def _confirm(app: FastAPI, session: Session, ctx: Ctx, draft_id: str) -> str:
+    try:
+        _, activity = drafts.confirm(session, ctx, assistant_of(app).messaging, draft_id)
+    except ServiceError as exc:
+        session.rollback()
+        draft = session.get(Draft, draft_id)
+        return ALREADY_SENT if draft is not None and draft.state == "executed" else f"I couldn't do that: {exc.message}"
+    return _outcome(activity)
+
+
+def _cancel(session: Session, ctx: Ctx, draft_id: str) -> None:
+    try:
+        drafts.cancel(session, ctx, draft_id)
+    except ServiceError:  # no longer pending (sent, canceled or expired elsewhere): nothing to undo
+        session.rollback()
+
+
+def _outcome(activity: Activity) -> str:
+    if activity.type == "call":
+        return "Calling: hang up, and your phone will ring first."
+    if activity.status == "scheduled":
+        return "Scheduled."
+    if activity.status == "error":
+        return f"The carrier refused it: {activity.error_message}"
+    return "Sent."
+
+
+def _read_back(waiting: list[Draft]) -> str:
+    return " ".join([_describe(d) for d in waiting] + [GO_AHEAD])
+
+
+def _describe(draft: Draft) -> str:
+    who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    if draft.tool == "call_contact":
+        return f"I'll call {who}."
+    when = draft.preview.get("date_scheduled")
+    at = f" at {datetime.fromisoformat(when):%-I:%M %p on %A}" if when else ""
+    return f"I'll text {who}{at}: {_sentence(draft.preview.get('text') or '')}"
+
+
+def _reply_prompt(result: ChatResult, cancelled: bool) -> str:
+    """Cody's answer; a question waits for its answer, anything else goes on to the next request."""
+    if result.question is not None:
+        return result.reply
+    return " ".join(part for part in (result.reply, NOTHING_SENT if cancelled else "", ANYTHING_ELSE) if part)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."

@@ -94,6 +94,21 @@ def worker(
         runtime.dispatcher.stop()
 
 
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, help="Small sizes, for a smoke run in CI (asserts nothing about speed)"),
+    only: list[str] = typer.Option([], help="Run only these modules (e.g. bench_text)"),
+    runs: int | None = typer.Option(None, help="Runs per benchmark, medians printed (default 3; 1 with --quick)"),
+) -> None:
+    """Run the benchmarks (bench/) and print one table: `python -m bench` with the same options."""
+    try:
+        from bench.__main__ import main as bench_main
+    except ImportError:
+        console.print("[red]The benchmarks are not installed here: run from a checkout (bench/ beside api/).[/red]")
+        raise typer.Exit(2) from None
+    bench_main(quick=quick, only=only, runs=runs)
+
+
 @admin.command("create-org")
 def create_org(
     name: str = typer.Option(..., help="Workspace name"),

@@ -1,11 +1,13 @@
 """Dispatch figures: 10,000 scheduled messages due at once on PostgreSQL, drained by 1 and by 3 worker processes.
 
-Each run gets a fresh migrated PostgreSQL database (bench.live) holding the demo workspace and N messages written
+One fresh migrated PostgreSQL database (bench.live) holds the demo workspace and three batches of N messages written
 with core inserts in the shape `Messaging.execute` gives a scheduled text (status `scheduled`, thread, sender,
-messaging service, segments), to the demo's contacts, scheduled an hour ahead. Workers are separate processes
+messaging service, segments, an idempotency key), to the demo's contacts, scheduled an hour ahead: one batch for
+each phase (1 worker, 3 workers, the baseline), with VACUUM ANALYZE between phases. Workers are separate processes
 (``python -m bench.bench_dispatch --worker``, the loop `cody worker --once` runs: `Dispatcher.drain()`, batches of
 50, `FOR UPDATE SKIP LOCKED`), so they do not share a GIL. Each imports everything, builds its runtime and says
-READY; then every row's date_scheduled is set to one instant t0 (all due at once) and the workers are told GO.
+READY; then every row of the phase's batch gets date_scheduled = one instant t0 (all due at once) and the workers
+are told GO.
 
 Provider: the fake Twilio (bench/fake_twilio.py) in its own process by default, reached by the Twilio SDK over
 loopback as a real carrier would be; ``CODY_BENCH_DISPATCH_PROVIDER=sandbox`` uses the sandbox with its status
@@ -24,6 +26,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -43,6 +47,10 @@ from tools.telephony.sandbox import SANDBOX_MESSAGING_SERVICE_SID, SandboxProvid
 
 REPEATS_INSIDE = True  # one drain of 10,000 is long enough to average out: run once by `python -m bench`
 N = {True: 500, False: 10_000}
+# (fake carrier answer time in ms, messages): 0 ms measures Cody and PostgreSQL alone (CPU-bound, so on 2 cores the
+# 3 workers share the cores with PostgreSQL and the fake); 20 ms, still quicker than Twilio's API, measures what a
+# worker waiting on a real carrier gains from more workers.
+CARRIER_LATENCIES = {True: ((0, 500),), False: ((0, 10_000), (20, 2_000))}
 WORKERS = (1, 3)
 BATCH = 50
 TARGET_SPEEDUP = 2.0
@@ -96,8 +104,12 @@ def _runtime(url: str, fake_url: str | None):
 # -- the rows ------------------------------------------------------------------------------------------------
 
 
-def _fill(url: str, n: int, fake_url: str | None) -> None:
-    """The demo workspace and n scheduled texts to its contacts, in execute's shape, due in an hour."""
+def _fill(url: str, n: int, fake_url: str | None, batches: tuple[str, ...]) -> None:
+    """The demo workspace and, per batch, n scheduled texts to its contacts in execute's shape, due in an hour.
+
+    A batch's rows carry idempotency keys "<batch>-<i>" (as texts sent through the API with an Idempotency-Key do),
+    which is how a phase makes only its own batch due.
+    """
     runtime = _runtime(url, fake_url)
     factory = runtime.factory
     with transaction(factory) as session:
@@ -124,7 +136,7 @@ def _fill(url: str, n: int, fake_url: str | None) -> None:
         raise RuntimeError("the demo workspace has no textable contact")
     now = utcnow()
     rows = []
-    for i in range(n):
+    for batch, i in ((b, i) for b in batches for i in range(n)):
         p, thread_id = shapes[i % len(shapes)]
         rows.append({
             "id": new_id("acti"), "organization_id": ctx.organization_id, "type": "sms", "direction": "outbound",
@@ -133,35 +145,45 @@ def _fill(url: str, n: int, fake_url: str | None) -> None:
             "activity_at": now, "channel": "api", "local_phone": p.from_, "remote_phone": p.to, "text": p.text,
             "date_scheduled": later, "encoding": p.encoding, "segments": p.segments, "attachments": [],
             "messaging_service_sid": p.messaging_service_sid, "attempts": 0, "commitments": [],
-            "date_created": now, "date_updated": now,
+            "idempotency_key": f"{batch}-{i}", "date_created": now, "date_updated": now,
         })
     engine = factory.kw["bind"]
     with engine.begin() as conn:
-        for i in range(0, n, 2_000):
+        for i in range(0, len(rows), 2_000):
             conn.execute(insert(Activity), rows[i:i + 2_000])
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    engine.dispose()
+    _vacuum(url)
+
+
+def _vacuum(url: str) -> None:
+    """Fresh statistics and no dead rows from an earlier phase: each phase starts from the same state."""
+    engine = make_engine(url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
         conn.exec_driver_sql("VACUUM ANALYZE activity")
     engine.dispose()
 
 
-def _make_due(url: str) -> None:
-    """Every scheduled row due at one instant: now."""
+def _in_batch(batch: str):
+    return Activity.idempotency_key.like(f"{batch}-%")
+
+
+def _make_due(url: str, batch: str) -> None:
+    """Every row of the batch due at one instant: now."""
     engine = make_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        conn.execute(update(Activity).where(Activity.status == "scheduled").values(date_scheduled=utcnow()))
+        conn.execute(update(Activity).where(Activity.status == "scheduled", _in_batch(batch))
+                     .values(date_scheduled=utcnow()))
     engine.dispose()
 
 
-def _outcome(url: str) -> tuple[int, int, list[float]]:
-    """(rows sent, rows in any other status, lateness in seconds of each sent row)."""
+def _outcome(url: str, batch: str) -> tuple[int, int, list[float]]:
+    """(rows sent, rows in any other status, lateness in seconds of each sent row) of the batch."""
     engine = make_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         late = [(sent - due).total_seconds() for sent, due in conn.execute(
-            select(Activity.date_sent, Activity.date_scheduled)
-            .where(Activity.type == "sms", Activity.direction == "outbound", Activity.status == "sent"))]
+            select(Activity.date_sent, Activity.date_scheduled).where(_in_batch(batch), Activity.status == "sent"))]
         other = conn.scalar(select(func.count()).select_from(Activity)
-                            .where(Activity.type == "sms", Activity.direction == "outbound",
-                                   Activity.status != "sent"))
+                            .where(_in_batch(batch), Activity.status != "sent"))
     engine.dispose()
     return len(late), other, late
 
@@ -211,21 +233,16 @@ def worker_main(url: str, fake_url: str | None) -> None:
     print(f"DONE {sent} {time.process_time() - cpu:.3f}", flush=True)
 
 
-def _drain(url: str, workers: int, fake_url: str | None) -> dict:
-    procs = [_Worker(url, fake_url) for _ in range(workers)]
-    try:
-        for p in procs:
-            p.expect("READY")
-        _make_due(url)
-        began = time.perf_counter()
-        for p in procs:
-            p.go()
-        done = [p.expect("DONE", timeout=3600).split() for p in procs]
-        elapsed = time.perf_counter() - began
-    finally:
-        for p in procs:
-            p.stop()
-    sent, other, late = _outcome(url)
+def _drain(url: str, procs: list[_Worker], batch: str) -> dict:
+    for p in procs:
+        p.expect("READY")
+    _make_due(url, batch)
+    began = time.perf_counter()
+    for p in procs:
+        p.go()
+    done = [p.expect("DONE", timeout=3600).split() for p in procs]
+    elapsed = time.perf_counter() - began
+    sent, other, late = _outcome(url, batch)
     return {"elapsed": elapsed, "claimed": sum(int(d[1]) for d in done), "cpu": sum(float(d[2]) for d in done),
             "sent": sent, "other": other, "late": late}
 
@@ -233,13 +250,13 @@ def _drain(url: str, workers: int, fake_url: str | None) -> dict:
 # -- the baseline: the database alone ---------------------------------------------------------------------------
 
 
-def _bare(url: str) -> dict:
+def _bare(url: str, batch: str) -> dict:
     """Claim batches as the dispatcher does, then UPDATE each row to sent and COMMIT: no provider, no checks."""
     from tools.messaging.dispatcher import claim_due
 
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
-    _make_due(url)
+    _make_due(url, batch)
     began, cpu = time.perf_counter(), time.process_time()
     done = 0
     with factory() as session:
@@ -261,18 +278,25 @@ def _bare(url: str) -> dict:
 
 
 def _run(n: int, fake_url: str | None) -> tuple[dict[int, dict], dict]:
+    """One database, three batches of n: drained by 1 worker, by 3 workers, and by the bare loop, in turn."""
     results: dict[int, dict] = {}
-    for workers in WORKERS:
-        with temp_database("postgres") as url:
-            _fill(url, n, fake_url)
-            got = _drain(url, workers, fake_url)
-        if got["sent"] != n or got["other"] or got["claimed"] != n:
-            raise RuntimeError(f"{workers} worker(s): {got['sent']} sent, {got['other']} not, "
-                               f"{got['claimed']} claimed; expected {n} sent")
-        results[workers] = got
     with temp_database("postgres") as url:
-        _fill(url, n, fake_url)
-        bare = _bare(url)
+        # Every worker process starts now: their imports overlap the filling, not the timing.
+        procs = {workers: [_Worker(url, fake_url) for _ in range(workers)] for workers in WORKERS}
+        try:
+            _fill(url, n, fake_url, tuple(f"w{w}" for w in WORKERS) + ("bare",))
+            for workers in WORKERS:
+                got = _drain(url, procs[workers], f"w{workers}")
+                if got["sent"] != n or got["other"] or got["claimed"] != n:
+                    raise RuntimeError(f"{workers} worker(s): {got['sent']} sent, {got['other']} not, "
+                                       f"{got['claimed']} claimed; expected {n} sent")
+                results[workers] = got
+                _vacuum(url)
+        finally:
+            for group in procs.values():
+                for p in group:
+                    p.stop()
+        bare = _bare(url, "bare")
     if bare["done"] != n:
         raise RuntimeError(f"baseline sent {bare['done']} of {n}")
     return results, bare
@@ -284,26 +308,38 @@ def run(quick: bool) -> list[Figure]:
             raise RuntimeError(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run the dispatch benchmark")
         print(f"bench: PostgreSQL not reachable at {PG_ADMIN_URL}; dispatch figures skipped", file=sys.stderr)
         return []
-    n = N[quick]
     kind = _provider_kind()
-    fake = None
+    figures: list[Figure] = []
+    for latency_ms, n in CARRIER_LATENCIES[quick] if kind == "twilio" else ((0, N[quick]),):
+        with _fake_carrier(kind, latency_ms) as fake_url:
+            results, bare = _run(n, fake_url)
+        figures += _figures(n, kind, latency_ms, results, bare)
+    return figures
+
+
+@contextmanager
+def _fake_carrier(kind: str, latency_ms: float) -> Iterator[str | None]:
+    """The fake Twilio in its own process (answering each create after latency_ms), or None for the sandbox."""
+    if kind != "twilio":
+        yield None
+        return
+    fake = subprocess.Popen([sys.executable, "-m", "bench.fake_twilio", "--latency-ms", str(latency_ms)], cwd=ROOT,
+                            env=clean_env(), stdout=subprocess.PIPE, text=True)
     try:
-        if kind == "twilio":
-            fake = subprocess.Popen([sys.executable, "-m", "bench.fake_twilio"], cwd=ROOT, env=clean_env(),
-                                    stdout=subprocess.PIPE, text=True)
-            line = fake.stdout.readline()
-            if not line.startswith("FAKE_TWILIO_URL="):
-                raise RuntimeError("the fake Twilio did not start")
-            fake_url = line.split("=", 1)[1].strip()
-        else:
-            fake_url = None
-        results, bare = _run(n, fake_url)
+        line = fake.stdout.readline()
+        if not line.startswith("FAKE_TWILIO_URL="):
+            raise RuntimeError("the fake Twilio did not start")
+        yield line.split("=", 1)[1].strip()
     finally:
-        if fake is not None:
-            fake.terminate()
-            fake.wait(timeout=10)
-            fake.stdout.close()
-    provider = "Twilio SDK -> fake Twilio" if kind == "twilio" else "sandbox, callbacks off"
+        fake.terminate()
+        fake.wait(timeout=10)
+        fake.stdout.close()
+
+
+def _figures(n: int, kind: str, latency_ms: float, results: dict[int, dict], bare: dict) -> list[Figure]:
+    provider = (f"Twilio SDK -> fake Twilio answering in {latency_ms:g} ms" if kind == "twilio"
+                else "sandbox, callbacks off")
+    carrier = f"carrier {latency_ms:g} ms" if kind == "twilio" else "sandbox"
     rate = {w: n / r["elapsed"] for w, r in results.items()}
     bare_rate = n / bare["elapsed"]
     figures = []
@@ -318,7 +354,7 @@ def run(quick: bool) -> list[Figure]:
             verdict = "meets" if speedup >= TARGET_SPEEDUP else "MISSES"
             extra = f"{speedup:.2f}x the 1-worker rate: {verdict} >= {TARGET_SPEEDUP:.0f}x"
         figures.append(Figure(
-            group="dispatch", name=f"drain {n:,} due at once, {workers} worker process(es) (postgres)",
+            group="dispatch", name=f"drain {n:,} due at once, {workers} worker process(es), {carrier} (postgres)",
             value=rate[workers], unit="msg/s", baseline=baseline, baseline_name=baseline_name, p50_ms=p50,
             p99_ms=p99,
             note=f"p50/p99 = lateness (date_sent - date_scheduled); {provider}; drained in {r['elapsed']:.1f} s; "

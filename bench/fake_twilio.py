@@ -5,6 +5,7 @@ SDK's MessageInstance reads: sid "SM" + 32 hex, status "queued", price null, ...
 POST on Messages/{sid}.json (fetch, cancel) answer with the same shape (the kept message when the sid is known);
 GET Messages.json lists the kept messages newest first, filtered by To, From and DateSent / DateSent< / DateSent>
 (whole days, as Twilio does), paged with PageSize and Page (next_page_uri). Anything else is a Twilio-style 404.
+A create can be made to take as long as a real carrier's does (`latency_seconds`, `--latency-ms`; default 0).
 
 Faults, for the next message creates only (`FakeTwilio.fail_next(kind, count)`, or POST /_fake/faults with the
 form fields kind and count): "500", "503", "429" (Twilio's error JSON with that status), "400" (code 21211, an
@@ -158,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fake.stall_seconds)
                 self._hang_up()
             else:
+                if fake.latency_seconds:
+                    time.sleep(fake.latency_seconds)  # a real carrier's API takes tens to hundreds of ms to answer
                 created = fake.create(account_sid, form)
                 fake.counter.add(True)
                 if fault == "drop":
@@ -205,8 +208,10 @@ class _Server(ThreadingHTTPServer):
 class FakeTwilio:
     """The fake's state (kept messages, pending faults) and its server; `start()`/`stop()` or use it as a context."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, stall_seconds: float = 3.0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, stall_seconds: float = 3.0,
+                 latency_seconds: float = 0.0):
         self.stall_seconds = stall_seconds
+        self.latency_seconds = latency_seconds
         self.counter = Counter()
         self.counter.fake = self
         self._lock = threading.Lock()
@@ -330,8 +335,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--stall-seconds", type=float, default=3.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="wait this long before answering a create")
     args = parser.parse_args()
-    fake = FakeTwilio(args.host, args.port, args.stall_seconds).start()
+    fake = FakeTwilio(args.host, args.port, args.stall_seconds, args.latency_ms / 1000).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"FAKE_TWILIO_URL={fake.url}", flush=True)

@@ -241,7 +241,10 @@ def build_app(db_url: str, base_url: str):
 def serve(db_url: str) -> None:
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and accepted ones
+    # inherit this. Without it every response (headers, then body, in two writes) waited ~40 ms for the client's
+    # delayed ACK (Nagle), which `cody serve` (uvicorn binding host:port itself) never does.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -26,8 +26,8 @@ def make_engine(url: str, **kwargs) -> Engine:
             # Every transaction takes the write lock at BEGIN (below), so only one connection can work at a time
             # anyway: with one pooled connection the others wait on the pool, woken as soon as it is returned,
             # instead of in SQLite's busy handler, which sleeps and retries (up to 100 ms a nap) and made the
-            # latency tail. A second session opened while one holds a transaction in the same thread waited
-            # forever before too (busy_timeout); now it waits pool_timeout, the same 30 s.
+            # latency tail. A second session opened in a thread already holding a transaction could not get the
+            # lock before either (busy_timeout, 30 s); now it waits pool_timeout, the same 30 s.
             kwargs.setdefault("pool_size", 1)
             kwargs.setdefault("max_overflow", 0)
             kwargs.setdefault("pool_timeout", 30)

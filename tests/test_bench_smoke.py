@@ -6,8 +6,8 @@ PostgreSQL halves skip when PostgreSQL is unreachable, except in CI, where they 
 
 import pytest
 
-from bench import bench_inbound, bench_outbound, bench_text
-from bench.harness import Figure
+from bench import bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_text
+from bench.harness import Figure, median_figures
 from bench.live import IN_CI, PG_ADMIN_URL, pg_reachable
 
 
@@ -46,3 +46,29 @@ def test_inbound_bench(database):
     assert all(f.group == "inbound" and f"({database})" in f.name for f in figures)
     throughput, at_rate = figures
     assert throughput.unit == "req/s" and at_rate.unit == "ms" and not at_rate.higher_is_better
+
+
+def test_draft_bench():
+    figures = bench_draft.run(quick=True)
+    check(figures, 3)
+    assert all(f.group == "draft" and not f.higher_is_better for f in figures)
+
+
+@pytest.mark.postgres
+def test_dispatch_bench():
+    if not pg_reachable():
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; CI must run the PostgreSQL benchmarks")
+        pytest.skip("PostgreSQL not reachable (set CODY_TEST_POSTGRES_URL)")
+    figures = bench_dispatch.run(quick=True)
+    check(figures, 2)
+    one, three = figures
+    assert one.unit == three.unit == "msg/s" and three.baseline == one.value
+
+
+def test_medians_of_runs():
+    runs = [[Figure("g", "f", value, "x/s", baseline=base, p50_ms=value, p99_ms=2 * value)]
+            for value, base in ((10.0, 20.0), (30.0, 30.0), (20.0, 50.0))]
+    [median] = median_figures(runs)
+    assert (median.value, median.baseline, median.p50_ms, median.p99_ms, median.runs) == (20.0, 30.0, 20.0, 40.0, 3)
+    assert median.ratio == 0.5  # the median of the runs' own ratios (0.5, 1.0, 0.4), not 20 / 30

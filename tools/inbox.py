@@ -1,6 +1,6 @@
 """The Inbox: what each person must look at, and the threads they can claim."""
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Activity, InboxItem, Membership, Thread
@@ -15,16 +15,24 @@ from db.ids import new_id
 INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
 
 
+_MEMBERS = select(Membership.user_id).where(Membership.organization_id == bindparam("org"))  # built once
+
+
 def recipients_for(session: Session, thread: Thread | None, organization_id: str) -> list[str]:
     """The thread's assignee, or every member of the workspace while the thread is unclaimed."""
     if thread is not None and thread.assignee_id:
         return [thread.assignee_id]
-    return list(session.scalars(select(Membership.user_id).where(Membership.organization_id == organization_id)))
+    return list(session.scalars(_MEMBERS, {"org": organization_id}))
 
 
-def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms") -> int:
-    """One item per person who must see this activity; a repeat makes nothing new."""
-    thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
+def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms",
+                       thread: Thread | None = None) -> int:
+    """One item per person who must see this activity; a repeat makes nothing new.
+
+    `thread`: the activity's thread when the caller has it at hand (saves reading it again).
+    """
+    if thread is None or thread.id != activity.thread_id:
+        thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
     now = utcnow()
     made = 0
     for user_id in recipients_for(session, thread, activity.organization_id):

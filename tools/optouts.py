@@ -1,6 +1,6 @@
 """Opt-outs: a phone that replied STOP gets nothing from this workspace until START."""
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from db.models import OptOut
@@ -20,10 +20,11 @@ def keyword_of(body: str) -> str | None:
     return None
 
 
+_OPTED_OUT = select(OptOut.id).where(OptOut.organization_id == bindparam("org"), OptOut.phone == bindparam("phone"))
+
+
 def is_opted_out(session: Session, organization_id: str, phone: str) -> bool:
-    return session.scalar(
-        select(OptOut.id).where(OptOut.organization_id == organization_id, OptOut.phone == phone)
-    ) is not None
+    return session.scalar(_OPTED_OUT, {"org": organization_id, "phone": phone}) is not None
 
 
 def record_opt_out(session: Session, organization_id: str, phone: str, source: str = "keyword") -> None:

@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from db.ids import new_id
 from db.models import Thread
@@ -12,17 +13,44 @@ from tools.upsert import insert_ignore
 
 
 def thread_for(session: Session, organization_id: str, contact_id: str, lead_id: str | None) -> Thread:
-    """The contact's thread, created on first use (safe when two requests create it at once)."""
+    """The contact's thread, created on first use (safe when two requests create it at once).
+
+    One SELECT when the thread exists (the usual case); INSERT ... ON CONFLICT DO NOTHING and a second SELECT
+    only when it does not yet.
+    """
+    found = _current_thread(session, organization_id, contact_id)
+    if found is not None:
+        return found
     now = utcnow()
     insert_ignore(session, Thread, {"id": new_id("thrd"), "organization_id": organization_id, "contact_id": contact_id,
                                     "lead_id": lead_id, "status": "open", "date_created": now, "date_updated": now},
                   ["organization_id", "contact_id"])
-    # populate_existing: a session that loaded the thread before (sessions keep objects across commits) must see
-    # the current assignee and last inbound, or an outbound reply would decide on a stale copy.
-    return session.scalar(
-        select(Thread).where(Thread.organization_id == organization_id, Thread.contact_id == contact_id)
-        .execution_options(populate_existing=True)
-    )
+    return _current_thread(session, organization_id, contact_id)
+
+
+# Built once (values are bound at execution): these run on every text in and out, and building a statement and its
+# cache key each time cost about as much as running it.
+# populate_existing: a session that loaded the thread before (sessions keep objects across commits) must see the
+# current assignee and last inbound, or an outbound reply would decide on a stale copy.
+_THREAD_OF_CONTACT = (
+    select(Thread).where(Thread.organization_id == bindparam("org"), Thread.contact_id == bindparam("contact"))
+    .execution_options(populate_existing=True)
+)
+# A Core UPDATE of the table (the ORM's bulk-update layer around it cost more than the statement). RETURNING the
+# assignee: the row is locked from the UPDATE to commit, so this is who has the thread now (a claim that landed since
+# the thread was read is seen without reading it again).
+_THREADS = Thread.__table__
+_TOUCH = {
+    inbound: _THREADS.update().where(_THREADS.c.id == bindparam("thread"))
+    .values(last_activity_at=bindparam("at"), date_updated=bindparam("now"),
+            **({"last_inbound_at": bindparam("at")} if inbound else {}))
+    .returning(_THREADS.c.assignee_id)
+    for inbound in (False, True)
+}
+
+
+def _current_thread(session: Session, organization_id: str, contact_id: str) -> Thread | None:
+    return session.scalar(_THREAD_OF_CONTACT, {"org": organization_id, "contact": contact_id})
 
 
 def claim_if_unclaimed(session: Session, thread: Thread, user_id: str) -> bool:
@@ -38,11 +66,11 @@ def claim_if_unclaimed(session: Session, thread: Thread, user_id: str) -> bool:
 
 
 def touch(session: Session, thread: Thread, at: datetime, inbound: bool = False) -> None:
-    values = {"last_activity_at": at, "date_updated": utcnow()}
-    if inbound:
-        values["last_inbound_at"] = at
-    session.execute(update(Thread).where(Thread.id == thread.id).values(**values)
-                    .execution_options(synchronize_session=False))
+    if session.autoflush:
+        session.flush()  # as an ORM statement would: the message being logged goes in before its thread is touched
+    assignee = session.execute(_TOUCH[inbound], {"thread": thread.id, "at": at, "now": utcnow()}).first()
+    if assignee is not None:
+        set_committed_value(thread, "assignee_id", assignee[0])
 
 
 def assign_after_outbound(session: Session, thread: Thread, user_id: str | None) -> None:

@@ -3,8 +3,8 @@
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from db.models import Activity, Contact, ContactPhone, Lead, PhoneNumber, Thread, WebhookReceipt
 from db.types import utcnow
@@ -39,20 +39,27 @@ class InboundSms:
                    messaging_service_sid=form.get("MessagingServiceSid"), media=media)
 
 
+# Built once, values bound at execution (every incoming text and call runs these).
+_ROUTE = select(PhoneNumber).where(PhoneNumber.number == bindparam("to"), PhoneNumber.status == "active",
+                                   PhoneNumber.number_type == "internal")
+# The contact's lead, phones and emails load only if a caller reads them (none of the webhooks does).
+_CONTACTS_WITH_PHONE = (
+    select(Contact, Thread.last_activity_at)
+    .options(lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Contact.emails))
+    .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+    .outerjoin(Thread, (Thread.contact_id == Contact.id) & (Thread.organization_id == bindparam("org")))
+    .where(ContactPhone.organization_id == bindparam("org"), ContactPhone.phone == bindparam("phone"))
+)
+
+
 def route(session: Session, sms: InboundSms) -> PhoneNumber | None:
     """The active internal number the text was sent to; None for an unknown or released number."""
-    return session.scalar(select(PhoneNumber).where(PhoneNumber.number == sms.to, PhoneNumber.status == "active",
-                                                    PhoneNumber.number_type == "internal"))
+    return session.scalar(_ROUTE, {"to": sms.to})
 
 
 def match_contact(session: Session, organization_id: str, phone: str) -> Contact | None:
     """The workspace's contact with this phone; when several share it, the one with the latest thread."""
-    rows = session.execute(
-        select(Contact, Thread.last_activity_at)
-        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
-        .outerjoin(Thread, (Thread.contact_id == Contact.id) & (Thread.organization_id == organization_id))
-        .where(ContactPhone.organization_id == organization_id, ContactPhone.phone == phone)
-    ).all()
+    rows = session.execute(_CONTACTS_WITH_PHONE, {"org": organization_id, "phone": phone}).all()
     if not rows:
         return None
     rows.sort(key=lambda r: (r[1] is not None, r[1] or utcnow(), r[0].date_created), reverse=True)
@@ -87,13 +94,14 @@ def receive_sms(session: Session, form: FormPairs) -> Activity | None:
     from_ = _e164_or_raw(sms.from_)
     contact = match_contact(session, org_id, from_) or new_contact_for(session, org_id, from_)
     _apply_keyword(session, org_id, from_, sms.body)
-    activity = _log(session, number, contact, sms, from_)
-    create_inbox_items(session, activity, "incoming_sms")
+    activity, thread = _log(session, number, contact, sms, from_)
+    create_inbox_items(session, activity, "incoming_sms", thread=thread)
     session.commit()
     return activity
 
 
-def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSms, from_: str) -> Activity:
+def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSms,
+         from_: str) -> tuple[Activity, Thread]:
     now = utcnow()
     thread = threads.thread_for(session, number.organization_id, contact.id, contact.lead_id)
     segments = count_segments(sms.body)
@@ -107,7 +115,7 @@ def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSm
     session.add(activity)
     threads.touch(session, thread, now, inbound=True)
     session.flush()
-    return activity
+    return activity, thread
 
 
 def _apply_keyword(session: Session, organization_id: str, phone: str, body: str) -> None:

@@ -1,6 +1,8 @@
 """Which business number a text goes out from."""
 
-from sqlalchemy import or_, select
+from functools import lru_cache
+
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import PhoneNumber
@@ -14,15 +16,20 @@ NO_BUSINESS_LINE = Problem("no_business_line", "local_phone", "Set up a business
 
 def usable_numbers(session: Session, ctx: Ctx) -> list[PhoneNumber]:
     """The caller's own internal numbers and the workspace's group numbers, personal first."""
-    rows = session.scalars(
-        select(PhoneNumber).where(
-            PhoneNumber.organization_id == ctx.organization_id,
-            PhoneNumber.number_type == "internal",
-            PhoneNumber.status == "active",
-            or_(PhoneNumber.user_id == ctx.user_id, PhoneNumber.sharing == "group"),
-        ).order_by(PhoneNumber.date_created, PhoneNumber.id)
-    )
+    rows = session.scalars(_usable_statement(ctx.user_id is None), {"org": ctx.organization_id, "user": ctx.user_id})
     return sorted(rows, key=lambda n: n.sharing != "personal")
+
+
+@lru_cache(maxsize=2)
+def _usable_statement(no_user: bool) -> Select:
+    """Built once (every send runs it); without a user, "the caller's own" are the numbers owned by nobody."""
+    own = PhoneNumber.user_id.is_(None) if no_user else PhoneNumber.user_id == bindparam("user")
+    return select(PhoneNumber).where(
+        PhoneNumber.organization_id == bindparam("org"),
+        PhoneNumber.number_type == "internal",
+        PhoneNumber.status == "active",
+        or_(own, PhoneNumber.sharing == "group"),
+    ).order_by(PhoneNumber.date_created, PhoneNumber.id)
 
 
 # What a line must be able to do for each kind of send; the first missing one is the problem reported.
@@ -60,16 +67,18 @@ def _missing(number: PhoneNumber, capability: str) -> str | None:
     return next((need for need in NEEDS[capability] if not getattr(number, need)), None)
 
 
+# Built once: the dispatcher runs it for every message it sends (the row names its sender).
+_NAMED = select(PhoneNumber).where(PhoneNumber.organization_id == bindparam("org"),
+                                   PhoneNumber.number == bindparam("number"), PhoneNumber.status == "active")
+
+
 def _named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
                   capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
     try:
         e164 = normalise(local_phone, "US", field="local_phone").e164
     except Invalid as exc:
         return None, exc.problems
-    number = session.scalar(
-        select(PhoneNumber).where(PhoneNumber.organization_id == ctx.organization_id, PhoneNumber.number == e164,
-                                  PhoneNumber.status == "active")
-    )
+    number = session.scalar(_NAMED, {"org": ctx.organization_id, "number": e164})
     if number is None:
         return None, [Problem("unknown_local_phone", "local_phone",
                               f"{format_phone(e164)} is not one of this workspace's business numbers.")]

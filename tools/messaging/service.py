@@ -338,6 +338,10 @@ class Messaging:
     def _save(self, session: Session, ctx: Ctx, prepared: Prepared) -> Activity:
         req, now = prepared.request, utcnow()
         status, when = _initial_status(req, now)
+        # The thread first, so the row is inserted with its thread_id (not inserted, then updated).
+        thread = None
+        if prepared.contact_id:
+            thread = threads.thread_for(session, ctx.organization_id, prepared.contact_id, prepared.lead_id)
         activity = Activity(
             organization_id=ctx.organization_id, type="sms", direction="outbound", status=status,
             lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
@@ -346,12 +350,10 @@ class Messaging:
             date_scheduled=when, encoding=prepared.encoding, segments=prepared.segments,
             attachments=prepared.attachments, messaging_service_sid=prepared.messaging_service_sid,
             claimed_by=self.worker_id if status == "sending" else None, claimed_at=now if status == "sending" else None,
-            attempts=1 if status == "sending" else 0,
+            attempts=1 if status == "sending" else 0, thread_id=thread.id if thread is not None else None,
         )
         session.add(activity)
-        if prepared.contact_id:
-            thread = threads.thread_for(session, ctx.organization_id, prepared.contact_id, prepared.lead_id)
-            activity.thread_id = thread.id
+        if thread is not None:
             if status != "draft":
                 threads.assign_after_outbound(session, thread, ctx.user_id)
             threads.touch(session, thread, now)

@@ -49,6 +49,34 @@ _TOUCH = {
 }
 
 
+# The same touch, found by contact and RETURNING the whole thread (current assignee, last inbound): the usual case of
+# "the contact's thread, touched" in one statement instead of a SELECT and an UPDATE.
+_TOUCH_OF_CONTACT = {
+    inbound: update(Thread)
+    .where(Thread.organization_id == bindparam("org"), Thread.contact_id == bindparam("contact"))
+    .values(last_activity_at=bindparam("at"), date_updated=bindparam("now"),
+            **({"last_inbound_at": bindparam("at")} if inbound else {}))
+    .returning(Thread)
+    .execution_options(populate_existing=True, synchronize_session=False)
+    for inbound in (False, True)
+}
+
+
+def touched_thread(session: Session, organization_id: str, contact_id: str, lead_id: str | None, at: datetime,
+                   inbound: bool = False) -> Thread:
+    """The contact's thread with its last activity (and last inbound) moved to `at`, created on first use.
+
+    One UPDATE ... RETURNING when the thread exists; the row stays locked to commit, so its assignee is current.
+    """
+    found = session.scalar(_TOUCH_OF_CONTACT[inbound],
+                           {"org": organization_id, "contact": contact_id, "at": at, "now": utcnow()})
+    if found is not None:
+        return found
+    thread = thread_for(session, organization_id, contact_id, lead_id)
+    touch(session, thread, at, inbound)
+    return thread
+
+
 def _current_thread(session: Session, organization_id: str, contact_id: str) -> Thread | None:
     return session.scalar(_THREAD_OF_CONTACT, {"org": organization_id, "contact": contact_id})
 

@@ -182,10 +182,9 @@ def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: Telep
     try:
         session.add(activity)
         if prepared.contact_id:
-            thread = threads.thread_for(session, ctx.organization_id, prepared.contact_id, prepared.lead_id)
+            thread = threads.touched_thread(session, ctx.organization_id, prepared.contact_id, prepared.lead_id, now)
             activity.thread_id = thread.id
             threads.assign_after_outbound(session, thread, ctx.user_id)
-            threads.touch(session, thread, now)
         session.flush()
         session.commit()
     except IntegrityError:
@@ -468,7 +467,7 @@ def _turns(transcript: str | None) -> list[tuple[str, str]]:
 def log_inbound_call(session: Session, organization_id: str, contact: Contact, sid: str, local: str, remote: str,
                      user_id: str | None, handled_by: str | None = None) -> Activity:
     now = utcnow()
-    thread = threads.thread_for(session, organization_id, contact.id, contact.lead_id)
+    thread = threads.touched_thread(session, organization_id, contact.id, contact.lead_id, now, inbound=True)
     activity = Activity(
         organization_id=organization_id, type="call", direction="inbound", status="ringing", source="Close.io",
         lead_id=contact.lead_id, contact_id=contact.id, user_id=user_id or thread.assignee_id, thread_id=thread.id,
@@ -476,7 +475,6 @@ def log_inbound_call(session: Session, organization_id: str, contact: Contact, s
         handled_by=handled_by,
     )
     session.add(activity)
-    threads.touch(session, thread, now, inbound=True)
     session.flush()
     return activity
 

@@ -103,7 +103,7 @@ def receive_sms(session: Session, form: FormPairs) -> Activity | None:
 def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSms,
          from_: str) -> tuple[Activity, Thread]:
     now = utcnow()
-    thread = threads.thread_for(session, number.organization_id, contact.id, contact.lead_id)
+    thread = threads.touched_thread(session, number.organization_id, contact.id, contact.lead_id, now, inbound=True)
     segments = count_segments(sms.body)
     activity = Activity(
         organization_id=number.organization_id, type="sms", direction="inbound", status="inbox",
@@ -113,7 +113,6 @@ def _log(session: Session, number: PhoneNumber, contact: Contact, sms: InboundSm
         segments=segments.segments, messaging_service_sid=sms.messaging_service_sid, source="External",
     )
     session.add(activity)
-    threads.touch(session, thread, now, inbound=True)
     session.flush()
     return activity, thread
 

@@ -223,9 +223,9 @@ class Messaging:
         )
         session.add(activity)
         if contact is not None:
-            thread = threads.thread_for(session, ctx.organization_id, contact.id, lead_id)
+            thread = threads.touched_thread(session, ctx.organization_id, contact.id, lead_id, at,
+                                            inbound=direction == "inbound")
             activity.thread_id = thread.id
-            threads.touch(session, thread, at, inbound=direction == "inbound")
             if direction == "outbound":
                 threads.assign_after_outbound(session, thread, ctx.user_id)
         session.flush()
@@ -338,10 +338,10 @@ class Messaging:
     def _save(self, session: Session, ctx: Ctx, prepared: Prepared) -> Activity:
         req, now = prepared.request, utcnow()
         status, when = _initial_status(req, now)
-        # The thread first, so the row is inserted with its thread_id (not inserted, then updated).
+        # The thread first (found and touched in one statement), so the row is inserted with its thread_id.
         thread = None
         if prepared.contact_id:
-            thread = threads.thread_for(session, ctx.organization_id, prepared.contact_id, prepared.lead_id)
+            thread = threads.touched_thread(session, ctx.organization_id, prepared.contact_id, prepared.lead_id, now)
         activity = Activity(
             organization_id=ctx.organization_id, type="sms", direction="outbound", status=status,
             lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
@@ -353,10 +353,8 @@ class Messaging:
             attempts=1 if status == "sending" else 0, thread_id=thread.id if thread is not None else None,
         )
         session.add(activity)
-        if thread is not None:
-            if status != "draft":
-                threads.assign_after_outbound(session, thread, ctx.user_id)
-            threads.touch(session, thread, now)
+        if thread is not None and status != "draft":
+            threads.assign_after_outbound(session, thread, ctx.user_id)
         session.flush()
         return activity
 

@@ -135,6 +135,9 @@ def _parse_format(corpus: list[tuple[str, str]]) -> None:
         phonenumbers.format_number(phonenumbers.parse(raw, region), PhoneNumberFormat.E164)
 
 
+REPEATS_INSIDE = True  # each figure is already the median of several timed passes: `python -m bench` runs it once
+
+
 def run(quick: bool) -> list[Figure]:
     n = 2_000 if quick else 50_000
     runs = 3 if quick else 5

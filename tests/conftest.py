@@ -68,15 +68,20 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def pg_url(pg_database) -> str:
-    """The run's PostgreSQL database, emptied before the test."""
-    engine = make_engine(pg_database, poolclass=sa.pool.NullPool)
+def empty_pg(url: str) -> str:
+    """Every table of the PostgreSQL database at `url` emptied; returns the URL."""
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     engine.dispose()
-    return pg_database
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_database) -> str:
+    """The run's PostgreSQL database, emptied before the test."""
+    return empty_pg(pg_database)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from db.session import make_engine, make_sessionmaker, transaction
 from tests.api.server import bound_socket, running_server
+from tests.conftest import empty_pg
 from tools.demo import seed_demo
 from tools.runtime import build_runtime
 from tools.settings import TelephonySettings
@@ -29,12 +30,19 @@ MAX_EXAMPLES = int(os.environ.get("CODY_FUZZ_EXAMPLES", "6"))
 EXCLUDED = r"^/api/(webhooks|slack|sandbox)/"
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(sqlite_template: str, tmp_path_factory) -> Iterator[tuple[str, str]]:
-    """(base URL, API key) of a live Cody on its own database with the demo workspace, rate limit off."""
-    path = tmp_path_factory.mktemp("fuzz") / "cody.db"
-    shutil.copy(sqlite_template, path)
-    url = f"sqlite:///{path}"
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fuzz_server(request, tmp_path_factory) -> Iterator[tuple[str, str]]:
+    """(base URL, API key) of a live Cody on its own database with the demo workspace, rate limit off.
+
+    On SQLite and on PostgreSQL: PostgreSQL refuses values SQLite stores (a NUL character, an integer beyond 64 bits),
+    and each must still be a 400, never a 500.
+    """
+    if request.param == "postgres":
+        url = empty_pg(request.getfixturevalue("pg_database"))
+    else:
+        path = tmp_path_factory.mktemp("fuzz") / "cody.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:

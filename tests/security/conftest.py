@@ -2,7 +2,7 @@
 
 `world` builds both through the services and the API as a user would (B's texts, reply, missed call, chat draft),
 then collects B's ids by kind for the tenant-isolation walker. `snapshot` reads every table (or one workspace's
-rows) so a test can show that a refused request changed nothing.
+rows) so a test can show that a refused request changed nothing. Every test runs on SQLite and on PostgreSQL.
 """
 
 import socket
@@ -204,6 +204,12 @@ def a_ids(factory: sessionmaker[Session], a: Demo) -> dict[str, str]:
             "phone_number": session.scalar(select(PhoneNumber.id).where(PhoneNumber.organization_id == org)),
             "sms_template": session.scalar(select(SmsTemplate.id).where(SmsTemplate.organization_id == org)),
         }
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    """Every security test runs on SQLite and on PostgreSQL: scoping, limits and refusals must hold on both."""
+    return any_db_url
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ PostgreSQL (NUL bytes, huge numbers and bad dates fail differently on each).
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from tests.security.conftest import World, app_routes
 
 HOSTILE = [
@@ -34,11 +32,6 @@ HOSTILE = [
 TYPED = ["' OR 1=1 --", "\x00", "9" * 400, "-1", "1e309", "NaN", "9999-99-99T99:99:99", "a" * 5000]
 # Names a client might try beyond those a list declares.
 UNDECLARED = ["organization_id", "q", "_order_by"]
-
-
-@pytest.fixture
-def db_url(any_db_url: str) -> str:
-    return any_db_url
 
 
 def is_free_text(schema: dict) -> bool:

@@ -20,7 +20,7 @@ what the database alone allows the same loop: claim a batch, then one UPDATE to 
 provider, no checks, one process. quick: 500 messages.
 
 Two carriers (full run): the fake answering at once, 10,000 messages, which measures Cody and PostgreSQL alone; and
-the fake answering each create after 20 ms (still quicker than Twilio's API), 1,000 messages, which measures what a
+the fake answering each create after 20 ms (still quicker than Twilio's API), 600 messages, which measures what a
 worker waiting on a real carrier gains from more workers. Quick: 500 messages, answering at once.
 
 PostgreSQL only (SQLite has one writer, so more workers cannot help); skipped with a notice when it does not answer,
@@ -55,7 +55,7 @@ N = {True: 500, False: 10_000}
 # (fake carrier answer time in ms, messages): 0 ms measures Cody and PostgreSQL alone (CPU-bound, so on 2 cores the
 # 3 workers share the cores with PostgreSQL and the fake); 20 ms, still quicker than Twilio's API, measures what a
 # worker waiting on a real carrier gains from more workers.
-CARRIER_LATENCIES = {True: ((0, 500),), False: ((0, 10_000), (20, 1_000))}
+CARRIER_LATENCIES = {True: ((0, 500),), False: ((0, 10_000), (20, 600))}
 WORKERS = (1, 3)
 BATCH = 50
 TARGET_SPEEDUP = 2.0

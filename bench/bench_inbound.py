@@ -226,7 +226,7 @@ def _per_ms(seconds: float, count: int) -> float:
 
 
 def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
-    n = 100 if quick else 800  # per run; `python -m bench` takes the median of 3 runs
+    n = 100 if quick else 600  # per run; `python -m bench` takes the median of 3 runs
     rounds = 1 if quick else 2
     open_seconds = 1.0 if quick else 3.0
     kinds = database_kinds(databases)

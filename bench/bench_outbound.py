@@ -175,7 +175,7 @@ def _run_database(kind: str, n: int, rounds: int, warmup: int) -> list[Figure]:
 
 
 def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
-    n = 50 if quick else 600  # per run; `python -m bench` takes the median of 3 runs
+    n = 50 if quick else 450  # per run; `python -m bench` takes the median of 3 runs
     rounds = 1 if quick else 3
     figures: list[Figure] = []
     for kind in database_kinds(databases):

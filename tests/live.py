@@ -36,7 +36,10 @@ class LiveCody:
             headers["X-Twilio-Signature"] = sign(self.token(), url, pairs)
         elif signature is not None:
             headers["X-Twilio-Signature"] = signature
-        return httpx.post(url, data=FormPairs(pairs).as_httpx(), headers=headers, timeout=30)
+        return self._post(url, data=FormPairs(pairs).as_httpx(), headers=headers)
+
+    def _post(self, url: str, **kwargs: object) -> httpx.Response:
+        return httpx.post(url, timeout=30, **kwargs)
 
 
 @contextmanager

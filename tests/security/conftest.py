@@ -28,7 +28,6 @@ from tests.live import LiveCody
 from tools.demo import DEMO_NUMBER, Demo, seed_demo
 from tools.runtime import build_runtime
 from tools.settings import TelephonySettings
-from tools.telephony.signing import FormPairs, sign
 from tools.workspaces import NewWorkspace, create_organization
 
 SARAH = "+14155550132"  # A's contact (the demo's Sarah Lee)
@@ -51,15 +50,9 @@ class Live(LiveCody):
     def sandbox(self):
         return self.runtime.provider
 
-    def post_twilio(self, path: str, pairs: list[tuple[str, str]], signature: str | None = "sign") -> httpx.Response:
-        """As LiveCody.post_twilio, on the shared client."""
-        url = self.base_url + path
-        headers = {}
-        if signature == "sign":
-            headers["X-Twilio-Signature"] = sign(self.token(), url, pairs)
-        elif signature is not None:
-            headers["X-Twilio-Signature"] = signature
-        return self.http.post(url, data=FormPairs(pairs).as_httpx(), headers=headers)
+    def _post(self, url: str, **kwargs: object) -> httpx.Response:
+        """LiveCody.post_twilio's requests go over the shared client."""
+        return self.http.post(url, **kwargs)
 
     def client(self, key: str | None) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, auth=(key, "") if key else None, timeout=30)

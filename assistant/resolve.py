@@ -218,11 +218,14 @@ def _mean(aligned: list[tuple[float, int]] | None) -> float:
 # plural, as a prefix, as a typo). Only the best non-empty tiers can be plausible, so only they are read. A tier of
 # up to DIRECT_MAX contacts is ranked by reading each member's thread; a larger one ("John" among 100,000) by
 # walking the workspace's threads newest first until MAX_MATCHES + 1 members turn up, which takes about
-# MAX_MATCHES x contacts / members steps: the more common the name, the shorter the walk. A walk gives up after as
-# many threads as there are members (reading them would have cost the same), and then the members are read.
+# MAX_MATCHES x threads / members steps: the more common the name, the shorter the walk. A step (one index seek)
+# costs about a third of reading one member's thread, so a walk gives up after WALK_PER_MEMBER threads per member
+# (reading them would have cost the same), and then the members are read. Giving up after one thread per member
+# made names near the crossover (about 1% of 100,000 contacts) pay for both.
 
 DIRECT_MAX = 300  # a tier this small is ranked member by member
-CENSUS_CAP = 2_000  # members of a tier counted at most, and so threads walked at most
+CENSUS_CAP = 2_000  # members of a tier counted at most
+WALK_PER_MEMBER = 5  # threads walked per member before reading the members instead
 
 _TEXTABLE = ("EXISTS (SELECT 1 FROM contact_phone p WHERE p.contact_id = {id} AND p.type NOT IN ("
              + ", ".join(f"'{t}'" for t in NOT_TEXTABLE) + "))")
@@ -322,7 +325,7 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
                              for tier in tiers)
         walk = (f"SELECT w.contact_id AS owner, w.last_activity_at AS recent FROM (SELECT t.contact_id, "
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
-                f"ORDER BY t.last_activity_at DESC LIMIT {min(members, CENSUS_CAP)}) w WHERE EXISTS (SELECT 1 FROM "
+                f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w WHERE EXISTS (SELECT 1 FROM "
                 f"name_token n WHERE n.contact_id = w.contact_id AND ({either})) LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:

@@ -3,14 +3,14 @@
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from db.ids import new_id
 from db.models import Activity, InboxItem, Membership, Thread
 from db.types import utcnow
 from tools.context import Ctx
 from tools.paging import Page, PageRequest, fetch_page
 from tools.problems import Invalid, NotFound
 from tools.threads import claim_if_unclaimed
-from tools.upsert import insert_ignore
-from db.ids import new_id
+from tools.upsert import insert_ignore_many
 
 INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
 
@@ -18,30 +18,29 @@ INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
 _MEMBERS = select(Membership.user_id).where(Membership.organization_id == bindparam("org"))  # built once
 
 
-def recipients_for(session: Session, thread: Thread | None, organization_id: str) -> list[str]:
+def recipients_for(session: Session, assignee_id: str | None, organization_id: str) -> list[str]:
     """The thread's assignee, or every member of the workspace while the thread is unclaimed."""
-    if thread is not None and thread.assignee_id:
-        return [thread.assignee_id]
+    if assignee_id:
+        return [assignee_id]
     return list(session.scalars(_MEMBERS, {"org": organization_id}))
 
 
-def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms",
-                       thread: Thread | None = None) -> int:
-    """One item per person who must see this activity; a repeat makes nothing new.
+def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms") -> int:
+    """One item per person who must see this activity; a repeat makes nothing new."""
+    thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
+    return add_inbox_items(session, activity.organization_id, activity.id, activity.thread_id,
+                           thread.assignee_id if thread is not None else None, item_type)
 
-    `thread`: the activity's thread when the caller has it at hand (saves reading it again).
-    """
-    if thread is None or thread.id != activity.thread_id:
-        thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
+
+def add_inbox_items(session: Session, organization_id: str, activity_id: str, thread_id: str | None,
+                    assignee_id: str | None, item_type: str) -> int:
+    """create_inbox_items for a caller that has the activity's ids and its thread's assignee at hand: one INSERT
+    for all the recipients."""
     now = utcnow()
-    made = 0
-    for user_id in recipients_for(session, thread, activity.organization_id):
-        made += insert_ignore(session, InboxItem, {
-            "id": new_id("inbx"), "organization_id": activity.organization_id, "user_id": user_id,
-            "thread_id": activity.thread_id, "activity_id": activity.id, "type": item_type, "done": False,
-            "date_created": now, "date_updated": now,
-        }, ["user_id", "activity_id"])
-    return made
+    rows = [{"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id, "thread_id": thread_id,
+             "activity_id": activity_id, "type": item_type, "done": False, "date_created": now, "date_updated": now}
+            for user_id in recipients_for(session, assignee_id, organization_id)]
+    return insert_ignore_many(session, InboxItem, rows, ["user_id", "activity_id"])
 
 
 def list_inbox(session: Session, ctx: Ctx, page: PageRequest, done: bool | None = None, item_type: str | None = None) -> Page:

@@ -77,6 +77,27 @@ def touched_thread(session: Session, organization_id: str, contact_id: str, lead
     return thread
 
 
+# The same, for a caller that needs only the thread's id and assignee (an incoming text): a Core statement, no
+# Thread object built.
+_TOUCH_IDS_OF_CONTACT = (
+    _THREADS.update()
+    .where(_THREADS.c.organization_id == bindparam("org"), _THREADS.c.contact_id == bindparam("contact"))
+    .values(last_activity_at=bindparam("at"), last_inbound_at=bindparam("at"), date_updated=bindparam("now"))
+    .returning(_THREADS.c.id, _THREADS.c.assignee_id)
+)
+
+
+def touched_inbound(session: Session, organization_id: str, contact_id: str, lead_id: str | None,
+                    at: datetime) -> tuple[str, str | None]:
+    """touched_thread(inbound=True) as (thread id, assignee id)."""
+    found = session.execute(_TOUCH_IDS_OF_CONTACT,
+                            {"org": organization_id, "contact": contact_id, "at": at, "now": utcnow()}).first()
+    if found is not None:
+        return found[0], found[1]
+    thread = touched_thread(session, organization_id, contact_id, lead_id, at, inbound=True)
+    return thread.id, thread.assignee_id
+
+
 def _current_thread(session: Session, organization_id: str, contact_id: str) -> Thread | None:
     return session.scalar(_THREAD_OF_CONTACT, {"org": organization_id, "contact": contact_id})
 

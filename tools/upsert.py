@@ -21,6 +21,17 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any], conflic
     return session.execute(stmt, values).first() is not None
 
 
+def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]], conflict: list[str]) -> int:
+    """insert_ignore for several rows of the same columns in one round trip (SQLAlchemy's insertmanyvalues); how
+    many were inserted."""
+    if not rows:
+        return 0
+    stmt = _statement(session.get_bind().dialect.name, model, tuple(rows[0]), tuple(conflict))
+    if session.autoflush:
+        session.flush()
+    return len(session.execute(stmt, rows).all())
+
+
 @lru_cache(maxsize=256)
 def _statement(dialect_name: str, model: type, columns: tuple[str, ...], conflict: tuple[str, ...]) -> Insert:
     # On the table, not the mapped class: a Core INSERT, without the ORM's bulk-insert machinery around it (the

@@ -3,5 +3,8 @@
 from twilio.twiml.messaging_response import MessagingResponse
 
 
+_EMPTY_MESSAGING_RESPONSE = str(MessagingResponse())  # every incoming text and status callback answers this
+
+
 def empty_messaging_response() -> str:
-    return str(MessagingResponse())
+    return _EMPTY_MESSAGING_RESPONSE

@@ -45,14 +45,16 @@ class InboundSms:
 _NUMBERS = PhoneNumber.__table__
 _ROUTE = select(_NUMBERS.c.organization_id, _NUMBERS.c.number, _NUMBERS.c.user_id).where(
     _NUMBERS.c.number == bindparam("to"), _NUMBERS.c.status == "active", _NUMBERS.c.number_type == "internal")
-# The contact's lead, phones and emails load only if a caller reads them (none of the webhooks does).
+# Who has this phone: ids only, through Core, with each one's last thread activity to choose among several.
+_CONTACTS = Contact.__table__
+_THREADS = Thread.__table__
 _CONTACTS_WITH_PHONE = (
-    select(Contact, Thread.last_activity_at)
-    .options(lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Contact.emails))
-    .join(ContactPhone, ContactPhone.contact_id == Contact.id)
-    .outerjoin(Thread, (Thread.contact_id == Contact.id) & (Thread.organization_id == bindparam("org")))
+    select(_CONTACTS.c.id, _CONTACTS.c.lead_id, _CONTACTS.c.date_created, _THREADS.c.last_activity_at)
+    .join(ContactPhone.__table__, ContactPhone.contact_id == _CONTACTS.c.id)
+    .outerjoin(_THREADS, (_THREADS.c.contact_id == _CONTACTS.c.id) & (_THREADS.c.organization_id == bindparam("org")))
     .where(ContactPhone.organization_id == bindparam("org"), ContactPhone.phone == bindparam("phone"))
 )
+_CONTACT_ONLY = (lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Contact.emails))
 
 
 def route(session: Session, sms: InboundSms) -> Row | None:
@@ -61,13 +63,21 @@ def route(session: Session, sms: InboundSms) -> Row | None:
     return session.execute(_ROUTE, {"to": sms.to}).first()
 
 
-def match_contact(session: Session, organization_id: str, phone: str) -> Contact | None:
-    """The workspace's contact with this phone; when several share it, the one with the latest thread."""
+def matched_contact(session: Session, organization_id: str, phone: str) -> Row | None:
+    """(id, lead_id) of the workspace's contact with this phone; when several share it, the one with the latest
+    thread."""
     rows = session.execute(_CONTACTS_WITH_PHONE, {"org": organization_id, "phone": phone}).all()
     if not rows:
         return None
-    rows.sort(key=lambda r: (r[1] is not None, r[1] or utcnow(), r[0].date_created), reverse=True)
-    return rows[0][0]
+    rows.sort(key=lambda r: (r.last_activity_at is not None, r.last_activity_at or utcnow(), r.date_created),
+              reverse=True)
+    return rows[0]
+
+
+def match_contact(session: Session, organization_id: str, phone: str) -> Contact | None:
+    """The Contact that matched_contact names (its lead, phones and emails load only if the caller reads them)."""
+    found = matched_contact(session, organization_id, phone)
+    return session.get(Contact, found.id, options=_CONTACT_ONLY) if found is not None else None
 
 
 def new_contact_for(session: Session, organization_id: str, phone: str) -> Contact:
@@ -96,7 +106,7 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
         return None
     org_id = number.organization_id
     from_ = _e164_or_raw(sms.from_)
-    contact = match_contact(session, org_id, from_) or new_contact_for(session, org_id, from_)
+    contact = matched_contact(session, org_id, from_) or new_contact_for(session, org_id, from_)
     _apply_keyword(session, org_id, from_, sms.body)
     activity_id, thread_id, assignee_id = _log(session, number, contact, sms, from_)
     add_inbox_items(session, org_id, activity_id, thread_id, assignee_id, "incoming_sms")
@@ -109,7 +119,7 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
 _INSERT_ACTIVITY = Activity.__table__.insert()
 
 
-def _log(session: Session, number: Row, contact: Contact, sms: InboundSms,
+def _log(session: Session, number: Row, contact: Row | Contact, sms: InboundSms,
          from_: str) -> tuple[str, str, str | None]:
     """The text's activity on the contact's thread, now touched: (activity id, thread id, thread's assignee)."""
     now = utcnow()

@@ -19,6 +19,9 @@ class FormPairs:
 
     def __init__(self, pairs: Iterable[tuple[str, str]]):
         self.pairs = list(pairs)
+        self._first: dict[str, str] = {}
+        for key, value in self.pairs:
+            self._first.setdefault(key, value)
 
     def __iter__(self):
         return iter(dict.fromkeys(k for k, _ in self.pairs))
@@ -37,8 +40,7 @@ class FormPairs:
         return form
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        values = self.getlist(key)
-        return values[0] if values else default
+        return self._first.get(key, default)
 
 
 def signing_token(session: Session, settings: TelephonySettings) -> str:

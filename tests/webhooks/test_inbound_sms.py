@@ -28,6 +28,12 @@ def inbound_form(body: str, sid: str, from_: str = SARAH, to: str = DEMO_NUMBER,
 
 
 @pytest.fixture
+def db_url(any_db_url) -> str:
+    """Every flow here on SQLite and on PostgreSQL: the inbound path is Core statements written for both."""
+    return any_db_url
+
+
+@pytest.fixture
 def demo(factory):
     with transaction(factory) as session:
         return seed_demo(session)

@@ -220,10 +220,12 @@ def _mean(aligned: list[tuple[float, int]] | None) -> float:
 # walking the workspace's threads newest first until MAX_MATCHES + 1 members turn up, which takes about
 # MAX_MATCHES x threads / members steps: the more common the name, the shorter the walk. A step (one index seek)
 # costs about a third of reading one member's thread, so a walk gives up after WALK_PER_MEMBER threads per member
-# (reading them would have cost the same), and then the members are read. Giving up after one thread per member
-# made names near the crossover (about 1% of 100,000 contacts) pay for both.
+# (reading them would have cost more), and then the members are read. The two cost the same near
+# sqrt(MAX_MATCHES x threads x 3): about 600 members with 40,000 threads, hence DIRECT_MAX. A walk that gives up
+# has cost its steps for nothing: giving up after one thread per member, with DIRECT_MAX at 300, made names of 300 to
+# 1,200 members among 100,000 contacts pay for both (9 ms for "Joseph" instead of 3).
 
-DIRECT_MAX = 300  # a tier this small is ranked member by member
+DIRECT_MAX = 600  # a tier this small is ranked member by member
 CENSUS_CAP = 2_000  # members of a tier counted at most
 WALK_PER_MEMBER = 5  # threads walked per member before reading the members instead
 

@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import islice, product
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from sqlalchemy import String, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
@@ -167,6 +167,16 @@ def _typo(word: str, token: str) -> float:
     limit = 1 if len(word) <= 4 else 2
     distance = OSA.distance(word, token, score_cutoff=limit)
     return TYPO_1 if distance <= 1 else TYPO_2 if distance <= limit else 0.0
+
+
+def _typos(word: str, vocabulary: list[str]) -> dict[str, float]:
+    """_typo of the word against each of the vocabulary's words, keeping the near ones; rapidfuzz walks the list."""
+    if len(word) < 3:
+        return {}
+    limit = 1 if len(word) <= 4 else 2
+    near = process.extract(word, vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    return {token: TYPO_1 if distance <= 1 else TYPO_2
+            for token, distance, _ in near if abs(len(word) - len(token)) <= 2}
 
 
 def _sim(term: _Term, token: str) -> float:
@@ -434,9 +444,9 @@ def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known:
         return False
     # A slip in the second or third letter still shares one of these beginnings with the word meant.
     starts = sorted({s for t in unknown for s in (t.word[:2], t.word[0] + t.word[2], t.word[1] + t.word[0])})
-    vocabulary = _vocabulary(session, org, starts)
+    vocabulary = list(_vocabulary(session, org, starts))
     for term in unknown:
-        term.typos = {token: sim for token in vocabulary if (sim := _typo(term.word, token))}
+        term.typos = _typos(term.word, vocabulary)
     return any(t.typos for t in unknown)
 
 

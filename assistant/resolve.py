@@ -161,22 +161,29 @@ def _parse(name: str) -> _Query:
     return _Query(_terms(words, plurals=not company), _terms(company, plurals=False), household)
 
 
-def _typo(word: str, token: str) -> float:
-    if len(word) < 3 or abs(len(word) - len(token)) > 2:
+def _typo_limit(word: str) -> int:
+    """Edits forgiven in a word: none under 3 letters, 1 up to 4, 2 beyond."""
+    return 0 if len(word) < 3 else 1 if len(word) <= 4 else 2
+
+
+def _typo_sim(word: str, token: str, distance: int) -> float:
+    if abs(len(word) - len(token)) > 2 or distance > _typo_limit(word):
         return 0.0
-    limit = 1 if len(word) <= 4 else 2
-    distance = OSA.distance(word, token, score_cutoff=limit)
-    return TYPO_1 if distance <= 1 else TYPO_2 if distance <= limit else 0.0
+    return TYPO_1 if distance <= 1 else TYPO_2
+
+
+def _typo(word: str, token: str) -> float:
+    limit = _typo_limit(word)
+    return _typo_sim(word, token, OSA.distance(word, token, score_cutoff=limit)) if limit else 0.0
 
 
 def _typos(word: str, vocabulary: list[str]) -> dict[str, float]:
     """_typo of the word against each of the vocabulary's words, keeping the near ones; rapidfuzz walks the list."""
-    if len(word) < 3:
+    limit = _typo_limit(word)
+    if not limit:
         return {}
-    limit = 1 if len(word) <= 4 else 2
     near = process.extract(word, vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=None)
-    return {token: TYPO_1 if distance <= 1 else TYPO_2
-            for token, distance, _ in near if abs(len(word) - len(token)) <= 2}
+    return {token: sim for token, distance, _ in near if (sim := _typo_sim(word, token, distance))}
 
 
 def _sim(term: _Term, token: str) -> float:
@@ -337,8 +344,9 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
                              for tier in tiers)
         walk = (f"SELECT w.contact_id AS owner, w.last_activity_at AS recent FROM (SELECT t.contact_id, "
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
-                f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w WHERE EXISTS (SELECT 1 FROM "
-                f"name_token n WHERE n.contact_id = w.contact_id AND ({either})) LIMIT {MAX_MATCHES + 1}")
+                f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w "
+                f"WHERE EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either})) "
+                f"LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True

@@ -37,8 +37,9 @@ def add_inbox_items(session: Session, organization_id: str, activity_id: str, th
     """create_inbox_items for a caller that has the activity's ids and its thread's assignee at hand: one INSERT
     for all the recipients."""
     now = utcnow()
-    rows = [{"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id, "thread_id": thread_id,
-             "activity_id": activity_id, "type": item_type, "done": False, "date_created": now, "date_updated": now}
+    rows = [{"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id,
+             "thread_id": thread_id, "activity_id": activity_id, "type": item_type, "done": False,
+             "date_created": now, "date_updated": now}
             for user_id in recipients_for(session, assignee_id, organization_id)]
     return insert_ignore_many(session, InboxItem, rows, ["user_id", "activity_id"])
 

@@ -40,26 +40,32 @@ _THREAD_OF_CONTACT = (
 # assignee: the row is locked from the UPDATE to commit, so this is who has the thread now (a claim that landed since
 # the thread was read is seen without reading it again).
 _THREADS = Thread.__table__
+
+
+def _touch_values(inbound: bool) -> dict:
+    """What a touch sets: the last activity (and last inbound) to :at."""
+    return {"last_activity_at": bindparam("at"), "date_updated": bindparam("now"),
+            **({"last_inbound_at": bindparam("at")} if inbound else {})}
+
+
+_OF_CONTACT = (_THREADS.c.organization_id == bindparam("org"), _THREADS.c.contact_id == bindparam("contact"))
 _TOUCH = {
-    inbound: _THREADS.update().where(_THREADS.c.id == bindparam("thread"))
-    .values(last_activity_at=bindparam("at"), date_updated=bindparam("now"),
-            **({"last_inbound_at": bindparam("at")} if inbound else {}))
+    inbound: _THREADS.update().where(_THREADS.c.id == bindparam("thread")).values(_touch_values(inbound))
     .returning(_THREADS.c.assignee_id)
     for inbound in (False, True)
 }
-
-
 # The same touch, found by contact and RETURNING the whole thread (current assignee, last inbound): the usual case of
 # "the contact's thread, touched" in one statement instead of a SELECT and an UPDATE.
 _TOUCH_OF_CONTACT = {
-    inbound: update(Thread)
-    .where(Thread.organization_id == bindparam("org"), Thread.contact_id == bindparam("contact"))
-    .values(last_activity_at=bindparam("at"), date_updated=bindparam("now"),
-            **({"last_inbound_at": bindparam("at")} if inbound else {}))
-    .returning(Thread)
+    inbound: update(Thread).where(*_OF_CONTACT).values(_touch_values(inbound)).returning(Thread)
     .execution_options(populate_existing=True, synchronize_session=False)
     for inbound in (False, True)
 }
+# The same, for a caller that needs only the thread's id and assignee (an incoming text): a Core statement, no
+# Thread object built.
+_TOUCH_IDS_OF_CONTACT = (
+    _THREADS.update().where(*_OF_CONTACT).values(_touch_values(True)).returning(_THREADS.c.id, _THREADS.c.assignee_id)
+)
 
 
 def touched_thread(session: Session, organization_id: str, contact_id: str, lead_id: str | None, at: datetime,
@@ -70,21 +76,8 @@ def touched_thread(session: Session, organization_id: str, contact_id: str, lead
     """
     found = session.scalar(_TOUCH_OF_CONTACT[inbound],
                            {"org": organization_id, "contact": contact_id, "at": at, "now": utcnow()})
-    if found is not None:
-        return found
-    thread = thread_for(session, organization_id, contact_id, lead_id)
-    touch(session, thread, at, inbound)
-    return thread
-
-
-# The same, for a caller that needs only the thread's id and assignee (an incoming text): a Core statement, no
-# Thread object built.
-_TOUCH_IDS_OF_CONTACT = (
-    _THREADS.update()
-    .where(_THREADS.c.organization_id == bindparam("org"), _THREADS.c.contact_id == bindparam("contact"))
-    .values(last_activity_at=bindparam("at"), last_inbound_at=bindparam("at"), date_updated=bindparam("now"))
-    .returning(_THREADS.c.id, _THREADS.c.assignee_id)
-)
+    return found if found is not None else _new_thread_touched(session, organization_id, contact_id, lead_id, at,
+                                                                inbound)
 
 
 def touched_inbound(session: Session, organization_id: str, contact_id: str, lead_id: str | None,
@@ -94,8 +87,16 @@ def touched_inbound(session: Session, organization_id: str, contact_id: str, lea
                             {"org": organization_id, "contact": contact_id, "at": at, "now": utcnow()}).first()
     if found is not None:
         return found[0], found[1]
-    thread = touched_thread(session, organization_id, contact_id, lead_id, at, inbound=True)
+    thread = _new_thread_touched(session, organization_id, contact_id, lead_id, at, inbound=True)
     return thread.id, thread.assignee_id
+
+
+def _new_thread_touched(session: Session, organization_id: str, contact_id: str, lead_id: str | None, at: datetime,
+                        inbound: bool) -> Thread:
+    """When the touch found no thread: the contact's thread, made now (or by a request that raced this one)."""
+    thread = thread_for(session, organization_id, contact_id, lead_id)
+    touch(session, thread, at, inbound)
+    return thread
 
 
 def _current_thread(session: Session, organization_id: str, contact_id: str) -> Thread | None:

@@ -15,10 +15,7 @@ def insert_ignore(session: Session, model: type, values: dict[str, Any], conflic
     once per dialect, table, columns and conflict target, and the values are passed as parameters: building and
     caching a new statement object on every call cost more than running it.
     """
-    stmt = _statement(session.get_bind().dialect.name, model, tuple(values), tuple(conflict))
-    if session.autoflush:
-        session.flush()  # as the ORM does before a statement: the row may refer to one still pending (a new contact)
-    return session.execute(stmt, values).first() is not None
+    return insert_ignore_many(session, model, [values], conflict) == 1
 
 
 def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]], conflict: list[str]) -> int:
@@ -29,7 +26,7 @@ def insert_ignore_many(session: Session, model: type, rows: list[dict[str, Any]]
     stmt = _statement(session.get_bind().dialect.name, model, tuple(rows[0]), tuple(conflict))
     if session.autoflush:
         session.flush()
-    return len(session.execute(stmt, rows).all())
+    return len(session.execute(stmt, rows[0] if len(rows) == 1 else rows).all())
 
 
 @lru_cache(maxsize=256)

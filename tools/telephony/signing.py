@@ -19,12 +19,12 @@ class FormPairs:
 
     def __init__(self, pairs: Iterable[tuple[str, str]]):
         self.pairs = list(pairs)
-        self._first: dict[str, str] = {}
+        self._first: dict[str, str] = {}  # each key's first value, keys in the order they came
         for key, value in self.pairs:
             self._first.setdefault(key, value)
 
     def __iter__(self):
-        return iter(dict.fromkeys(k for k, _ in self.pairs))
+        return iter(self._first)
 
     def __bool__(self) -> bool:
         return bool(self.pairs)

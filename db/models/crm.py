@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 from itertools import chain
 
 from sqlalchemy import ForeignKey, Index, String, delete, event, insert, inspect, select
@@ -114,14 +115,15 @@ def fold(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", _APOSTROPHES.sub("", text)).split())
 
 
-def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
+@lru_cache(maxsize=16_384)  # resolution scores the same names again and again, and folding one is the slow part
+def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """The distinct folded words of a name, in order."""
     seen: list[str] = []
     for word in fold(name).split():
         word = word[:TOKEN_LENGTH]
         if word not in seen and word not in stopwords:
             seen.append(word)
-    return seen
+    return tuple(seen)
 
 
 class NameToken(Base):

@@ -49,3 +49,11 @@ def test_partial_unique_index_on_active_numbers_exists_on_postgres(pg_url):
     indexes = {ix["name"]: ix for ix in sa.inspect(engine).get_indexes("phone_number")}
     engine.dispose()
     assert indexes["uq_phone_number_active"]["unique"]
+
+
+def test_name_token_contact_index_holds_only_contacts_rows(any_db_url):
+    engine = make_engine(any_db_url, poolclass=sa.pool.NullPool)
+    indexes = {ix["name"]: ix for ix in sa.inspect(engine).get_indexes("name_token")}
+    engine.dispose()
+    where = next(str(v) for k, v in indexes["ix_name_token_contact_id"]["dialect_options"].items() if k.endswith("_where"))
+    assert "contact_id IS NOT NULL" in where

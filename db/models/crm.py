@@ -5,7 +5,7 @@ import unicodedata
 from functools import lru_cache
 from itertools import chain
 
-from sqlalchemy import ForeignKey, Index, String, delete, event, insert, inspect, select
+from sqlalchemy import ForeignKey, Index, String, delete, event, insert, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db.base import Base, Timestamps, id_column
@@ -138,6 +138,11 @@ class NameToken(Base):
     __table_args__ = (
         # Covers the lookups: a word or a range of words, then whose (contact, position, lead) it is.
         Index("ix_name_token_org_token", "organization_id", "token", "contact_id", "position", "lead_id"),
+        # A contact's rows only: a lead's (contact_id NULL) are found by the index above. Were they in this one,
+        # SQLite, once ANALYZE had run, would take it for "contact_id IS NULL" (a few rows per value on average)
+        # and read every lead's words: resolution went from 5 to 50 ms at 100,000 contacts.
+        Index("ix_name_token_contact_id", "contact_id", sqlite_where=text("contact_id IS NOT NULL"),
+              postgresql_where=text("contact_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -147,7 +152,7 @@ class NameToken(Base):
         String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"))
     position: Mapped[int] = mapped_column(default=0)  # of the word in the name; -1 for the whole name
     lead_id: Mapped[str] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
-    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
 
 
 def is_person_lead(lead_name: str, contact_names: list[str]) -> bool:

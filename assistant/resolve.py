@@ -333,11 +333,17 @@ def _contact_tiers(terms: list[_Term], params: dict) -> list[_Tier]:
     return sorted(tiers, key=lambda tier: -tier.score)
 
 
+def _counts(session: Session, checks: list[tuple[str, _Tier, int]], params: dict) -> list[int]:
+    """How many rows of each (kind, tier) there are, counting no further than its cap: one statement for all."""
+    counts = ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM name_token n WHERE n.organization_id = :org "
+                       f"AND {_OF[kind]} AND {tier.cond} LIMIT {cap}) c{k})"
+                       for k, (kind, tier, cap) in enumerate(checks))
+    return list(_run(session, f"SELECT {counts}", params)[0])
+
+
 def _census(session: Session, kind: str, tiers: list[_Tier], params: dict, cap: int) -> list[int]:
     """How many rows each tier has, counting no further than cap."""
-    counts = ", ".join(f"(SELECT count(*) FROM (SELECT 1 FROM name_token n WHERE n.organization_id = :org "
-                       f"AND {_OF[kind]} AND {tier.cond} LIMIT {cap}) c{k})" for k, tier in enumerate(tiers))
-    return list(_run(session, f"SELECT {counts}", params)[0])
+    return _counts(session, [(kind, tier, cap) for tier in tiers], params)
 
 
 def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dict) -> tuple[list, bool]:
@@ -384,32 +390,60 @@ def _intersection(kind: str, terms: list[_Term], driver: int, dialect: str) -> s
             f"WHERE 1 = 1{checks} ORDER BY recent DESC NULLS LAST, owner LIMIT {CANDIDATES}")
 
 
+def _term_ways(terms: list[_Term]) -> list[tuple[int, _Tier]]:
+    """(term index, tier) for each way a word can match each term, at any position."""
+    return [(i, _Tier(f"{cond} AND n.position >= 0", 0.0)) for i, t in enumerate(terms) for cond, _ in _ways(t, i)]
+
+
+def _per_term(terms: list[_Term], ways: list[tuple[int, _Tier]], counts: list[int]) -> list[int]:
+    per_term = [0] * len(terms)
+    for (i, _), count in zip(ways, counts, strict=True):
+        per_term[i] += count
+    return per_term
+
+
 def _term_counts(session: Session, kind: str, terms: list[_Term], params: dict, cap: int) -> list[int]:
     """How many rows match each term in any way (each way counted up to cap)."""
-    ways = [(i, _Tier(f"{cond} AND n.position >= 0", 0.0)) for i, t in enumerate(terms) for cond, _ in _ways(t, i)]
-    counts = [0] * len(terms)
-    for (i, _), count in zip(ways, _census(session, kind, [tier for _, tier in ways], params, cap), strict=True):
-        counts[i] += count
-    return counts
+    ways = _term_ways(terms)
+    return _per_term(terms, ways, _census(session, kind, [tier for _, tier in ways], params, cap))
 
 
-def _find_contacts(session: Session, terms: list[_Term], params: dict) -> tuple[list, bool]:
-    """Rows of the contacts in the best tiers, or (several words, no whole name) of those having every word."""
+@dataclass
+class _Found:
+    rows: list  # contacts' rows (_CONTACT_ROWS)
+    more: bool  # more may exist than were read
+    leads_named: bool  # some lead's name has a word for every term (else no lead need be read by its name)
+    known: list[int]  # indexes of the terms some contact's or lead's word matches
+
+
+def _find_contacts(session: Session, terms: list[_Term], params: dict) -> _Found:
+    """Rows of the contacts in the best tiers, or (several words, no whole name) of those having every word.
+
+    The census of the tiers also asks, in the same statement, which terms some lead's name matches.
+    """
     tiers = _contact_tiers(terms, params)
-    found = [(tier, n) for tier, n in zip(tiers, _census(session, "contact", tiers, params, DIRECT_MAX + 1),
-                                          strict=True) if n]
+    ways = _term_ways(terms)
+    counts = _counts(session, [("contact", tier, DIRECT_MAX + 1) for tier in tiers]
+                     + [("lead", tier, 1) for _, tier in ways], params)
+    lead_words = _per_term(terms, ways, counts[len(tiers):])
+    found = [(tier, n) for tier, n in zip(tiers, counts[:len(tiers)], strict=True) if n]
     best = [(tier, n) for tier, n in found if found[0][0].score - tier.score < MARGIN]
     if best:
         members = sum(n for _, n in best)
         if members > DIRECT_MAX:
             members = sum(_census(session, "contact", [tier for tier, _ in best], params, CENSUS_CAP))
-        return _contacts_in(session, [tier for tier, _ in best], members, params)
+        rows, more = _contacts_in(session, [tier for tier, _ in best], members, params)
+        return _Found(rows, more, all(lead_words), list(range(len(terms))))
     if len(terms) == 1:
-        return [], False
-    counts = _term_counts(session, "contact", terms, params, CENSUS_CAP)
-    driver = min(range(len(terms)), key=lambda i: counts[i])
-    rows = _run(session, _CONTACT_ROWS.format(source=_intersection("contact", terms, driver, _dialect(session))), params)
-    return rows, len(rows) >= CANDIDATES
+        return _Found([], False, all(lead_words), [0] if lead_words[0] else [])
+    contact_words = _term_counts(session, "contact", terms, params, CENSUS_CAP)
+    known = [i for i in range(len(terms)) if contact_words[i] or lead_words[i]]
+    if not all(contact_words):  # a word no contact has: no contact has them all
+        return _Found([], False, all(lead_words), known)
+    driver = min(range(len(terms)), key=lambda i: contact_words[i])
+    source = _intersection("contact", terms, driver, _dialect(session))
+    rows = _run(session, _CONTACT_ROWS.format(source=source), params)
+    return _Found(rows, len(rows) >= CANDIDATES, all(lead_words), known)
 
 
 def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list[tuple[str, str, str]]:
@@ -576,15 +610,16 @@ def _contact_candidates(terms: list[_Term], rows: list) -> list[_Candidate]:
 
 
 def _person_candidates(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool]:
-    found, more = _people_and_leads(session, org, q)
+    found, more, known = _people_and_leads(session, org, q)
     # Nothing at all: a single word is unknown as it stands; of several, the ones nothing matches are.
-    if not found and _add_typos(session, org, "any", q.terms, known=[] if len(q.terms) == 1 else None):
-        found, more = _people_and_leads(session, org, q)
+    if not found and _add_typos(session, org, "any", q.terms, known=[] if len(q.terms) == 1 else known):
+        found, more, _ = _people_and_leads(session, org, q)
     return found, more
 
 
-def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool]:
-    """Contacts and leads, reading leads only when one could be as plausible as the best contact."""
+def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Candidate], bool, list[int] | None]:
+    """Contacts and leads, reading leads only when one could be as plausible as the best contact; and the indexes of
+    the terms known to match something (None when not learned)."""
     params = _params(org, q.terms)
     single = len(q.terms) == 1
     household_like = single and (q.household or bool(q.terms[0].plurals))
@@ -592,16 +627,16 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
     if household_like:
         leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
         if any(c.household for c in leads):
-            return leads, False  # a household outranks every single person of that name
-    rows, more = _find_contacts(session, q.terms, params)
-    contacts = _contact_candidates(q.terms, rows)
+            return leads, False, None  # a household outranks every single person of that name
+    found = _find_contacts(session, q.terms, params)
+    contacts = _contact_candidates(q.terms, found.rows)
     best_lead = HOUSEHOLD if household_like else LEAD_WORDS if single else LEAD_NAME
-    if leads is None and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
+    if leads is None and found.leads_named and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
         leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
-    found = {c.id for c in contacts}
+    ids = {c.id for c in contacts}
     # A one-person lead found through its contact is that contact.
-    leads = [c for c in leads or [] if not (len(c.people) == 1 and c.people[0] in found)]
-    return contacts + leads, more
+    leads = [c for c in leads or [] if not (len(c.people) == 1 and c.people[0] in ids)]
+    return contacts + leads, found.more, found.known
 
 
 def _company_candidates(session: Session, org: str, q: _Query) -> list[_Candidate]:

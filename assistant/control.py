@@ -3,9 +3,12 @@
 import re
 from dataclasses import dataclass
 
-_CONFIRM = re.compile(r"^(yes|yep|yeah|y|ok|okay|sure|confirm(ed)?|send( it)?|send it now|yes,? send( it)?|"
-                      r"go ahead|do it|looks good|ship it)[.! ]*$", re.I)
-_CANCEL = re.compile(r"^(cancel( it| that)?|never ?mind|no|nope|don'?t send( it)?|forget it|scratch that)[.! ]*$", re.I)
+# A whole message that says only yes or only no, as people say it: "yes please", "ok, send it", "no thanks".
+_YES = r"(?:yes|yep|yeah|y|ok|okay|sure)"
+_CONFIRM = re.compile(rf"^(?:{_YES}[,.!]?\s+)?(?:{_YES}|confirm(?:ed)?|send(?: it)?(?: now)?|go ahead|do it|looks good|"
+                      r"ship it)(?:[\s,]+(?:please|pls|plz|thanks|thank you))?[.! ]*$", re.I)
+_CANCEL = re.compile(r"^(?:no[,.!]?\s+)?(?:cancel(?: it| that)?|never ?mind|no|nope|don'?t send(?: it)?|forget it|"
+                     r"scratch that)(?:[\s,]+(?:thanks|thank you|thx))?[.! ]*$", re.I)
 _EDIT = re.compile(r"^(?:change|edit|make|update) it (?:to|say|to say)\s*:?\s*(?P<text>.+)$", re.I | re.S)
 
 

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
 from db.ids import new_id
@@ -41,38 +41,55 @@ class InboundSms:
                    messaging_service_sid=form.get("MessagingServiceSid"), media=media)
 
 
-# Built once, values bound at execution (every incoming text and call runs these). Routing reads three columns
-# through Core: no PhoneNumber object is built for them.
+# Built once, values bound at execution (every incoming text and call runs these), through Core: no ORM object is
+# built for them.
 _NUMBERS = PhoneNumber.__table__
-_ROUTE = select(_NUMBERS.c.organization_id, _NUMBERS.c.number, _NUMBERS.c.user_id).where(
-    _NUMBERS.c.number == bindparam("to"), _NUMBERS.c.status == "active", _NUMBERS.c.number_type == "internal")
-# Who has this phone: ids only, through Core, with each one's last thread activity to choose among several.
 _CONTACTS = Contact.__table__
 _THREADS = Thread.__table__
-_CONTACTS_WITH_PHONE = (
-    select(_CONTACTS.c.id, _CONTACTS.c.lead_id, _CONTACTS.c.date_created, _THREADS.c.last_activity_at)
-    .join(ContactPhone.__table__, ContactPhone.contact_id == _CONTACTS.c.id)
-    .outerjoin(_THREADS, (_THREADS.c.contact_id == _CONTACTS.c.id) & (_THREADS.c.organization_id == bindparam("org")))
-    .where(ContactPhone.organization_id == bindparam("org"), ContactPhone.phone == bindparam("phone"))
+_PHONES = ContactPhone.__table__
+
+
+def _contact_with_phone(organization_id) -> Select:
+    """The id of the workspace's contact with the bound phone; when several share it, the one with the latest thread
+    (then the newest)."""
+    return (
+        select(_CONTACTS.c.id)
+        .select_from(_PHONES.join(_CONTACTS, _PHONES.c.contact_id == _CONTACTS.c.id)
+                     .outerjoin(_THREADS, (_THREADS.c.contact_id == _CONTACTS.c.id)
+                                & (_THREADS.c.organization_id == organization_id)))
+        .where(_PHONES.c.organization_id == organization_id, _PHONES.c.phone == bindparam("phone"))
+        .order_by(_THREADS.c.last_activity_at.desc().nulls_last(), _CONTACTS.c.date_created.desc())
+        .limit(1)
+    )
+
+
+_MATCHED = _CONTACTS.alias("matched")
+# Routing (the active internal number the text was sent to) and the sender's contact, in one round trip.
+_ROUTE_AND_MATCH = (
+    select(_NUMBERS.c.organization_id, _NUMBERS.c.number, _NUMBERS.c.user_id,
+           _MATCHED.c.id.label("contact_id"), _MATCHED.c.lead_id)
+    .select_from(_NUMBERS.outerjoin(
+        _MATCHED, _MATCHED.c.id == _contact_with_phone(_NUMBERS.c.organization_id)
+        .correlate(_NUMBERS).scalar_subquery()))
+    .where(_NUMBERS.c.number == bindparam("to"), _NUMBERS.c.status == "active",
+           _NUMBERS.c.number_type == "internal")
 )
+_MATCH = select(_CONTACTS.c.id, _CONTACTS.c.lead_id).where(
+    _CONTACTS.c.id == _contact_with_phone(bindparam("org")).scalar_subquery())
 _CONTACT_ONLY = (lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Contact.emails))
 
 
-def route(session: Session, sms: InboundSms) -> Row | None:
-    """(organization_id, number, user_id) of the active internal number the text was sent to; None for an unknown or
-    released number."""
-    return session.execute(_ROUTE, {"to": sms.to}).first()
+def route_and_match(session: Session, sms: InboundSms, phone: str) -> Row | None:
+    """(organization_id, number, user_id, contact_id, lead_id) of the active internal number the text was sent to and
+    of its workspace's contact with this phone (None, None when nobody has it); None for an unknown or released
+    number."""
+    return session.execute(_ROUTE_AND_MATCH, {"to": sms.to, "phone": phone}).first()
 
 
 def matched_contact(session: Session, organization_id: str, phone: str) -> Row | None:
     """(id, lead_id) of the workspace's contact with this phone; when several share it, the one with the latest
     thread."""
-    rows = session.execute(_CONTACTS_WITH_PHONE, {"org": organization_id, "phone": phone}).all()
-    if not rows:
-        return None
-    rows.sort(key=lambda r: (r.last_activity_at is not None, r.last_activity_at or utcnow(), r.date_created),
-              reverse=True)
-    return rows[0]
+    return session.execute(_MATCH, {"org": organization_id, "phone": phone}).first()
 
 
 def match_contact(session: Session, organization_id: str, phone: str) -> Contact | None:
@@ -97,7 +114,8 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
     sms = InboundSms.from_form(form)
     if not sms.sid:
         return None
-    number = route(session, sms)
+    from_ = _e164_or_raw(sms.from_)
+    number = route_and_match(session, sms, from_)
     if number is None:
         log.info("incoming text to %s: not an active business number, ignored", sms.to)
         return None
@@ -106,8 +124,8 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
                                                    "date_created": utcnow()}, ["provider_sid", "event"]):
         return None
     org_id = number.organization_id
-    from_ = _e164_or_raw(sms.from_)
-    contact = matched_contact(session, org_id, from_) or new_contact_for(session, org_id, from_)
+    contact = (_Sender(number.contact_id, number.lead_id) if number.contact_id is not None
+               else new_contact_for(session, org_id, from_))
     _apply_keyword(session, org_id, from_, sms.body)
     activity_id, thread_id, assignee_id = _log(session, number, contact, sms, from_)
     add_inbox_items(session, org_id, activity_id, thread_id, assignee_id, "incoming_sms")
@@ -115,12 +133,20 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
     return activity_id
 
 
+@dataclass(frozen=True)
+class _Sender:
+    """A matched contact's ids: all the log needs of it."""
+
+    id: str
+    lead_id: str
+
+
 # A Core INSERT: the ORM's unit of work around one row cost more than the statement (the columns' Python-side
 # defaults, timestamps and empty lists, still apply).
 _INSERT_ACTIVITY = Activity.__table__.insert()
 
 
-def _log(session: Session, number: Row, contact: Row | Contact, sms: InboundSms,
+def _log(session: Session, number: Row, contact: "_Sender | Contact", sms: InboundSms,
          from_: str) -> tuple[str, str, str | None]:
     """The text's activity on the contact's thread, now touched: (activity id, thread id, thread's assignee)."""
     now = utcnow()

@@ -11,7 +11,7 @@ Rules (DESIGN.md, "The assistant"):
 Contacts are never all read. The words of every contact's and lead's name, and each whole name, are kept folded in
 `name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
 a common name among 100,000 contacts stays cheap. Typos are looked for only when nothing matches, among the
-workspace's distinct words that share a beginning with the query word, and rapidfuzz decides. Only a few dozen
+workspace's distinct words (`name_word`) that share a beginning with the query word, and rapidfuzz decides. Only a few dozen
 candidates ever reach Python, where they are scored from their names.
 """
 
@@ -469,17 +469,13 @@ def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -
 
 
 def _vocabulary(session: Session, org: str, starts: list[str]) -> set[str]:
-    """The workspace's distinct words beginning with each of `starts`, skipping along the index (no full scan)."""
-    ctes, params = [], {"org": org}
+    """The workspace's distinct words beginning with each of `starts`: one range of name_word each."""
+    ranges, params = [], {"org": org}
     for i, start in enumerate(starts):
         params[f"lo{i}"], params[f"hi{i}"] = start, start + _MAX_CHAR
-        step = (f"SELECT token FROM name_token WHERE organization_id = :org AND token {{op}} AND token < :hi{i} "
-                f"ORDER BY token LIMIT 1")
-        ctes.append(f"v{i}(token, n) AS (SELECT ({step.format(op=f'>= :lo{i}')}), 1 UNION ALL "
-                    f"SELECT ({step.format(op=f'> v{i}.token')}), n + 1 FROM v{i} "
-                    f"WHERE v{i}.token IS NOT NULL AND n < {_VOCABULARY_SCAN})")
-    union = " UNION ".join(f"SELECT token FROM v{i} WHERE token IS NOT NULL" for i in range(len(starts)))
-    return {row[0] for row in _run(session, f"WITH RECURSIVE {', '.join(ctes)} {union}", params)}
+        ranges.append(f"SELECT word FROM (SELECT word FROM name_word WHERE organization_id = :org AND word >= :lo{i} "
+                      f"AND word < :hi{i} ORDER BY word LIMIT {_VOCABULARY_SCAN}) v{i}")
+    return {row[0] for row in _run(session, " UNION ".join(ranges), params)}
 
 
 def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known: list[int] | None = None) -> bool:

@@ -4,8 +4,9 @@ Each size gets its own migrated database (SQLite; PostgreSQL too when it answers
 workspace filled by bulk core inserts with the rows the services would write: leads (three in four made for one
 person, households "The Smiths" / "Smith Family" of 2-4 people, companies of 2-6), contacts, phones (mobile, some
 office, a few fax only), threads for two contacts in five with a last activity in the past year, and the name_token
-rows the flush hook writes (db.models.crm.token_rows). Names: first names and surnames drawn with falling
-frequency from common lists, plus made-up rare ones, so the vocabulary grows with the workspace as a real one does.
+and name_word rows the flush hook writes (db.models.crm.token_rows, word_rows). Names: first names and surnames
+drawn with falling frequency from common lists, plus made-up rare ones, so the vocabulary grows with the workspace
+as a real one does.
 
 Queries, drawn from the workspace's own people: first names (so common names are asked for as often as they
 occur), full names, last names, typos (a swap, drop or change of one letter), households ("the Smiths") and
@@ -31,7 +32,7 @@ from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
 from bench.live import database_kinds, temp_database
 from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
-from db.models.crm import NameToken, token_rows
+from db.models.crm import NameToken, NameWord, token_rows, word_rows
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
 from tools.context import Ctx
@@ -159,7 +160,7 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
     engine = factory.kw["bind"]
     with engine.begin() as conn:
         for table, rows in ((Lead, leads), (Contact, contacts), (ContactPhone, phones), (Thread, threads),
-                            (NameToken, tokens)):
+                            (NameToken, tokens), (NameWord, word_rows(tokens))):
             for i in range(0, len(rows), 5_000):
                 conn.execute(insert(table), rows[i:i + 5_000])
         conn.execute(insert(SmsTemplate), [

@@ -7,7 +7,10 @@ from alembic.migration import MigrationContext
 
 from db.base import Base
 from db.migrate import downgrade, upgrade
-from db.session import make_engine
+from db.session import make_engine, make_sessionmaker, transaction
+from tools.context import Ctx
+from tools.crm import ContactIn, LeadIn, create_lead
+from tools.workspaces import create_organization
 
 
 def _diff(url: str) -> list:
@@ -57,3 +60,19 @@ def test_name_token_contact_index_holds_only_contacts_rows(any_db_url):
     engine.dispose()
     where = next(str(v) for k, v in indexes["ix_name_token_contact_id"]["dialect_options"].items() if k.endswith("_where"))
     assert "contact_id IS NOT NULL" in where
+
+
+def test_name_word_is_filled_from_the_names_already_indexed(tmp_path):
+    url = f"sqlite:///{tmp_path / 'words.db'}"
+    upgrade(url)
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with transaction(make_sessionmaker(engine)) as session:
+        workspace = create_organization(session, "Acme Realty", "ann@acme.test", "Ann", "Acme")
+        ctx = Ctx(organization_id=workspace.organization_id, user_id=workspace.user_id)
+        create_lead(session, ctx, LeadIn(name="The Smiths", contacts=[ContactIn(name="Jane Smith")]))
+    downgrade(url, "0002")  # name_word gone, as in a database made before it
+    upgrade(url)
+    with engine.connect() as conn:
+        words = conn.exec_driver_sql("SELECT word FROM name_word ORDER BY word").scalars().all()
+    engine.dispose()
+    assert words == ["jane", "smith", "smiths"]

@@ -6,6 +6,7 @@ from functools import lru_cache
 from itertools import chain
 
 from sqlalchemy import ForeignKey, Index, String, delete, event, insert, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from db.base import Base, Timestamps, id_column
@@ -155,6 +156,24 @@ class NameToken(Base):
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
 
 
+class NameWord(Base):
+    """Each distinct word of a workspace's names (name_token's words, kept by the same flush hook), so the words that
+    begin like a mistyped one are one index range, not a skip along name_token. A word nobody's name has any more
+    stays: it only gives a typo lookup a candidate that matches no one."""
+
+    __tablename__ = "name_word"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    word: Mapped[str] = mapped_column(
+        String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"), primary_key=True)
+
+
+def word_rows(tokens: list[dict]) -> list[dict]:
+    """The name_word rows of these name_token rows (their words, not the whole names), in key order."""
+    words = sorted({(t["organization_id"], t["token"]) for t in tokens if t["position"] >= 0})
+    return [{"organization_id": org, "word": word} for org, word in words]
+
+
 def is_person_lead(lead_name: str, contact_names: list[str]) -> bool:
     """A lead that only carries one of its contacts' names (made by creating a contact, or by an unknown caller)."""
     folded = fold(lead_name)
@@ -224,3 +243,6 @@ def _index_names(session: Session, _context) -> None:
                 rows += token_rows(org, lead_id, name)
     if rows:
         conn.execute(insert(NameToken), rows)
+        # In key order, so two flushes adding the same new words wait on each other rather than deadlock.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        conn.execute(dialect.insert(NameWord).on_conflict_do_nothing(), word_rows(rows))

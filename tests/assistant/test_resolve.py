@@ -291,6 +291,23 @@ def test_renamed_contact_is_no_longer_found_by_its_old_name(factory, ctx):
     assert only(resolve(factory, ctx, "Mona")).id == sarah  # a one-person lead again: found as the contact only
 
 
+def test_a_typo_of_a_name_given_by_an_edit_is_forgiven(factory, ctx):
+    sarah, = add(factory, ctx, person("Sarah Lee"))
+    add(factory, ctx, person("Mike Brown"))
+    with transaction(factory) as session:
+        update_contact(session, ctx, sarah, ContactPatch(name="Mona Parkinson"))
+    assert only(resolve(factory, ctx, "Mona Parkinsno")).id == sarah
+    assert only(resolve(factory, ctx, "Moan")).id == sarah
+
+
+def test_a_typo_is_never_corrected_to_another_workspaces_word(factory, ctx, other_workspace):
+    other = Ctx(organization_id=other_workspace.organization_id, user_id=other_workspace.user_id)
+    add(factory, other, person("Zebulon Pike"))
+    add(factory, ctx, person("Mike Brown"))
+    assert resolve(factory, ctx, "Zebulun").matches == []
+    assert only(resolve(factory, other, "Zebulun")).label == "Zebulon Pike"
+
+
 # -- templates ----------------------------------------------------------------------------------------------------
 
 

@@ -357,7 +357,8 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
                 f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w "
                 f"WHERE EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either})) "
-                f"LIMIT {MAX_MATCHES + 1}")
+                # Said again out here: without it PostgreSQL may hash the EXISTS and return any 11 of the walk.
+                f"ORDER BY w.last_activity_at DESC LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True
@@ -429,9 +430,9 @@ def _find_contacts(session: Session, terms: list[_Term], params: dict) -> _Found
     found = [(tier, n) for tier, n in zip(tiers, counts[:len(tiers)], strict=True) if n]
     best = [(tier, n) for tier, n in found if found[0][0].score - tier.score < MARGIN]
     if best:
+        # Each tier counted up to DIRECT_MAX + 1: past that, the walk's budget (WALK_PER_MEMBER threads a member)
+        # is already more than a common name needs, and counting further took a statement of its own.
         members = sum(n for _, n in best)
-        if members > DIRECT_MAX:
-            members = sum(_census(session, "contact", [tier for tier, _ in best], params, CENSUS_CAP))
         rows, more = _contacts_in(session, [tier for tier, _ in best], members, params)
         return _Found(rows, more, all(lead_words), list(range(len(terms))))
     if len(terms) == 1:

@@ -7,6 +7,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from assistant.resolve import Resolution, resolve_recipient, resolve_template
 from db.session import transaction
@@ -153,6 +154,25 @@ def test_a_common_name_is_ranked_by_walking_threads(factory, ctx, monkeypatch, t
     touch(factory, ctx, only(resolve(factory, ctx, "Mike")).id, minutes_ago=0)  # the newest thread is not a Sarah
     found = resolve(factory, ctx, "Sarah")
     assert found.more and [m.id for m in found.matches][:min(touched, 2)] == ids[:min(touched, 2)]
+
+
+def test_the_walk_offers_the_newest_whatever_plan_the_database_picks(factory, ctx, monkeypatch):
+    """Found at 100,000 contacts: PostgreSQL merge-joined the walk with the name's rows, by contact id, and offered the
+    11 Jameses of the newest threads with the smallest ids, not the 11 newest."""
+    import assistant.resolve as resolve_module
+
+    monkeypatch.setattr(resolve_module, "DIRECT_MAX", 2)
+    monkeypatch.setattr(resolve_module, "MAX_MATCHES", 2)
+    ids = add(factory, ctx, *[person(f"Sarah {last}") for last in ("Lee", "Kim", "Wu", "Ng", "Ode", "Ito")])
+    others = add(factory, ctx, *[person(f"Mike {last}") for last in ("Brown", "Black", "Gray", "Green")])
+    for minutes, cid in enumerate([ids[5], others[0], ids[3], others[1], ids[0], others[2], ids[1], others[3]]):
+        touch(factory, ctx, cid, minutes_ago=10 * (minutes + 1))
+    with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL enable_nestloop = off"))  # the plan it chose on a large workspace
+            session.execute(text("SET LOCAL enable_hashjoin = off"))
+        found = resolve_recipient(session, ctx, "Sarah")
+    assert found.more and [m.id for m in found.matches] == [ids[5], ids[3]]
 
 
 def test_typo(factory, ctx):

@@ -260,6 +260,13 @@ _CONTACT_ROWS = ("SELECT r.owner, r.recent AS recent, c.name, c.title, c.lead_id
                  "JOIN contact c ON c.id = r.owner JOIN lead l ON l.id = c.lead_id")
 
 
+# The walk's order, said again at its outer LIMIT on PostgreSQL, which may join the walk with the name's rows in
+# another order (at 100,000 contacts it merge-joined them by contact id and offered the 11 Jameses with the smallest
+# ids). SQLite scans the walk in order and stops at the 11th match; told the order, it checks every thread of the
+# walk first, then sorts (3.6 ms for "James" became 6.3).
+_WALK_ORDER = {"postgresql": "ORDER BY w.last_activity_at DESC ", "sqlite": ""}
+
+
 @dataclass(frozen=True)
 class _Tier:
     cond: str  # on name_token n
@@ -357,8 +364,7 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
                 f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w "
                 f"WHERE EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either})) "
-                # Said again out here: without it PostgreSQL may hash the EXISTS and return any 11 of the walk.
-                f"ORDER BY w.last_activity_at DESC LIMIT {MAX_MATCHES + 1}")
+                f"{_WALK_ORDER[_dialect(session)]}LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True

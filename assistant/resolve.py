@@ -254,6 +254,8 @@ _CONTACT_RECENT = "(SELECT t.last_activity_at FROM thread t WHERE t.organization
 # walking the workspace's leads through the organization index.
 _SAME_ORG = "l.organization_id || '' = :org"
 _OF = {"contact": "n.contact_id IS NOT NULL", "lead": "n.contact_id IS NULL", "any": "1 = 1"}
+# A contact's (has a textable phone, last activity), as columns of a statement over contact c
+_REACH = f", {_TEXTABLE.format(id='c.id')}, {_CONTACT_RECENT.format(id='c.id')} AS recent"
 # (id, recent, name, title, lead_id, lead_name, textable) of ranked contacts
 _CONTACT_ROWS = ("SELECT r.owner, r.recent AS recent, c.name, c.title, c.lead_id, l.name, "
                  f"{_TEXTABLE.format(id='r.owner')} FROM ({{source}}) r "
@@ -454,8 +456,20 @@ def _find_contacts(session: Session, terms: list[_Term], params: dict) -> _Found
 
 
 def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list[tuple[str, str, str]]:
-    """(kind, id, name) of leads named by the terms, best first, and for "the Smiths" ("household") of the leads
-    holding two or more Smiths whatever their name."""
+    """(kind, id, name) of leads named by the terms, and for "the Smiths" ("household") of the leads holding two or
+    more Smiths whatever their name."""
+    return _run(session, _leads_sql(session, q, terms), params)
+
+
+def _leads_with_members(session: Session, q: _Query, terms: list[_Term], params: dict) -> list:
+    """_find_leads' leads with their contacts, one row a contact, oldest first: (kind, lead id, lead name, contact
+    id, name, title, has a textable phone, last activity). One statement: the members' own read cost as much."""
+    return _run(session, f"SELECT f.kind, f.id, f.name, c.id, c.name, c.title{_REACH} FROM "
+                         f"({_leads_sql(session, q, terms)}) f JOIN contact c ON c.lead_id = f.id "
+                         f"ORDER BY c.date_created, c.id", params)
+
+
+def _leads_sql(session: Session, q: _Query, terms: list[_Term]) -> str:
     if len(terms) == 1:
         hits = " UNION ALL ".join(f"SELECT n.lead_id AS owner, {sim} AS score FROM name_token n WHERE "
                                   f"n.organization_id = :org AND n.contact_id IS NULL AND n.position >= 0 AND {cond}"
@@ -464,7 +478,7 @@ def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -
                   f"ORDER BY score DESC, owner LIMIT {CANDIDATES}")
     else:
         ranked = _intersection("lead", terms, 0, _dialect(session))
-    sql = f"SELECT 'lead', l.id, l.name FROM ({ranked}) r JOIN lead l ON l.id = r.owner"
+    sql = f"SELECT 'lead' AS kind, l.id AS id, l.name AS name FROM ({ranked}) r JOIN lead l ON l.id = r.owner"
     if len(terms) == 1 and (q.household or terms[0].plurals):
         together = (f"SELECT n.lead_id AS owner FROM name_token n WHERE n.organization_id = :org "
                     f"AND n.contact_id IS NOT NULL AND n.position > 0 AND n.token IN :x0 GROUP BY n.lead_id "
@@ -472,7 +486,7 @@ def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -
                     # groups, and ordering by it keeps PostgreSQL from walking the lead_id index to fill the LIMIT.
                     f"HAVING count(*) >= 2 ORDER BY count(*) DESC, n.lead_id LIMIT {CANDIDATES}")
         sql += f" UNION ALL SELECT 'household', l.id, l.name FROM ({together}) r JOIN lead l ON l.id = r.owner"
-    return _run(session, sql, params)
+    return sql
 
 
 def _vocabulary(session: Session, org: str, starts: list[str]) -> set[str]:
@@ -528,18 +542,14 @@ def _lead_label(name: str, contacts: int) -> str:
     return f"{name or '(no name)'} ({contacts} contact{'' if contacts == 1 else 's'})"
 
 
-_MEMBERS = ("SELECT c.lead_id, c.id, c.name, c.title{reach} FROM lead l JOIN contact c ON c.lead_id = l.id "
-            f"WHERE l.id IN :leads AND {_SAME_ORG} ORDER BY c.date_created, c.id")
-_REACH = f", {_TEXTABLE.format(id='c.id')}, {_CONTACT_RECENT.format(id='c.id')} AS recent"
-
-
-def _members(session: Session, org: str, lead_ids: list[str], reach: bool = False) -> dict[str, list[tuple]]:
-    """Each lead's contacts, oldest first: (id, name, title), and with `reach` (has a textable phone, last activity)
-    too, read in the same statement."""
-    rows = _run(session, _MEMBERS.format(reach=_REACH if reach else ""), {"org": org, "leads": lead_ids})
-    members: dict[str, list[tuple]] = {}
-    for lead_id, *person in rows:
-        members.setdefault(lead_id, []).append(tuple(person))
+def _members(session: Session, org: str, lead_ids: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Each lead's contacts, oldest first: (id, name, title)."""
+    rows = _run(session, f"SELECT c.id, c.name, c.title, c.lead_id FROM lead l JOIN contact c ON c.lead_id = l.id "
+                         f"WHERE l.id IN :leads AND {_SAME_ORG} ORDER BY c.date_created, c.id",
+                {"org": org, "leads": lead_ids})
+    members: dict[str, list[tuple[str, str, str]]] = {}
+    for cid, name, title, lead_id in rows:
+        members.setdefault(lead_id, []).append((cid, name, title))
     return members
 
 
@@ -558,24 +568,18 @@ def _plural_household(term: _Term, token: str, names: list[str]) -> bool:
     return token == term.word and any(p in name_tokens(n)[1:] for n in names for p in term.plurals)
 
 
-def _lead_candidates(session: Session, org: str, q: _Query, rows: list) -> list[_Candidate]:
-    """Leads found by their name, and leads holding several of "the Smiths" whatever their name.
-
-    Scored from their names and people, whose phones and threads are read with them (one statement for all the
-    leads: another for the plausible ones cost more than it saved).
-    """
+def _lead_candidates(q: _Query, rows: list) -> list[_Candidate]:
+    """Leads found by their name, and leads holding several of "the Smiths" whatever their name, from
+    _leads_with_members' rows; scored from their names and people."""
     leads: dict[str, tuple[str, str]] = {}
-    for kind, lead_id, name in rows:
+    members: dict[str, dict[str, tuple]] = {}
+    for kind, lead_id, name, *person in rows:
         if lead_id not in leads or kind == "lead":
             leads[lead_id] = (kind, name)
-    if not leads:
-        return []
-    members = _members(session, org, list(leads), reach=True)
+        members.setdefault(lead_id, {})[person[0]] = tuple(person)  # a lead found both ways comes twice
     scored = []
-    for lead_id, (kind, name) in leads.items():
-        people = members.get(lead_id, [])
-        if not people:
-            continue  # nobody to reach
+    for lead_id, (kind, name) in leads.items():  # a lead with nobody to reach has no rows
+        people = list(members[lead_id].values())
         tokens = name_tokens(name, LEAD_STOPWORDS)
         aligned = _align(q.terms, tokens)
         several = len(people) >= 2
@@ -628,14 +632,14 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
     household_like = single and (q.household or bool(q.terms[0].plurals))
     leads: list[_Candidate] | None = None
     if household_like:
-        leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
+        leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
         if any(c.household for c in leads):
             return leads, False, None  # a household outranks every single person of that name
     found = _find_contacts(session, q.terms, params)
     contacts = _contact_candidates(q.terms, found.rows)
     best_lead = HOUSEHOLD if household_like else LEAD_WORDS if single else LEAD_NAME
     if leads is None and found.leads_named and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
-        leads = _lead_candidates(session, org, q, _find_leads(session, q, q.terms, params))
+        leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
     ids = {c.id for c in contacts}
     # A one-person lead found through its contact is that contact.
     leads = [c for c in leads or [] if not (len(c.people) == 1 and c.people[0] in ids)]

@@ -262,19 +262,11 @@ _CONTACT_ROWS = ("SELECT r.owner, r.recent AS recent, c.name, c.title, c.lead_id
                  "JOIN contact c ON c.id = r.owner JOIN lead l ON l.id = c.lead_id")
 
 
-# How the walk keeps the threads whose contact has the name, and in what order.
-# - SQLite scans the walk in order, checks each thread with EXISTS and stops at the 11th match (told to sort, it
-#   checked every thread of the walk first: 3.6 ms for "James" became 6.3).
-# - PostgreSQL, given EXISTS, may join the walk with the name's rows in another order: at 100,000 contacts it
-#   merge-joined them by contact id and offered the 11 Jameses with the smallest ids, so the order is said again at
-#   the outer LIMIT. With EXISTS under that ORDER BY it hashed every James and every thread of the walk, then sorted
-#   (3 ms); a LATERAL subquery with LIMIT 1 can only be a nested loop, which keeps the walk's order, needs no sort
-#   and stops at the 11th match (1.2 ms).
-_WALK_MATCH = {
-    "postgresql": ("CROSS JOIN LATERAL (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either}) "
-                   "LIMIT 1) x ORDER BY w.last_activity_at DESC "),
-    "sqlite": "WHERE EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either})) ",
-}
+# The walk's order, said again at its outer LIMIT on PostgreSQL, which may join the walk with the name's rows in
+# another order (at 100,000 contacts it merge-joined them by contact id and offered the 11 Jameses with the smallest
+# ids). SQLite scans the walk in order and stops at the 11th match; told the order, it checks every thread of the
+# walk first, then sorts (3.6 ms for "James" became 6.3).
+_WALK_ORDER = {"postgresql": "ORDER BY w.last_activity_at DESC ", "sqlite": ""}
 
 
 @dataclass(frozen=True)
@@ -373,7 +365,8 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
         walk = (f"SELECT w.contact_id AS owner, w.last_activity_at AS recent FROM (SELECT t.contact_id, "
                 f"t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.last_activity_at IS NOT NULL "
                 f"ORDER BY t.last_activity_at DESC LIMIT {WALK_PER_MEMBER * min(members, CENSUS_CAP)}) w "
-                f"{_WALK_MATCH[_dialect(session)].format(either=either)}LIMIT {MAX_MATCHES + 1}")
+                f"WHERE EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = w.contact_id AND ({either})) "
+                f"{_WALK_ORDER[_dialect(session)]}LIMIT {MAX_MATCHES + 1}")
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True

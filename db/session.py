@@ -39,7 +39,18 @@ def make_engine(url: str, **kwargs) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
         kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "connect", _postgres_planner_costs)
+    return engine
+
+
+# PostgreSQL's default cost of reading a random page (4, against 1 for the next page of a scan) is for a disk that
+# seeks. Cody's queries are a few index lookups into a working set that stays in memory; priced for a disk, looking
+# up 50 leads' contacts and phones at 10,000 contacts became a hash join over every contact and every phone (12 ms
+# instead of 1.7). PostgreSQL's documentation says to lower it when the data is cached and gives 1.1 for SSDs. Set on
+# each connection, not on the server, so the plans do not depend on how the server was tuned, and nothing else on a
+# shared server changes.
+RANDOM_PAGE_COST = 1.1
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -50,6 +61,14 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _postgres_planner_costs(dbapi_conn, _record) -> None:
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET random_page_cost = {RANDOM_PAGE_COST}")
+    dbapi_conn.autocommit = autocommit
 
 
 def _sqlite_begin_immediate(conn) -> None:

@@ -1130,6 +1130,34 @@
     }).then(function () { button.disabled = false; });
   });
 
+  function showVoicePin(me) {
+    $("voice-pin-state").textContent = me.voice_pin_set ? "A PIN is set: voice commands by phone are on."
+      : "No PIN yet: voice commands by phone are off.";
+    $("voice-pin-remove").hidden = !me.voice_pin_set;
+  }
+
+  /** PUT the new PIN (null removes it); the PIN itself never comes back. */
+  function saveVoicePin(pin, button) {
+    button.disabled = true;
+    showStatus($("voice-pin-status"), null);
+    api("PUT", "/api/v1/me/", { voice_pin: pin }).then(function (me) {
+      state.me = me;
+      $("voice-pin").value = "";
+      showVoicePin(me);
+      $("voice-pin-status").className = "status";
+      showStatus($("voice-pin-status"), me.voice_pin_set ? "PIN saved." : "PIN removed.");
+    }, function (err) {
+      $("voice-pin-status").className = "error";
+      showStatus($("voice-pin-status"), errorText(err));
+    }).then(function () { button.disabled = false; });
+  }
+
+  $("voice-pin-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    saveVoicePin($("voice-pin").value.trim(), event.target.querySelector("button[type=submit]"));
+  });
+  $("voice-pin-remove").addEventListener("click", function (event) { saveVoicePin(null, event.target); });
+
   var templateList = new Pager({
     list: $("template-list"), more: $("templates-more"), error: pageError("settings"),
     empty: "No templates yet.",
@@ -1167,9 +1195,11 @@
     loadWallet();
     templateList.reload();
     showStatus($("forwarding-status"), null);
+    showStatus($("voice-pin-status"), null);
     api("GET", "/api/v1/me/").then(function (me) {
       state.me = me;
       $("forwarding-phone").value = me.forwarding_phone_formatted || me.forwarding_phone || "";
+      showVoicePin(me);
     }, function (err) { showError(pageError("settings"), err); });
   }
 

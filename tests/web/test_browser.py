@@ -6,12 +6,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Activity, Contact, Draft
+from db.models import Activity, Contact, Draft, User
 from db.session import transaction
 from db.types import utcnow
 from tests.web.conftest import demo_server
 from tools import crm
 from tools.context import Ctx
+from tools.voice.pin import pin_matches
 
 pytestmark = pytest.mark.slow
 
@@ -267,3 +268,35 @@ def test_calls_settings_and_a_demo_server_signs_in_by_itself(page, db_url, facto
         expect(page.locator("#signin")).to_be_visible()
         page.reload()
         expect(page.locator("#signin")).to_be_visible()  # signed out stays signed out in this tab
+
+
+def voice_pin_hash(factory, user_id: str) -> str | None:
+    with factory() as session:
+        return session.scalar(select(User.voice_pin_hash).where(User.id == user_id))
+
+
+def test_a_user_sets_and_removes_their_voice_pin_in_settings(page, cody, demo, factory):
+    sign_in(page, cody.base_url, demo.api_key)
+    page.click('.tabs a[data-page="settings"]')
+    expect(page.locator("#voice-pin-state")).to_have_text("No PIN yet: voice commands by phone are off.")
+    expect(page.get_by_role("button", name="Remove PIN")).to_be_hidden()
+
+    page.fill("#voice-pin", "12")
+    page.click("#voice-pin-form button[type=submit]")
+    expect(page.locator("#voice-pin-status")).to_have_text("A voice PIN is 4 to 8 digits.")
+    expect(page.locator("#voice-pin-status")).to_have_class("error")
+    assert voice_pin_hash(factory, demo.user_id) is None
+
+    page.fill("#voice-pin", "4821")
+    page.click("#voice-pin-form button[type=submit]")
+    expect(page.locator("#voice-pin-status")).to_have_text("PIN saved.")
+    expect(page.locator("#voice-pin")).to_have_value("")  # never shown again
+    expect(page.locator("#voice-pin-state")).to_have_text("A PIN is set: voice commands by phone are on.")
+    assert pin_matches(voice_pin_hash(factory, demo.user_id), "4821")
+
+    page.reload()
+    expect(page.locator("#voice-pin-state")).to_have_text("A PIN is set: voice commands by phone are on.")
+    page.get_by_role("button", name="Remove PIN").click()
+    expect(page.locator("#voice-pin-status")).to_have_text("PIN removed.")
+    expect(page.get_by_role("button", name="Remove PIN")).to_be_hidden()
+    assert voice_pin_hash(factory, demo.user_id) is None

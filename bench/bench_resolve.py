@@ -11,6 +11,8 @@ as a real one does.
 Queries, drawn from the workspace's own people: first names (so common names are asked for as often as they
 occur), full names, last names, typos (a swap, drop or change of one letter), households ("the Smiths") and
 "John from Acme". Each is resolved once to warm up, then timed REPEAT times, one session each, as a request would.
+Every size's workspace is built before any is timed, and the sizes are timed in interleaved rounds, so a slow spell
+of the machine falls on all of them alike rather than on the one being timed.
 
 Baseline, same database: the query resolution replaces, `lower(name) LIKE 'sarah%' OR lower(name) LIKE '% sarah%'`
 over the workspace's contacts, timed for first names only (it cannot find typos or households at all).
@@ -24,9 +26,12 @@ after ANALYZE, since a plan that is good without statistics can turn bad with th
 import random
 import string
 import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, insert, or_, select
+from sqlalchemy.orm import sessionmaker
 
 from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
@@ -221,59 +226,109 @@ def _like_scan(session, ctx: Ctx, word: str) -> list:
 class _Samples:
     """Latencies of one set of queries: every timed call (wall and this thread's CPU), and each query's best."""
 
-    def __init__(self) -> None:
+    def __init__(self, items: int) -> None:
         self.wall: list[float] = []
         self.cpu: list[float] = []
-        self.best: list[float] = []  # per query, the fastest of its REPEAT calls: scheduler noise mostly removed
+        self.best = [float("inf")] * items  # per query, the fastest of its REPEAT calls: scheduler noise mostly removed
+
+
+def _round(factory, fn, items, out: _Samples) -> None:
+    """Each item once, one session each, as a request would."""
+    for i, item in enumerate(items):
+        with factory() as session:
+            start, cpu = time.perf_counter(), time.thread_time()
+            fn(session, item)
+            elapsed = time.perf_counter() - start
+            out.wall.append(elapsed)
+            out.cpu.append(time.thread_time() - cpu)
+            out.best[i] = min(out.best[i], elapsed)
+
+
+def _warm(factory, fn, items) -> None:
+    """Statement caches, pages."""
+    for item in items:
+        with factory() as session:
+            fn(session, item)
 
 
 def _time(factory, fn, items, repeat: int) -> _Samples:
-    for item in items:  # warm up: statement caches, pages
-        with factory() as session:
-            fn(session, item)
-    out = _Samples()
-    best = [float("inf")] * len(items)
+    _warm(factory, fn, items)
+    out = _Samples(len(items))
     for _ in range(repeat):
-        for i, item in enumerate(items):
-            with factory() as session:
-                start, cpu = time.perf_counter(), time.thread_time()
-                fn(session, item)
-                elapsed = time.perf_counter() - start
-                out.wall.append(elapsed)
-                out.cpu.append(time.thread_time() - cpu)
-                best[i] = min(best[i], elapsed)
-    out.best = best
+        _round(factory, fn, items, out)
     return out
 
 
-def _measure(kind: str, n: int, analyze: bool = False) -> dict:
-    with temp_database(kind) as url:
-        start = time.perf_counter()
-        ctx, made = build(url, n)
-        built = time.perf_counter() - start
-        engine = make_engine(url)
-        factory = make_sessionmaker(engine)
-        asked = queries(made)
-        outcomes = {"unique": 0, "ambiguous": 0, "none": 0}
-        with factory() as session:
-            for _, q in asked:
-                r = resolve_recipient(session, ctx, q)
-                outcomes["unique" if r.unique else "ambiguous" if r.ambiguous else "none"] += 1
-        per_class = {cls: _time(factory, lambda s, q: resolve_recipient(s, ctx, q),
-                                [q for c, q in asked if c == cls], REPEAT) for cls in CLASSES}
-        firsts = [q for c, q in asked if c == "first"][:10 if n > 10_000 else 20]
-        like = _time(factory, lambda s, q: _like_scan(s, ctx, q), firsts, 1)
-        template_names = ["showing confirmation", "the open house invite", "escrow reciept", "follow up", "rent"]
-        templates = _time(factory, lambda s, q: resolve_template(s, ctx, q), template_names * 4, REPEAT)
-        analyzed = None
-        if analyze:  # the planner's statistics, as ANALYZE or PRAGMA optimize leave them
-            with engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
-            engine.dispose()
-            analyzed = _time(factory, lambda s, q: resolve_recipient(s, ctx, q), [q for _, q in asked], REPEAT)
+@dataclass
+class _Size:
+    """One size's workspace, open for timing."""
+
+    n: int
+    ctx: Ctx
+    factory: sessionmaker
+    asked: list[tuple[str, str]]
+    built: float  # seconds
+    per_class: dict[str, _Samples] = field(default_factory=dict)
+
+    def by_class(self, cls: str) -> list[str]:
+        return [q for c, q in self.asked if c == cls]
+
+    def resolve(self, session, q: str):
+        return resolve_recipient(session, self.ctx, q)
+
+
+def _open(stack: ExitStack, kind: str, n: int) -> _Size:
+    url = stack.enter_context(temp_database(kind))
+    start = time.perf_counter()
+    ctx, made = build(url, n)
+    built = time.perf_counter() - start
+    engine = make_engine(url)
+    stack.callback(engine.dispose)  # before the database is dropped
+    size = _Size(n, ctx, make_sessionmaker(engine), queries(made), built)
+    size.per_class = {cls: _Samples(len(size.by_class(cls))) for cls in CLASSES}
+    return size
+
+
+def _outcomes(size: _Size) -> dict[str, int]:
+    """How the queries resolved; resolving each once also warms the statement caches and pages."""
+    outcomes = {"unique": 0, "ambiguous": 0, "none": 0}
+    with size.factory() as session:
+        for _, q in size.asked:
+            r = size.resolve(session, q)
+            outcomes["unique" if r.unique else "ambiguous" if r.ambiguous else "none"] += 1
+    return outcomes
+
+
+def _measure(kind: str, sizes: tuple[int, ...]) -> dict[int, dict]:
+    """Every size's workspace built first, then timed in interleaved rounds (each round every size, every class),
+    so that the machine's slower spells, which can halve its speed for a minute, fall on every size alike and the
+    growth ratio compares like with like. The baselines and ANALYZE follow, size by size."""
+    with ExitStack() as stack:
+        opened = [_open(stack, kind, n) for n in sizes]
+        outcomes = {size.n: _outcomes(size) for size in opened}
+        for _ in range(REPEAT):
+            for size in opened:
+                for cls, samples in size.per_class.items():
+                    _round(size.factory, size.resolve, size.by_class(cls), samples)
+        return {size.n: _afterwards(kind, size, outcomes[size.n], analyze=size.n == sizes[-1]) for size in opened}
+
+
+def _afterwards(kind: str, size: _Size, outcomes: dict[str, int], analyze: bool) -> dict:
+    """The size's baseline (the LIKE scan), its templates and, for SQLite's largest, the same queries after ANALYZE."""
+    ctx, factory = size.ctx, size.factory
+    firsts = size.by_class("first")[:10 if size.n > 10_000 else 20]
+    like = _time(factory, lambda s, q: _like_scan(s, ctx, q), firsts, 1)
+    template_names = ["showing confirmation", "the open house invite", "escrow reciept", "follow up", "rent"]
+    templates = _time(factory, lambda s, q: resolve_template(s, ctx, q), template_names * 4, REPEAT)
+    analyzed = None
+    if analyze and kind == "sqlite":  # the planner's statistics, as ANALYZE or PRAGMA optimize leave them
+        engine = factory.kw["bind"]
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
         engine.dispose()
-    return {"per_class": per_class, "like": like, "templates": templates, "built": built, "outcomes": outcomes,
-            "analyzed": analyzed}
+        analyzed = _time(factory, size.resolve, [q for _, q in size.asked], REPEAT)
+    return {"per_class": size.per_class, "like": like, "templates": templates, "built": size.built,
+            "outcomes": outcomes, "analyzed": analyzed}
 
 
 def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
@@ -281,8 +336,9 @@ def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
     figures: list[Figure] = []
     for kind in database_kinds(databases):
         p99s, best_p99s = {}, {}
+        measured = _measure(kind, sizes)
         for n in sizes:
-            m = _measure(kind, n, analyze=kind == "sqlite" and n == sizes[-1])
+            m = measured[n]
             classes = m["per_class"].values()
             p50, p99 = percentiles_ms([s for c in classes for s in c.wall])
             best50, best99 = percentiles_ms([s for c in classes for s in c.best])

@@ -548,8 +548,11 @@ class _Candidate:
     household: bool = False
 
 
+_folded = lru_cache(maxsize=16_384)(fold)  # every candidate's label compares its name and its lead's, folded
+
+
 def _contact_label(name: str, title: str, lead_name: str) -> str:
-    extra = [t for t in ((title or "").strip(), lead_name.strip() if fold(lead_name) != fold(name) else "") if t]
+    extra = [t for t in ((title or "").strip(), lead_name.strip() if _folded(lead_name) != _folded(name) else "") if t]
     return f"{name or '(no name)'} ({', '.join(extra)})" if extra else (name or "(no name)")
 
 

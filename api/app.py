@@ -14,9 +14,9 @@ from api.webhooks import twilio_sms, twilio_voice
 from assistant.service import Assistant
 from assistant.settings import assistant_settings
 from assistant.setup import build_assistant
+from db.session import make_engine, make_sessionmaker
 from tools.runtime import Runtime, build_runtime
 from tools.settings import telephony_settings
-from db.session import make_engine, make_sessionmaker
 
 log = logging.getLogger("cody.api")
 

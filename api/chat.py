@@ -6,8 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
-from api.v1.shapes import iso
 from api.v1.call_shapes import call_json
+from api.v1.shapes import iso
 from api.v1.sms_shapes import sms_json
 from assistant import drafts
 from assistant.conversations import messages, open_conversation

@@ -26,7 +26,7 @@ The rules:
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from dateutil.relativedelta import relativedelta
@@ -88,7 +88,7 @@ def wall_time(day: date, hour: int, minute: int, tz: tzinfo) -> datetime:
     if hour == 24:
         day, hour = day + timedelta(days=1), 0
     local = datetime(day.year, day.month, day.day, hour, minute, tzinfo=tz)  # fold=0: first of an ambiguous pair
-    return local.astimezone(timezone.utc).astimezone(tz)
+    return local.astimezone(UTC).astimezone(tz)
 
 
 def parse_time(phrase: str, now: datetime) -> datetime | None:
@@ -137,7 +137,7 @@ def _relative(m: re.Match, now: datetime) -> datetime:
     else:
         n = float(_NUMBERS.get(re.sub(r"\s+", " ", m["n"]), m["n"]))
         delta = timedelta(hours=n) if m["unit"].startswith("h") else timedelta(minutes=n)
-    return (now.astimezone(timezone.utc) + delta).astimezone(now.tzinfo)
+    return (now.astimezone(UTC) + delta).astimezone(now.tzinfo)
 
 
 def _clock(text: str) -> tuple[int, int, bool]:

@@ -28,6 +28,7 @@ each response in one send, so a client reusing its connection pays one loopback 
 """
 
 import argparse
+import contextlib
 import json
 import re
 import secrets
@@ -341,10 +342,8 @@ def main() -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"FAKE_TWILIO_URL={fake.url}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     fake.stop()
 
 

@@ -14,6 +14,7 @@ factory; it exists only in this process and is not one of the product's routes.
 """
 
 import argparse
+import contextlib
 import os
 import select
 import socket
@@ -175,10 +176,8 @@ class ServerProcess:
                 proc.wait(timeout=10)
         for stream in (proc.stdin, proc.stdout):
             if stream is not None and not stream.closed:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
 
     def _expect(self, word: str) -> str:
         deadline = time.monotonic() + STARTUP_TIMEOUT

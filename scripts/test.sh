@@ -16,6 +16,9 @@ else
   echo "npm not found: the Prism contract test will be skipped (it fails under CI=true)." >&2
 fi
 
+# The lint rules are in pyproject.toml ([tool.ruff]); a finding stops the run before any test.
+.venv/bin/ruff check --quiet .
+
 # Two worker processes (CODY_TEST_WORKERS), each test file on one worker: every test has its own SQLite file, each
 # worker its own PostgreSQL database, and servers bind free loopback ports, so files run side by side.
 exec .venv/bin/python -m pytest -n "${CODY_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -45,7 +45,7 @@ def _pg_reachable() -> bool:
             pass
         engine.dispose()
         return True
-    except Exception:
+    except (sa.exc.DBAPIError, OSError):
         return False
 
 

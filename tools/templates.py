@@ -110,7 +110,7 @@ def _render(text: str, context: dict[str, object]) -> Rendered:
         return Rendered(env.from_string(text).render(context), [])
     except SecurityError as e:
         return Rendered(None, [Problem("template_unsafe", "text", f"The template was refused: {e}")])
-    except Exception as e:  # the template is the caller's text: any failure in it is theirs to fix
+    except Exception as e:  # noqa: BLE001 -- the template is the caller's text: any failure in it is theirs to fix
         return Rendered(None, [Problem("template_error", "text", f"The template could not be rendered: {e}")])
 
 

@@ -93,7 +93,7 @@ def test_each_workspace_has_its_own_wallet(api, other_api):
 
 
 def test_the_ledger_shows_the_latest_fifty(api):
-    for i in range(52):
+    for _ in range(52):
         api.post(CREDIT, json={"amount": "1"})
     body = api.get(WALLET).json()
     assert body["balance"] == "52.00" and len(body["ledger"]) == 50

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Activity, Draft, InboxItem
+from db.models import Activity, Draft
 from db.session import transaction
 from db.types import utcnow
 from tests.live import live_cody
@@ -179,7 +179,8 @@ def test_editing_a_draft_prepares_it_again(chat):
 def test_the_conversation_keeps_what_was_said(chat):
     first = say(chat, "text Sarah hello there")
     conversation = chat.get(f"/api/chat/conversations/{first['conversation_id']}").json()
-    assert [(m["role"], m["text"]) for m in conversation["messages"]][0] == ("user", "text Sarah hello there")
+    said = conversation["messages"][0]
+    assert (said["role"], said["text"]) == ("user", "text Sarah hello there")
     assert chat.get("/api/chat/status").json() == {"planner": "offline"}
 
 

@@ -1,6 +1,6 @@
 """Time phrases: each rule of assistant/timephrases.py, DST on both edges, rollovers across midnight and weeks."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,7 +14,7 @@ NOW = datetime(2026, 11, 18, 10, 15, tzinfo=LA)  # a Wednesday
 
 def elapsed(start: datetime, end: datetime) -> timedelta:
     """Real time between two instants (subtracting datetimes of one zone gives wall-clock time)."""
-    return end.astimezone(timezone.utc) - start.astimezone(timezone.utc)
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def la(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> datetime:

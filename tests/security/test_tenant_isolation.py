@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from db.models import Thread
 from tests.security.conftest import (
     B_NUMBER,
     BOB,
@@ -22,7 +23,6 @@ from tests.security.conftest import (
     inbound_form,
     snapshot,
 )
-from db.models import Thread
 from tools.demo import DEMO_NUMBER
 
 # The path before the first "{...}" -> the kind of id it takes (a key of World.b_ids).

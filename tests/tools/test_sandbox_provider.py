@@ -8,7 +8,14 @@ import phonenumbers
 import pytest
 
 from tools.settings import TelephonySettings
-from tools.telephony.base import CallbackForm, NumberSearch, NumberWebhooks, OutboundCall, OutboundMessage, ProviderError
+from tools.telephony.base import (
+    CallbackForm,
+    NumberSearch,
+    NumberWebhooks,
+    OutboundCall,
+    OutboundMessage,
+    ProviderError,
+)
 from tools.telephony.errors import describe_error
 from tools.telephony.sandbox import (
     COUNTRY_KINDS,

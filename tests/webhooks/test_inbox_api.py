@@ -29,7 +29,7 @@ def setup(db_url, factory):
 
 
 def test_inbox_lists_my_items_newest_first_and_marks_done(setup):
-    cody, demo, me, mate, _ = setup
+    cody, _demo, me, mate, _ = setup
     cody.post_twilio(SMS, inbound_form("first", "SM" + "1" * 32))
     cody.post_twilio(SMS, inbound_form("second", "SM" + "2" * 32, from_="+12125550123"))
     items = me.get("/api/v1/inbox/").json()["data"]
@@ -63,7 +63,7 @@ def test_claiming_a_thread_shows_teammates_who_has_it(setup):
 
 
 def test_a_later_inbound_on_a_claimed_thread_goes_only_to_its_assignee(setup):
-    cody, demo, me, mate, mate_id = setup
+    cody, _demo, me, mate, _mate_id = setup
     cody.post_twilio(SMS, inbound_form("hello", "SM" + "4" * 32))
     thread_id = me.get("/api/v1/thread/").json()["data"][0]["id"]
     mate.post(f"/api/v1/thread/{thread_id}/claim/")

@@ -27,7 +27,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from xml.etree import ElementTree
 
 import phonenumbers
@@ -223,7 +223,7 @@ def _nanp_in_area(country: str, kind: str, area_code: int, count: int = 100, off
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def inventory(country: str, kind: str) -> tuple[AvailableNumber, ...]:
     """The sandbox's numbers for sale in one country and kind (empty when the country has no such numbers)."""
     country = country.upper()

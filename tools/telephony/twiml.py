@@ -2,7 +2,6 @@
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-
 _EMPTY_MESSAGING_RESPONSE = str(MessagingResponse())  # every incoming text and status callback answers this
 
 

@@ -268,7 +268,10 @@ class _Size:
     factory: sessionmaker
     asked: list[tuple[str, str]]
     built: float  # seconds
-    per_class: dict[str, _Samples] = field(default_factory=dict)
+    per_class: dict[str, _Samples] = field(init=False)  # filled by the timed rounds
+
+    def __post_init__(self) -> None:
+        self.per_class = {cls: _Samples(len(self.by_class(cls))) for cls in CLASSES}
 
     def by_class(self, cls: str) -> list[str]:
         return [q for c, q in self.asked if c == cls]
@@ -284,9 +287,7 @@ def _open(stack: ExitStack, kind: str, n: int) -> _Size:
     built = time.perf_counter() - start
     engine = make_engine(url)
     stack.callback(engine.dispose)  # before the database is dropped
-    size = _Size(n, ctx, make_sessionmaker(engine), queries(made), built)
-    size.per_class = {cls: _Samples(len(size.by_class(cls))) for cls in CLASSES}
-    return size
+    return _Size(n, ctx, make_sessionmaker(engine), queries(made), built)
 
 
 def _outcomes(size: _Size) -> dict[str, int]:

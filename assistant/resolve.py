@@ -442,17 +442,36 @@ class _Found:
     known: list[int]  # indexes of the terms some contact's or lead's word matches
 
 
-def _find_contacts(session: Session, terms: list[_Term], params: dict) -> _Found:
-    """Rows of the contacts in the best tiers, or (several words, no whole name) of those having every word.
+@dataclass
+class _Census:
+    tiers: list[_Tier]  # the contacts' tiers, best first
+    counts: list[int]  # rows of each tier (0 for one the best tier outranks, when the best has any)
+    lead_words: list[int]  # per term, whether some lead's name has a word for it
+    homes: int  # "Smiths": whether some lead's name, or some person's later name, is Smith (see _HOMES)
 
-    The census of the tiers also asks, in the same statement, which terms some lead's name matches.
-    """
+
+# Where "Smiths" (no "the", no "family") can name a household: a lead named Smith, or people surnamed Smith. With
+# neither, it is a name like any other ("Williams", "James") and no household is looked for.
+_HOMES = _Tier("n.token IN :p0 AND n.position >= 0 AND (n.position > 0 OR n.contact_id IS NULL)", 0.0)
+
+
+def _contact_census(session: Session, terms: list[_Term], params: dict, homes: bool) -> _Census:
+    """How many contacts each tier has, and which terms some lead's name matches, in one statement; with `homes`,
+    also whether a single plural word could name a household."""
     tiers = _contact_tiers(terms, params)
     ways = _term_ways(terms)
-    counts = _counts(session, [("contact", tier, DIRECT_MAX + 1) for tier in tiers]
-                     + [("lead", tier, 1) for _, tier in ways], params, moot=_outranked(tiers))
-    lead_words = _per_term(terms, ways, counts[len(tiers):])
-    found = [(tier, n) for tier, n in zip(tiers, counts[:len(tiers)], strict=True) if n]
+    checks = ([("contact", tier, DIRECT_MAX + 1) for tier in tiers] + [("lead", tier, 1) for _, tier in ways]
+              + ([("any", _HOMES, 1)] if homes else []))
+    counts = _counts(session, checks, params, moot=_outranked(tiers))
+    lead_words = _per_term(terms, ways, counts[len(tiers):len(tiers) + len(ways)])
+    return _Census(tiers, counts[:len(tiers)], lead_words, counts[-1] if homes else 0)
+
+
+def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _Census) -> _Found:
+    """Rows of the contacts in the census's best tiers, or (several words, no whole name) of those having every
+    word."""
+    lead_words = census.lead_words
+    found = [(tier, n) for tier, n in zip(census.tiers, census.counts, strict=True) if n]
     best = [(tier, n) for tier, n in found if found[0][0].score - tier.score < MARGIN]
     if best:
         # Each tier counted up to DIRECT_MAX + 1: past that, the walk's budget (WALK_PER_MEMBER threads a member)
@@ -497,8 +516,12 @@ def _leads_sql(session: Session, q: _Query, terms: list[_Term]) -> str:
         ranked = _intersection("lead", terms, 0, _dialect(session))
     sql = f"SELECT 'lead' AS kind, l.id AS id, l.name AS name FROM ({ranked}) r JOIN lead l ON l.id = r.owner"
     if len(terms) == 1 and (q.household or terms[0].plurals):
+        # "the Williams" are people surnamed Williams (or William). Without "the", only a plural's singular makes a
+        # household ("Smiths": people surnamed Smith); the word itself is a name like any other, and a lead holding
+        # several people surnamed James is not what "James" means.
+        words = ":x0" if q.household else ":p0"
         together = (f"SELECT n.lead_id AS owner FROM name_token n WHERE n.organization_id = :org "
-                    f"AND n.contact_id IS NOT NULL AND n.position > 0 AND n.token IN :x0 GROUP BY n.lead_id "
+                    f"AND n.contact_id IS NOT NULL AND n.position > 0 AND n.token IN {words} GROUP BY n.lead_id "
                     # A name holds each word once, so count(*) counts contacts; it also lets PostgreSQL hash the
                     # groups, and ordering by it keeps PostgreSQL from walking the lead_id index to fill the LIMIT.
                     f"HAVING count(*) >= 2 ORDER BY count(*) DESC, n.lead_id LIMIT {CANDIDATES}")
@@ -649,15 +672,19 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
     the terms known to match something (None when not learned)."""
     params = _params(org, q.terms)
     single = len(q.terms) == 1
-    household_like = single and (q.household or bool(q.terms[0].plurals))
     leads: list[_Candidate] | None = None
-    if household_like:
+    if single and q.household:  # "the Smiths" most likely names a household, which outranks every single Smith
         leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
         if any(c.household for c in leads):
-            return leads, False, None  # a household outranks every single person of that name
-    found = _find_contacts(session, q.terms, params)
+            return leads, False, None
+    census = _contact_census(session, q.terms, params, homes=single and not q.household and bool(q.terms[0].plurals))
+    if census.homes:  # so may "Smiths"
+        leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
+        if any(c.household for c in leads):
+            return leads, False, None
+    found = _find_contacts(session, q.terms, params, census)
     contacts = _contact_candidates(q.terms, found.rows)
-    best_lead = HOUSEHOLD if household_like else LEAD_WORDS if single else LEAD_NAME
+    best_lead = HOUSEHOLD if single and q.household else LEAD_WORDS if single else LEAD_NAME
     if leads is None and found.leads_named and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
         leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
     ids = {c.id for c in contacts}

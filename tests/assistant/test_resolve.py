@@ -249,6 +249,22 @@ def test_plain_surname_is_a_question_between_the_smiths(factory, ctx):
     assert bob in {m.id for m in found.matches} and lead in {m.id for m in found.matches}
 
 
+def test_a_name_ending_in_s_is_a_person_not_the_household_of_that_surname(factory, ctx):
+    """"James" is a James; the lead holding two people surnamed James is "the James family" or "the Jameses"."""
+    lead, _ = add_lead(factory, ctx, "Acme Corp", person("Ann James"), person("Bob James"))
+    james, = add(factory, ctx, person("James Lee"))
+    assert only(resolve(factory, ctx, "James")).id == james
+    assert only(resolve(factory, ctx, "the James family")).id == lead
+    assert only(resolve(factory, ctx, "the Jameses")).id == lead
+
+
+def test_a_plural_names_the_household_of_a_lead_called_by_its_singular(factory, ctx):
+    lead, ids = add_lead(factory, ctx, "Baker Family", person("Tom Hill"), person("Ann Hill"))
+    add(factory, ctx, person("Bakers Dozen"))
+    match = only(resolve(factory, ctx, "Bakers"))
+    assert (match.kind, match.id, sorted(match.contact_ids)) == ("lead", lead, sorted(ids))
+
+
 def test_household_of_a_lead_named_after_its_first_contact(factory, ctx):
     tom, = add(factory, ctx, person("Tom Baker"))
     with transaction(factory) as session:

@@ -211,13 +211,19 @@ def _align(terms: list[_Term], tokens: Sequence[str]) -> list[tuple[float, int]]
     return aligned
 
 
+def _word_score(term: _Term, tokens: Sequence[str]) -> float:
+    """One word's best reading of a name: as its first name or as a later one. A plural names a family, so it reads
+    only later names: "Williams" is not William Turner."""
+    return max((_sim(term, token) * (OTHER_NAME if j else FIRST_NAME) for j, token in enumerate(tokens)
+                if j or token not in term.plurals), default=0.0)
+
+
 def _person_score(terms: list[_Term], tokens: Sequence[str]) -> float:
+    if len(terms) == 1:
+        return _word_score(terms[0], tokens)
     aligned = _align(terms, tokens)
     if not aligned:
         return 0.0
-    if len(terms) == 1:
-        sim, position = aligned[0]
-        return sim * (FIRST_NAME if position == 0 else OTHER_NAME)
     mean = sum(s for s, _ in aligned) / len(aligned)
     whole = [j for _, j in aligned] == list(range(len(tokens)))
     return mean * (FULL_NAME if whole else ALL_WORDS)
@@ -324,7 +330,8 @@ def _ways(t: _Term, i: int) -> list[tuple[str, float]]:
 def _contact_tiers(terms: list[_Term], params: dict) -> list[_Tier]:
     if len(terms) == 1:
         ways = _ways(terms[0], 0)
-        tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways]
+        tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways
+                 if sim != PLURAL]  # _word_score
         tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond) for cond, sim in ways]
         return sorted(tiers, key=lambda tier: -tier.score)
     # The whole name ("Sarah Lee"), with its words' typos ("Sarah Lea"), or with its last word begun ("Sarah L").

@@ -258,6 +258,13 @@ def test_a_name_ending_in_s_is_a_person_not_the_household_of_that_surname(factor
     assert only(resolve(factory, ctx, "the Jameses")).id == lead
 
 
+def test_a_plural_reads_surnames_not_first_names(factory, ctx):
+    ann, bob = add(factory, ctx, person("Ann Williams"), person("Bob Smith"))
+    add(factory, ctx, person("William Turner"), person("Smith Jones"))
+    assert only(resolve(factory, ctx, "Williams")).id == ann
+    assert only(resolve(factory, ctx, "Smiths")).id == bob  # no household of Smiths: the one Smith
+
+
 def test_a_plural_names_the_household_of_a_lead_called_by_its_singular(factory, ctx):
     lead, ids = add_lead(factory, ctx, "Baker Family", person("Tom Hill"), person("Ann Hill"))
     add(factory, ctx, person("Bakers Dozen"))

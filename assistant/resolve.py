@@ -230,7 +230,11 @@ def _person_score(terms: list[_Term], tokens: Sequence[str]) -> float:
 
 
 def _mean(aligned: list[tuple[float, int]] | None) -> float:
-    return sum(s for s, _ in aligned) / len(aligned) if aligned else 0.0
+    return _mean_of([s for s, _ in aligned]) if aligned else 0.0
+
+
+def _mean_of(sims: list[float]) -> float:
+    return sum(sims) / len(sims)
 
 
 # -- queries ------------------------------------------------------------------------------------------------------
@@ -424,8 +428,9 @@ def _intersection(kind: str, terms: list[_Term], driver: int, dialect: str) -> s
 
 
 def _term_ways(terms: list[_Term]) -> list[tuple[int, _Tier]]:
-    """(term index, tier) for each way a word can match each term, at any position."""
-    return [(i, _Tier(f"{cond} AND n.position >= 0", 0.0)) for i, t in enumerate(terms) for cond, _ in _ways(t, i)]
+    """(term index, tier) for each way a word can match each term, at any position, scored by its similarity."""
+    return [(i, _Tier(f"{cond} AND n.position >= 0", sim, " < " in cond))
+            for i, t in enumerate(terms) for cond, sim in _ways(t, i)]
 
 
 def _per_term(terms: list[_Term], ways: list[tuple[int, _Tier]], counts: list[int]) -> list[int]:
@@ -445,7 +450,6 @@ def _term_counts(session: Session, kind: str, terms: list[_Term], params: dict, 
 class _Found:
     rows: list  # contacts' rows (_CONTACT_ROWS)
     more: bool  # more may exist than were read
-    leads_named: bool  # some lead's name has a word for every term (else no lead need be read by its name)
     known: list[int]  # indexes of the terms some contact's or lead's word matches
 
 
@@ -454,6 +458,7 @@ class _Census:
     tiers: list[_Tier]  # the contacts' tiers, best first
     counts: list[int]  # rows of each tier (0 for one the best tier outranks, when the best has any)
     lead_words: list[int]  # per term, whether some lead's name has a word for it
+    lead_sims: list[float]  # per term, the best similarity some lead's word can have to it (_lead_sims)
     homes: int  # "Smiths": whether some lead's name, or some person's later name, is Smith (see _HOMES)
 
 
@@ -470,8 +475,28 @@ def _contact_census(session: Session, terms: list[_Term], params: dict, homes: b
     checks = ([("contact", tier, DIRECT_MAX + 1) for tier in tiers] + [("lead", tier, 1) for _, tier in ways]
               + ([("any", _HOMES, 1)] if homes else []))
     counts = _counts(session, checks, params, moot=_outranked(tiers))
-    lead_words = _per_term(terms, ways, counts[len(tiers):len(tiers) + len(ways)])
-    return _Census(tiers, counts[:len(tiers)], lead_words, counts[-1] if homes else 0)
+    lead_counts = counts[len(tiers):len(tiers) + len(ways)]
+    return _Census(tiers, counts[:len(tiers)], _per_term(terms, ways, lead_counts),
+                   _lead_sims(terms, ways, lead_counts), counts[-1] if homes else 0)
+
+
+def _lead_sims(terms: list[_Term], ways: list[tuple[int, _Tier]], counts: list[int]) -> list[float]:
+    """Per term, the best similarity (_sim) a lead's word can have to it, from the ways some lead's name matches it;
+    a word in a range of prefixes may also be a plural ("Smiths" begins with "Smith")."""
+    return [max((PLURAL if tier.ranged else tier.score for (j, tier), n in zip(ways, counts, strict=True)
+                 if j == i and n), default=0.0) for i in range(len(terms))]
+
+
+def _lead_bound(q: _Query, sims: list[float]) -> float:
+    """The best score _lead_candidates can give a lead found by its name, with these similarities (_lead_sims); 0
+    when no lead's name has a word for every term. A household of one word's name is looked for before this."""
+    if not all(sims):
+        return 0.0
+    if q.household:
+        return HOUSEHOLD * _mean_of(sims)
+    if len(sims) > 1 and all(sim == EXACT for sim in sims):
+        return LEAD_NAME
+    return LEAD_WORDS * _mean_of(sims)
 
 
 def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _Census) -> _Found:
@@ -485,17 +510,17 @@ def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _
         # is already more than a common name needs, and counting further took a statement of its own.
         members = sum(n for _, n in best)
         rows, more = _contacts_in(session, [tier for tier, _ in best], members, params)
-        return _Found(rows, more, all(lead_words), list(range(len(terms))))
+        return _Found(rows, more, list(range(len(terms))))
     if len(terms) == 1:
-        return _Found([], False, all(lead_words), [0] if lead_words[0] else [])
+        return _Found([], False, [0] if lead_words[0] else [])
     contact_words = _term_counts(session, "contact", terms, params, CENSUS_CAP)
     known = [i for i in range(len(terms)) if contact_words[i] or lead_words[i]]
     if not all(contact_words):  # a word no contact has: no contact has them all
-        return _Found([], False, all(lead_words), known)
+        return _Found([], False, known)
     driver = min(range(len(terms)), key=lambda i: contact_words[i])
     source = _intersection("contact", terms, driver, _dialect(session))
     rows = _run(session, _CONTACT_ROWS.format(source=source), params)
-    return _Found(rows, len(rows) >= CANDIDATES, all(lead_words), known)
+    return _Found(rows, len(rows) >= CANDIDATES, known)
 
 
 def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list[tuple[str, str, str]]:
@@ -691,8 +716,8 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
             return leads, False, None
     found = _find_contacts(session, q.terms, params, census)
     contacts = _contact_candidates(q.terms, found.rows)
-    best_lead = HOUSEHOLD if single and q.household else LEAD_WORDS if single else LEAD_NAME
-    if leads is None and found.leads_named and best_lead - max((c.score for c in contacts), default=0.0) > -MARGIN:
+    bound = _lead_bound(q, census.lead_sims)
+    if leads is None and bound and bound - max((c.score for c in contacts), default=0.0) > -MARGIN:
         leads = _lead_candidates(q, _leads_with_members(session, q, q.terms, params))
     ids = {c.id for c in contacts}
     # A one-person lead found through its contact is that contact.

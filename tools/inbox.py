@@ -18,29 +18,31 @@ INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
 _MEMBERS = select(Membership.user_id).where(Membership.organization_id == bindparam("org"))  # built once
 
 
-def recipients_for(session: Session, assignee_id: str | None, organization_id: str) -> list[str]:
-    """The thread's assignee, or every member of the workspace while the thread is unclaimed."""
+def recipients_for(session: Session, assignee_id: str | None, organization_id: str,
+                   members: list[str] | None = None) -> list[str]:
+    """The thread's assignee, or every member of the workspace while the thread is unclaimed (`members`, when the
+    caller has already read them)."""
     if assignee_id:
         return [assignee_id]
-    return list(session.scalars(_MEMBERS, {"org": organization_id}))
+    return members if members is not None else list(session.scalars(_MEMBERS, {"org": organization_id}))
 
 
 def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms") -> int:
     """One item per person who must see this activity; a repeat makes nothing new."""
     thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
-    return add_inbox_items(session, activity.organization_id, activity.id, activity.thread_id,
-                           thread.assignee_id if thread is not None else None, item_type)
+    recipients = recipients_for(session, thread.assignee_id if thread is not None else None, activity.organization_id)
+    return add_inbox_items(session, activity.organization_id, activity.id, activity.thread_id, recipients, item_type)
 
 
 def add_inbox_items(session: Session, organization_id: str, activity_id: str, thread_id: str | None,
-                    assignee_id: str | None, item_type: str) -> int:
-    """create_inbox_items for a caller that has the activity's ids and its thread's assignee at hand: one INSERT
-    for all the recipients."""
+                    recipients: list[str], item_type: str) -> int:
+    """create_inbox_items for a caller that has the activity's ids and its recipients (recipients_for) at hand: one
+    INSERT for all of them."""
     now = utcnow()
     rows = [{"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id,
              "thread_id": thread_id, "activity_id": activity_id, "type": item_type, "done": False,
              "date_created": now, "date_updated": now}
-            for user_id in recipients_for(session, assignee_id, organization_id)]
+            for user_id in recipients]
     return insert_ignore_many(session, InboxItem, rows, ["user_id", "activity_id"])
 
 

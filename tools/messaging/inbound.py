@@ -4,14 +4,14 @@ import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from db.ids import new_id
-from db.models import Activity, Contact, ContactPhone, Lead, PhoneNumber, Thread, WebhookReceipt
+from db.models import Activity, Contact, ContactPhone, Lead, Membership, PhoneNumber, Thread, WebhookReceipt
 from db.types import utcnow
 from tools import threads
-from tools.inbox import add_inbox_items
+from tools.inbox import add_inbox_items, recipients_for
 from tools.optouts import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, keyword_of, record_opt_out, remove_opt_out
 from tools.phones import format_phone, normalise
 from tools.problems import Invalid
@@ -64,10 +64,16 @@ def _contact_with_phone(organization_id) -> Select:
 
 
 _MATCHED = _CONTACTS.alias("matched")
-# Routing (the active internal number the text was sent to) and the sender's contact, in one round trip.
+_MEMBERS = Membership.__table__
+_SEPARATOR = " "  # between the members' ids, which hold none
+# Routing (the active internal number the text was sent to), the sender's contact and the workspace's members (the
+# Inbox of an unclaimed thread), in one round trip.
 _ROUTE_AND_MATCH = (
     select(_NUMBERS.c.organization_id, _NUMBERS.c.number, _NUMBERS.c.user_id,
-           _MATCHED.c.id.label("contact_id"), _MATCHED.c.lead_id)
+           _MATCHED.c.id.label("contact_id"), _MATCHED.c.lead_id,
+           select(func.aggregate_strings(_MEMBERS.c.user_id, _SEPARATOR))
+           .where(_MEMBERS.c.organization_id == _NUMBERS.c.organization_id)
+           .correlate(_NUMBERS).scalar_subquery().label("members"))
     .select_from(_NUMBERS.outerjoin(
         _MATCHED, _MATCHED.c.id == _contact_with_phone(_NUMBERS.c.organization_id)
         .correlate(_NUMBERS).scalar_subquery()))
@@ -80,9 +86,9 @@ _CONTACT_ONLY = (lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Cont
 
 
 def route_and_match(session: Session, sms: InboundSms, phone: str) -> Row | None:
-    """(organization_id, number, user_id, contact_id, lead_id) of the active internal number the text was sent to and
-    of its workspace's contact with this phone (None, None when nobody has it); None for an unknown or released
-    number."""
+    """(organization_id, number, user_id, contact_id, lead_id, members) of the active internal number the text was
+    sent to, of its workspace's contact with this phone (None, None when nobody has it) and of its workspace's members
+    (their ids, space-separated); None for an unknown or released number."""
     return session.execute(_ROUTE_AND_MATCH, {"to": sms.to, "phone": phone}).first()
 
 
@@ -128,7 +134,9 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
                else new_contact_for(session, org_id, from_))
     _apply_keyword(session, org_id, from_, sms.body)
     activity_id, thread_id, assignee_id = _log(session, number, contact, sms, from_)
-    add_inbox_items(session, org_id, activity_id, thread_id, assignee_id, "incoming_sms")
+    members = number.members.split(_SEPARATOR) if number.members else []
+    add_inbox_items(session, org_id, activity_id, thread_id, recipients_for(session, assignee_id, org_id, members),
+                    "incoming_sms")
     session.commit()
     return activity_id
 

@@ -11,8 +11,9 @@ Rules (DESIGN.md, "The assistant"):
 Contacts are never all read. The words of every contact's and lead's name, and each whole name, are kept folded in
 `name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
 a common name among 100,000 contacts stays cheap. Typos are looked for only when nothing matches, among the
-workspace's distinct words (`name_word`) that share a beginning with the query word, and rapidfuzz decides. Only a few dozen
-candidates ever reach Python, where they are scored from their names.
+workspace's distinct words (`name_word`) one edit from the query word (by their one-letter deletions,
+`name_word_key`) or sharing a beginning with it, and rapidfuzz decides. Only a few dozen candidates ever reach Python,
+where they are scored from their names.
 """
 
 import re
@@ -31,6 +32,7 @@ from db.models import SmsTemplate
 from db.models.crm import (
     LEAD_STOPWORDS,
     TOKEN_LENGTH,
+    deletions,
     fold,
     name_tokens,
     whole_name_token,
@@ -561,14 +563,21 @@ def _leads_sql(session: Session, q: _Query, terms: list[_Term]) -> str:
     return sql
 
 
-def _vocabulary(session: Session, org: str, starts: list[str]) -> set[str]:
-    """The workspace's distinct words beginning with each of `starts`: one range of name_word each."""
-    ranges, params = [], {"org": org}
+def _vocabulary(session: Session, org: str, words: list[str]) -> set[str]:
+    """The workspace's distinct words that may be near these: every word one edit away (name_word_key), and, for
+    those two edits away (words of 5 letters or more, _typo_limit), the first words of each beginning the word meant
+    may share with a typed one (its first two letters, its first and third, its first two swapped)."""
+    starts = sorted({s for w in words if _typo_limit(w) > 1 for s in (w[:2], w[0] + w[2], w[1] + w[0])})
+    shorter = sorted(set().union(*(deletions(w) for w in words)))
+    params = {"org": org, "shorter": shorter, "keys": sorted(set(words).union(shorter))}
+    ranges = []
     for i, start in enumerate(starts):
         params[f"lo{i}"], params[f"hi{i}"] = start, start + _MAX_CHAR
         ranges.append(f"SELECT word FROM (SELECT word FROM name_word WHERE organization_id = :org AND word >= :lo{i} "
                       f"AND word < :hi{i} ORDER BY word LIMIT {_VOCABULARY_SCAN}) v{i}")
-    return {row[0] for row in _run(session, " UNION ".join(ranges), params)}
+    near = ("SELECT word FROM name_word WHERE organization_id = :org AND word IN :shorter UNION "
+            "SELECT word FROM name_word_key WHERE organization_id = :org AND key IN :keys")
+    return {row[0] for row in _run(session, " UNION ".join([*ranges, near]), params)}
 
 
 def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known: list[int] | None = None) -> bool:
@@ -582,9 +591,7 @@ def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known:
     unknown = [t for i, t in enumerate(terms) if i not in known and len(t.word) >= 3]
     if not unknown:
         return False
-    # A slip in the second or third letter still shares one of these beginnings with the word meant.
-    starts = sorted({s for t in unknown for s in (t.word[:2], t.word[0] + t.word[2], t.word[1] + t.word[0])})
-    vocabulary = list(_vocabulary(session, org, starts))
+    vocabulary = list(_vocabulary(session, org, [t.word for t in unknown]))
     for term in unknown:
         term.typos = _typos(term.word, vocabulary)
     return any(t.typos for t in unknown)

@@ -3,10 +3,10 @@
 Each size gets its own migrated database (SQLite; PostgreSQL too when it answers, see bench.live) holding one
 workspace filled by bulk core inserts with the rows the services would write: leads (three in four made for one
 person, households "The Smiths" / "Smith Family" of 2-4 people, companies of 2-6), contacts, phones (mobile, some
-office, a few fax only), threads for two contacts in five with a last activity in the past year, and the name_token
-and name_word rows the flush hook writes (db.models.crm.token_rows, word_rows). Names: first names and surnames
-drawn with falling frequency from common lists, plus made-up rare ones, so the vocabulary grows with the workspace
-as a real one does.
+office, a few fax only), threads for two contacts in five with a last activity in the past year, and the
+name_token, name_word and name_word_key rows the flush hook writes (db.models.crm.token_rows, word_rows,
+word_key_rows). Names: first names and surnames drawn with falling frequency from common lists, plus made-up rare
+ones, so the vocabulary grows with the workspace as a real one does.
 
 Queries, drawn from the workspace's own people: first names (so common names are asked for as often as they
 occur), full names, last names, typos (a swap, drop or change of one letter), households ("the Smiths") and
@@ -37,7 +37,7 @@ from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
 from bench.live import database_kinds, temp_database
 from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
-from db.models.crm import NameToken, NameWord, token_rows, word_rows
+from db.models.crm import NameToken, NameWord, NameWordKey, token_rows, word_key_rows, word_rows
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
 from tools.context import Ctx
@@ -163,9 +163,10 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
                 contact(lead_id, first, names.last(), at)
             made.companies.append((word, rng.choice(firsts)))
     engine = factory.kw["bind"]
+    words = word_rows(tokens)
     with engine.begin() as conn:
         for table, rows in ((Lead, leads), (Contact, contacts), (ContactPhone, phones), (Thread, threads),
-                            (NameToken, tokens), (NameWord, word_rows(tokens))):
+                            (NameToken, tokens), (NameWord, words), (NameWordKey, word_key_rows(words))):
             for i in range(0, len(rows), 5_000):
                 conn.execute(insert(table), rows[i:i + 5_000])
         conn.execute(insert(SmsTemplate), [

@@ -76,3 +76,20 @@ def test_name_word_is_filled_from_the_names_already_indexed(tmp_path):
         words = conn.exec_driver_sql("SELECT word FROM name_word ORDER BY word").scalars().all()
     engine.dispose()
     assert words == ["jane", "smith", "smiths"]
+
+
+def test_name_word_key_is_filled_from_the_words_already_known(tmp_path):
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    upgrade(url)
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with transaction(make_sessionmaker(engine)) as session:
+        workspace = create_organization(session, "Acme Realty", "ann@acme.test", "Ann", "Acme")
+        ctx = Ctx(organization_id=workspace.organization_id, user_id=workspace.user_id)
+        create_lead(session, ctx, LeadIn(name="Jo Ng", contacts=[ContactIn(name="Jane Smith")]))
+    downgrade(url, "0003")  # name_word_key gone, as in a database made before it
+    upgrade(url)
+    with engine.connect() as conn:
+        keys = conn.exec_driver_sql("SELECT key, word FROM name_word_key ORDER BY word, key").all()
+    engine.dispose()
+    assert keys == [("ane", "jane"), ("jae", "jane"), ("jan", "jane"), ("jne", "jane"),
+                    ("mith", "smith"), ("sith", "smith"), ("smih", "smith"), ("smit", "smith"), ("smth", "smith")]

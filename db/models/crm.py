@@ -168,10 +168,38 @@ class NameWord(Base):
         String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"), primary_key=True)
 
 
+class NameWordKey(Base):
+    """Each name word under each of its one-letter deletions ("jmes", "aems", ... for "james"), so that the words one
+    edit from a mistyped one are found by index whatever letter the slip was at: the typo itself is a deletion of the
+    word (a letter left out), a deletion of the typo meets a deletion of the word (a letter changed, two swapped), or
+    the word is a deletion of the typo (a letter too many: name_word). Words under 3 letters have none: no shorter
+    word is looked up for typos. Kept with name_word, and like it never pruned."""
+
+    __tablename__ = "name_word_key"
+
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(
+        String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"), primary_key=True)
+    word: Mapped[str] = mapped_column(
+        String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"), primary_key=True)
+
+
+def deletions(word: str) -> set[str]:
+    """The word with one letter left out, at each place."""
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
 def word_rows(tokens: list[dict]) -> list[dict]:
     """The name_word rows of these name_token rows (their words, not the whole names), in key order."""
     words = sorted({(t["organization_id"], t["token"]) for t in tokens if t["position"] >= 0})
     return [{"organization_id": org, "word": word} for org, word in words]
+
+
+def word_key_rows(words: list[dict]) -> list[dict]:
+    """The name_word_key rows of these name_word rows, in key order."""
+    keys = sorted({(w["organization_id"], key, w["word"]) for w in words if len(w["word"]) >= 3
+                   for key in deletions(w["word"])})
+    return [{"organization_id": org, "key": key, "word": word} for org, key, word in keys]
 
 
 def is_person_lead(lead_name: str, contact_names: list[str]) -> bool:
@@ -245,4 +273,7 @@ def _index_names(session: Session, _context) -> None:
         conn.execute(insert(NameToken), rows)
         # In key order, so two flushes adding the same new words wait on each other rather than deadlock.
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        conn.execute(dialect.insert(NameWord).on_conflict_do_nothing(), word_rows(rows))
+        words = word_rows(rows)
+        conn.execute(dialect.insert(NameWord).on_conflict_do_nothing(), words)
+        if keys := word_key_rows(words):
+            conn.execute(dialect.insert(NameWordKey).on_conflict_do_nothing(), keys)

@@ -183,6 +183,24 @@ def test_typo(factory, ctx):
     assert only(resolve(factory, ctx, "Mkie")).label == "Mike Brown"
 
 
+def test_a_slip_at_the_second_letter_is_forgiven(factory, ctx):
+    barbara, sam, ann = add(factory, ctx, person("Barbara Lee"), person("Sam White"), person("Ann Perez"))
+    assert only(resolve(factory, ctx, "Brbara")).id == barbara  # a letter left out
+    assert only(resolve(factory, ctx, "Wite")).id == sam
+    assert only(resolve(factory, ctx, "Ann Pprez")).id == ann  # a letter changed
+    assert only(resolve(factory, ctx, "Bsrbara")).id == barbara
+
+
+def test_a_typo_is_found_among_hundreds_of_words_that_begin_alike(factory, ctx):
+    """More than 300 names begin with "da" before "daniel" does; "Dnaiel" still finds Daniel."""
+    names = [f"Da{a}{b} Lee" for a in "abcdefghijklm" for b in "abcdefghijklmnopqrstuvwx"]
+    with transaction(factory) as session:
+        for name in names:
+            create_contact(session, ctx, person(name))
+        daniel = create_contact(session, ctx, person("Daniel Okafor")).id
+    assert only(resolve(factory, ctx, "Dnaiel")).id == daniel
+
+
 def test_exact_beats_typo_and_prefix(factory, ctx):
     sara, _, _ = add(factory, ctx, person("Sara Jones"), person("Sarah Lee"), person("Saralyn Moss"))
     assert only(resolve(factory, ctx, "Sara")).id == sara

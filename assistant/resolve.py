@@ -42,7 +42,7 @@ from tools.context import Ctx
 
 MAX_MATCHES = 10  # choices offered in one question
 CANDIDATES = 25  # rows of each kind fetched, best and most recent first, and scored here
-COMPANY_CONTACTS = 500  # contacts scored per lead that "from Acme" names
+COMPANY_CONTACTS = 500  # contacts of "Acme" scored at most for "John from Acme"
 MARGIN = 0.04  # a match this close to the best one is just as plausible
 MIN_SCORE = 0.5
 
@@ -262,9 +262,6 @@ WALK_PER_MEMBER = 5  # threads walked per member before reading the members inst
 _TEXTABLE = ("EXISTS (SELECT 1 FROM contact_phone p WHERE p.contact_id = {id} AND p.type NOT IN ("
              + ", ".join(f"'{t}'" for t in NOT_TEXTABLE) + "))")
 _CONTACT_RECENT = "(SELECT t.last_activity_at FROM thread t WHERE t.organization_id = :org AND t.contact_id = {id})"
-# The leads' organization, checked as an expression: given ids, SQLite then looks leads up by id instead of
-# walking the workspace's leads through the organization index.
-_SAME_ORG = "l.organization_id || '' = :org"
 _OF = {"contact": "n.contact_id IS NOT NULL", "lead": "n.contact_id IS NULL", "any": "1 = 1"}
 # A contact's (has a textable phone, last activity), as columns of a statement over contact c
 _REACH = f", {_TEXTABLE.format(id='c.id')}, {_CONTACT_RECENT.format(id='c.id')} AS recent"
@@ -525,12 +522,6 @@ def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _
     return _Found(rows, len(rows) >= CANDIDATES, known)
 
 
-def _find_leads(session: Session, q: _Query, terms: list[_Term], params: dict) -> list[tuple[str, str, str]]:
-    """(kind, id, name) of leads named by the terms, and for "the Smiths" ("household") of the leads holding two or
-    more Smiths whatever their name."""
-    return _run(session, _leads_sql(session, q, terms), params)
-
-
 def _leads_with_members(session: Session, q: _Query, terms: list[_Term], params: dict) -> list:
     """_find_leads' leads with their contacts, one row a contact, oldest first: (kind, lead id, lead name, contact
     id, name, title, has a textable phone, last activity). One statement: the members' own read cost as much."""
@@ -624,25 +615,6 @@ def _lead_label(name: str, contacts: int) -> str:
     return f"{name or '(no name)'} ({contacts} contact{'' if contacts == 1 else 's'})"
 
 
-def _members(session: Session, org: str, lead_ids: list[str]) -> dict[str, list[tuple[str, str, str]]]:
-    """Each lead's contacts, oldest first: (id, name, title)."""
-    rows = _run(session, f"SELECT c.id, c.name, c.title, c.lead_id FROM lead l JOIN contact c ON c.lead_id = l.id "
-                         f"WHERE l.id IN :leads AND {_SAME_ORG} ORDER BY c.date_created, c.id",
-                {"org": org, "leads": lead_ids})
-    members: dict[str, list[tuple[str, str, str]]] = {}
-    for cid, name, title, lead_id in rows:
-        members.setdefault(lead_id, []).append((cid, name, title))
-    return members
-
-
-def _reachable(session: Session, org: str, contact_ids: list[str]) -> dict[str, tuple[bool, datetime | None]]:
-    """(has a textable phone, last activity) of each contact."""
-    rows = _run(session, f"SELECT c.id, {_TEXTABLE.format(id='c.id')}, {_CONTACT_RECENT.format(id='c.id')} AS recent "
-                         f"FROM contact c WHERE c.id IN :ids AND c.organization_id || '' = :org",
-                {"org": org, "ids": contact_ids})
-    return {cid: (bool(textable), recent) for cid, textable, recent in rows}
-
-
 def _plural_household(term: _Term, token: str, names: list[str]) -> bool:
     """"Smiths" names a household: it matched the lead as a plural, or the lead's people are Smiths."""
     if token in term.plurals:
@@ -734,24 +706,46 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
 
 def _company_candidates(session: Session, org: str, q: _Query) -> list[_Candidate]:
     """"John from Acme": the Johns among the contacts of the leads best named by "Acme"."""
-    company = _Query(q.company, [], False)
-    rows = _find_leads(session, company, q.company, _params(org, q.company))
-    if not rows and _add_typos(session, org, "lead", q.company):
-        rows = _find_leads(session, company, q.company, _params(org, q.company))
-    fits = {lead_id: (_mean(_align(q.company, name_tokens(name, LEAD_STOPWORDS))), name) for _, lead_id, name in rows}
-    best = max((fit for fit, _ in fits.values()), default=0.0)
-    leads = {lead_id: v for lead_id, v in fits.items() if v[0] > 0 and best - v[0] < MARGIN}
-    if not leads:
-        return []
-    members = _members(session, org, list(leads))
-    scored = [(cid, name, title, lead_id, _person_score(q.terms, name_tokens(name)) * leads[lead_id][0])
-              for lead_id, people in members.items() for cid, name, title in people[:COMPANY_CONTACTS]]
-    best = max((s[4] for s in scored), default=0.0)
-    scored = [s for s in scored if s[4] > 0 and best - s[4] < MARGIN]
-    reach = _reachable(session, org, [s[0] for s in scored]) if scored else {}
-    return [_Candidate("contact", cid, score, reach.get(cid, (False, None))[1],
-                       _contact_label(name, title, leads[lead_id][1]), [cid] if reach.get(cid, (False, None))[0] else [])
-            for cid, name, title, lead_id, score in scored]
+    rows = _company_people(session, org, q)
+    # Nobody: the company's words may be mistyped ("Acmee"), and so may the person's ("Jon" for John), even when
+    # someone else is called that.
+    if not rows and (_add_typos(session, org, "lead", q.company)
+                     | _add_typos(session, org, "contact", q.terms, known=[])):
+        rows = _company_people(session, org, q)
+    fits: dict[str, float] = {}
+    scored = []
+    for cid, name, title, lead_id, lead_name, textable, recent in rows:
+        if lead_id not in fits:
+            fits[lead_id] = _mean(_align(q.company, name_tokens(lead_name, LEAD_STOPWORDS)))
+        score = _person_score(q.terms, name_tokens(name)) * fits[lead_id]
+        if score > 0:
+            scored.append(_Candidate("contact", cid, score, recent, _contact_label(name, title, lead_name),
+                                     [cid] if textable else []))
+    best = max((c.score for c in scored), default=0.0)
+    return [c for c in scored if best - c.score < MARGIN]
+
+
+def _company_people(session: Session, org: str, q: _Query) -> list:
+    """(id, name, title, lead id, lead name, has a textable phone, last activity) of the contacts of the leads whose
+    name has a word for every company term, having a word for the first person term: from the leads (a company has
+    fewer people than a first name has bearers), however many leads share the company's name."""
+    terms = q.terms + q.company
+    first = len(q.terms)
+
+    def either(i: int, alias: str) -> str:
+        return " OR ".join(f"({cond.replace('n.', alias + '.')})" for cond, _ in _ways(terms[i], i))
+
+    # One index range per way the first company word can match (SQLite reads a whole workspace's words for an OR).
+    leads = " UNION ".join(f"SELECT m.lead_id FROM name_token m WHERE m.organization_id = :org AND m.contact_id IS NULL "
+                           f"AND m.position >= 0 AND {cond.replace('n.', 'm.')}" for cond, _ in _ways(terms[first], first))
+    others = "".join(f" AND EXISTS (SELECT 1 FROM name_token o WHERE o.lead_id = f.lead_id AND o.organization_id = :org "
+                     f"AND o.contact_id IS NULL AND o.position >= 0 AND ({either(i, 'o')}))"
+                     for i in range(first + 1, len(terms)))
+    person = (f"EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = c.id AND n.position >= 0 "
+              f"AND ({either(0, 'n')}))")
+    return _run(session, f"SELECT c.id, c.name, c.title, c.lead_id, l.name{_REACH} FROM ({leads}) f "
+                         f"JOIN lead l ON l.id = f.lead_id JOIN contact c ON c.lead_id = f.lead_id "
+                         f"WHERE {person}{others} ORDER BY c.id LIMIT {COMPANY_CONTACTS}", _params(org, terms))
 
 
 def _order_key(c: _Candidate):

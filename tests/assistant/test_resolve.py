@@ -322,6 +322,21 @@ def test_john_from_acme_and_john_from_globex(factory, ctx):
     assert resolve(factory, ctx, "John").ambiguous
 
 
+def test_john_from_acme_among_a_hundred_leads_named_alike(factory, ctx):
+    with transaction(factory) as session:
+        for i in range(100):
+            create_lead(session, ctx, LeadIn(name=f"Liberty Realty {i}", contacts=[person(f"Mary Major{i}")]))
+        bobby = create_lead(session, ctx, LeadIn(name="Liberty Homes", contacts=[person("Bobby Doe")])).contacts[0].id
+    match = only(resolve(factory, ctx, "Bobby from Liberty"))
+    assert (match.id, match.label) == (bobby, "Bobby Doe (Liberty Homes)")
+
+
+def test_a_typo_of_the_person_at_a_company_is_forgiven_though_someone_else_has_that_name(factory, ctx):
+    _, (acme_john, _) = add_lead(factory, ctx, "Acme Corp", person("John Doe"), person("Mary Major"))
+    add(factory, ctx, person("Jon Snow"))
+    assert only(resolve(factory, ctx, "Jon from Acme")).id == acme_john
+
+
 def test_edits_and_deletes_keep_the_index(factory, ctx):
     sarah, mike = add(factory, ctx, person("Sarah Lee"), person("Mike Brown"))
     with transaction(factory) as session:

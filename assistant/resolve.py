@@ -707,11 +707,13 @@ def _people_and_leads(session: Session, org: str, q: _Query) -> tuple[list[_Cand
 def _company_candidates(session: Session, org: str, q: _Query) -> list[_Candidate]:
     """"John from Acme": the Johns among the contacts of the leads best named by "Acme"."""
     rows = _company_people(session, org, q)
-    # Nobody: the company's words may be mistyped ("Acmee"), and so may the person's ("Jon" for John), even when
-    # someone else is called that.
-    if not rows and (_add_typos(session, org, "lead", q.company)
-                     | _add_typos(session, org, "contact", q.terms, known=[])):
-        rows = _company_people(session, org, q)
+    if not rows:
+        # The company's words may be mistyped ("Acmee"), and so may the person's ("Jon" for John), even when someone
+        # else is called that.
+        company_typos = _add_typos(session, org, "lead", q.company)
+        person_typos = _add_typos(session, org, "contact", q.terms, known=[])
+        if company_typos or person_typos:
+            rows = _company_people(session, org, q)
     fits: dict[str, float] = {}
     scored = []
     for cid, name, title, lead_id, lead_name, textable, recent in rows:

@@ -62,34 +62,31 @@ def test_name_token_contact_index_holds_only_contacts_rows(any_db_url):
     assert "contact_id IS NOT NULL" in where
 
 
-def test_name_word_is_filled_from_the_names_already_indexed(tmp_path):
-    url = f"sqlite:///{tmp_path / 'words.db'}"
+def _refilled(tmp_path, lead: LeadIn, revision: str, query: str) -> list:
+    """The rows `query` reads after a lead was indexed, the schema taken back to `revision` and upgraded again: what
+    a later migration fills from the names a database made before it already holds."""
+    url = f"sqlite:///{tmp_path / 'refilled.db'}"
     upgrade(url)
     engine = make_engine(url, poolclass=sa.pool.NullPool)
     with transaction(make_sessionmaker(engine)) as session:
         workspace = create_organization(session, "Acme Realty", "ann@acme.test", "Ann", "Acme")
-        ctx = Ctx(organization_id=workspace.organization_id, user_id=workspace.user_id)
-        create_lead(session, ctx, LeadIn(name="The Smiths", contacts=[ContactIn(name="Jane Smith")]))
-    downgrade(url, "0002")  # name_word gone, as in a database made before it
+        create_lead(session, Ctx(organization_id=workspace.organization_id, user_id=workspace.user_id), lead)
+    downgrade(url, revision)
     upgrade(url)
     with engine.connect() as conn:
-        words = conn.exec_driver_sql("SELECT word FROM name_word ORDER BY word").scalars().all()
+        rows = conn.exec_driver_sql(query).all()
     engine.dispose()
-    assert words == ["jane", "smith", "smiths"]
+    return rows
+
+
+def test_name_word_is_filled_from_the_names_already_indexed(tmp_path):
+    rows = _refilled(tmp_path, LeadIn(name="The Smiths", contacts=[ContactIn(name="Jane Smith")]), "0002",
+                     "SELECT word FROM name_word ORDER BY word")
+    assert [word for word, in rows] == ["jane", "smith", "smiths"]
 
 
 def test_name_word_key_is_filled_from_the_words_already_known(tmp_path):
-    url = f"sqlite:///{tmp_path / 'keys.db'}"
-    upgrade(url)
-    engine = make_engine(url, poolclass=sa.pool.NullPool)
-    with transaction(make_sessionmaker(engine)) as session:
-        workspace = create_organization(session, "Acme Realty", "ann@acme.test", "Ann", "Acme")
-        ctx = Ctx(organization_id=workspace.organization_id, user_id=workspace.user_id)
-        create_lead(session, ctx, LeadIn(name="Jo Ng", contacts=[ContactIn(name="Jane Smith")]))
-    downgrade(url, "0003")  # name_word_key gone, as in a database made before it
-    upgrade(url)
-    with engine.connect() as conn:
-        keys = conn.exec_driver_sql("SELECT key, word FROM name_word_key ORDER BY word, key").all()
-    engine.dispose()
-    assert keys == [("ane", "jane"), ("jae", "jane"), ("jan", "jane"), ("jne", "jane"),
+    rows = _refilled(tmp_path, LeadIn(name="Jo Ng", contacts=[ContactIn(name="Jane Smith")]), "0003",
+                     "SELECT key, word FROM name_word_key ORDER BY word, key")
+    assert rows == [("ane", "jane"), ("jae", "jane"), ("jan", "jane"), ("jne", "jane"),
                     ("mith", "smith"), ("sith", "smith"), ("smih", "smith"), ("smit", "smith"), ("smth", "smith")]

@@ -60,7 +60,7 @@ EXACT, PLURAL, PREFIX, TYPO_1, TYPO_2 = 1.0, 0.94, 0.8, 0.8, 0.7
 
 NOT_TEXTABLE = ("fax", "url")
 _MAX_CHAR = "\U0010ffff"
-_VOCABULARY_SCAN = 300  # distinct words read per beginning when looking for a typo
+_VOCABULARY_SCAN = 1_000  # distinct words read per beginning when looking for a word two edits away
 _HOUSEHOLD_WORDS = frozenset({"family", "household", "house", "clan", "folks", "residence"})
 _COMPANY_WORDS = ("from", "at")
 _POSSESSIVE = re.compile(r"(\w)['’]s\b")
@@ -554,21 +554,26 @@ def _leads_sql(session: Session, q: _Query, terms: list[_Term]) -> str:
     return sql
 
 
-def _vocabulary(session: Session, org: str, words: list[str]) -> set[str]:
-    """The workspace's distinct words that may be near these: every word one edit away (name_word_key), and, for
-    those two edits away (words of 5 letters or more, _typo_limit), the first words of each beginning the word meant
-    may share with a typed one (its first two letters, its first and third, its first two swapped)."""
-    starts = sorted({s for w in words if _typo_limit(w) > 1 for s in (w[:2], w[0] + w[2], w[1] + w[0])})
+def _near_words(session: Session, org: str, words: list[str]) -> set[str]:
+    """The workspace's distinct words one edit away from these, by their one-letter deletions (name_word_key): the
+    typed word, or one of its deletions, is a deletion of theirs, or one of its deletions is theirs."""
     shorter = sorted(set().union(*(deletions(w) for w in words)))
-    params = {"org": org, "shorter": shorter, "keys": sorted(set(words).union(shorter))}
-    ranges = []
+    return {row[0] for row in _run(session, "SELECT word FROM name_word WHERE organization_id = :org AND word IN :shorter "
+                                            "UNION SELECT word FROM name_word_key WHERE organization_id = :org "
+                                            "AND key IN :keys",
+                                   {"org": org, "shorter": shorter, "keys": sorted(set(words).union(shorter))})}
+
+
+def _begun_alike(session: Session, org: str, words: list[str]) -> set[str]:
+    """The workspace's first distinct words of each beginning the word meant may share with a typed one (its first
+    two letters, its first and third, its first two swapped): where a word two edits away is looked for."""
+    starts = sorted({s for w in words for s in (w[:2], w[0] + w[2], w[1] + w[0])})
+    ranges, params = [], {"org": org}
     for i, start in enumerate(starts):
         params[f"lo{i}"], params[f"hi{i}"] = start, start + _MAX_CHAR
         ranges.append(f"SELECT word FROM (SELECT word FROM name_word WHERE organization_id = :org AND word >= :lo{i} "
                       f"AND word < :hi{i} ORDER BY word LIMIT {_VOCABULARY_SCAN}) v{i}")
-    near = ("SELECT word FROM name_word WHERE organization_id = :org AND word IN :shorter UNION "
-            "SELECT word FROM name_word_key WHERE organization_id = :org AND key IN :keys")
-    return {row[0] for row in _run(session, " UNION ".join([*ranges, near]), params)}
+    return {row[0] for row in _run(session, " UNION ".join(ranges), params)}
 
 
 def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known: list[int] | None = None) -> bool:
@@ -582,9 +587,15 @@ def _add_typos(session: Session, org: str, kind: str, terms: list[_Term], known:
     unknown = [t for i, t in enumerate(terms) if i not in known and len(t.word) >= 3]
     if not unknown:
         return False
-    vocabulary = list(_vocabulary(session, org, [t.word for t in unknown]))
+    near = list(_near_words(session, org, [t.word for t in unknown]))
     for term in unknown:
-        term.typos = _typos(term.word, vocabulary)
+        term.typos = _typos(term.word, near)
+    # Only a word with nothing one edit away, and long enough to forgive two (_typo_limit), is looked for further.
+    far = [t for t in unknown if not t.typos and _typo_limit(t.word) > 1]
+    if far:
+        vocabulary = list(_begun_alike(session, org, [t.word for t in far]))
+        for term in far:
+            term.typos = _typos(term.word, vocabulary)
     return any(t.typos for t in unknown)
 
 

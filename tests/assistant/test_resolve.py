@@ -192,13 +192,16 @@ def test_a_slip_at_the_second_letter_is_forgiven(factory, ctx):
 
 
 def test_a_typo_is_found_among_hundreds_of_words_that_begin_alike(factory, ctx):
-    """More than 300 names begin with "da" before "daniel" does; "Dnaiel" still finds Daniel."""
+    """More than 300 names begin with "da" before "daniel" does; "Dnaiel" still finds Daniel, and "Danfrht", two
+    slips from Danforth, Danforth."""
     names = [f"Da{a}{b} Lee" for a in "abcdefghijklm" for b in "abcdefghijklmnopqrstuvwx"]
     with transaction(factory) as session:
         for name in names:
             create_contact(session, ctx, person(name))
         daniel = create_contact(session, ctx, person("Daniel Okafor")).id
+        danforth = create_contact(session, ctx, person("Danforth Okafor")).id
     assert only(resolve(factory, ctx, "Dnaiel")).id == daniel
+    assert only(resolve(factory, ctx, "Danfrht")).id == danforth
 
 
 def test_exact_beats_typo_and_prefix(factory, ctx):

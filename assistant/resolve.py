@@ -12,7 +12,7 @@ Contacts are never all read. The words of every contact's and lead's name, and e
 `name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
 a common name among 100,000 contacts stays cheap. Typos are looked for only when nothing matches, among the
 workspace's distinct words (`name_word`) one edit from the query word (by their one-letter deletions,
-`name_word_key`) or sharing a beginning with it, and rapidfuzz decides. Only a few dozen candidates ever reach Python,
+`name_word_key`), or, when none is, sharing a beginning with it; rapidfuzz decides. Only a few dozen candidates ever reach Python,
 where they are scored from their names.
 """
 

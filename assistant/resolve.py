@@ -12,8 +12,8 @@ Contacts are never all read. The words of every contact's and lead's name, and e
 `name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
 a common name among 100,000 contacts stays cheap. Typos are looked for only when nothing matches, among the
 workspace's distinct words (`name_word`) one edit from the query word (by their one-letter deletions,
-`name_word_key`), or, when none is, sharing a beginning with it; rapidfuzz decides. Only a few dozen candidates ever reach Python,
-where they are scored from their names.
+`name_word_key`), or, when none is, sharing a beginning with it; rapidfuzz decides. Only a few dozen candidates ever
+reach Python, where they are scored from their names.
 """
 
 import re
@@ -558,10 +558,10 @@ def _near_words(session: Session, org: str, words: list[str]) -> set[str]:
     """The workspace's distinct words one edit away from these, by their one-letter deletions (name_word_key): the
     typed word, or one of its deletions, is a deletion of theirs, or one of its deletions is theirs."""
     shorter = sorted(set().union(*(deletions(w) for w in words)))
-    return {row[0] for row in _run(session, "SELECT word FROM name_word WHERE organization_id = :org AND word IN :shorter "
-                                            "UNION SELECT word FROM name_word_key WHERE organization_id = :org "
-                                            "AND key IN :keys",
-                                   {"org": org, "shorter": shorter, "keys": sorted(set(words).union(shorter))})}
+    sql = ("SELECT word FROM name_word WHERE organization_id = :org AND word IN :shorter "
+           "UNION SELECT word FROM name_word_key WHERE organization_id = :org AND key IN :keys")
+    params = {"org": org, "shorter": shorter, "keys": sorted(set(words).union(shorter))}
+    return {row[0] for row in _run(session, sql, params)}
 
 
 def _begun_alike(session: Session, org: str, words: list[str]) -> set[str]:
@@ -749,11 +749,12 @@ def _company_people(session: Session, org: str, q: _Query) -> list:
         return " OR ".join(f"({cond.replace('n.', alias + '.')})" for cond, _ in _ways(terms[i], i))
 
     # One index range per way the first company word can match (SQLite reads a whole workspace's words for an OR).
-    leads = " UNION ".join(f"SELECT m.lead_id FROM name_token m WHERE m.organization_id = :org AND m.contact_id IS NULL "
-                           f"AND m.position >= 0 AND {cond.replace('n.', 'm.')}" for cond, _ in _ways(terms[first], first))
-    others = "".join(f" AND EXISTS (SELECT 1 FROM name_token o WHERE o.lead_id = f.lead_id AND o.organization_id = :org "
-                     f"AND o.contact_id IS NULL AND o.position >= 0 AND ({either(i, 'o')}))"
-                     for i in range(first + 1, len(terms)))
+    leads = " UNION ".join(f"SELECT m.lead_id FROM name_token m WHERE m.organization_id = :org "
+                           f"AND m.contact_id IS NULL AND m.position >= 0 AND {cond.replace('n.', 'm.')}"
+                           for cond, _ in _ways(terms[first], first))
+    others = "".join(f" AND EXISTS (SELECT 1 FROM name_token o WHERE o.lead_id = f.lead_id "
+                     f"AND o.organization_id = :org AND o.contact_id IS NULL AND o.position >= 0 "
+                     f"AND ({either(i, 'o')}))" for i in range(first + 1, len(terms)))
     person = (f"EXISTS (SELECT 1 FROM name_token n WHERE n.contact_id = c.id AND n.position >= 0 "
               f"AND ({either(0, 'n')}))")
     return _run(session, f"SELECT c.id, c.name, c.title, c.lead_id, l.name{_REACH} FROM ({leads}) f "

@@ -456,8 +456,7 @@ class _Found:
 class _Census:
     tiers: list[_Tier]  # the contacts' tiers, best first
     counts: list[int]  # rows of each tier (0 for one the best tier outranks, when the best has any)
-    lead_words: list[int]  # per term, whether some lead's name has a word for it
-    lead_sims: list[float]  # per term, the best similarity some lead's word can have to it (_lead_sims)
+    lead_sims: list[float]  # per term, the best similarity some lead's word can have to it; 0 when none has one
     homes: int  # "Smiths": whether some lead's name, or some person's later name, is Smith (see _HOMES)
 
 
@@ -475,8 +474,7 @@ def _contact_census(session: Session, terms: list[_Term], params: dict, homes: b
               + ([("any", _HOMES, 1)] if homes else []))
     counts = _counts(session, checks, params, moot=_outranked(tiers))
     lead_counts = counts[len(tiers):len(tiers) + len(ways)]
-    return _Census(tiers, counts[:len(tiers)], _per_term(terms, ways, lead_counts),
-                   _lead_sims(terms, ways, lead_counts), counts[-1] if homes else 0)
+    return _Census(tiers, counts[:len(tiers)], _lead_sims(terms, ways, lead_counts), counts[-1] if homes else 0)
 
 
 def _lead_sims(terms: list[_Term], ways: list[tuple[int, _Tier]], counts: list[int]) -> list[float]:
@@ -501,7 +499,7 @@ def _lead_bound(q: _Query, sims: list[float]) -> float:
 def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _Census) -> _Found:
     """Rows of the contacts in the census's best tiers, or (several words, no whole name) of those having every
     word."""
-    lead_words = census.lead_words
+    lead_sims = census.lead_sims
     found = [(tier, n) for tier, n in zip(census.tiers, census.counts, strict=True) if n]
     best = [(tier, n) for tier, n in found if found[0][0].score - tier.score < MARGIN]
     if best:
@@ -511,9 +509,9 @@ def _find_contacts(session: Session, terms: list[_Term], params: dict, census: _
         rows, more = _contacts_in(session, [tier for tier, _ in best], members, params)
         return _Found(rows, more, list(range(len(terms))))
     if len(terms) == 1:
-        return _Found([], False, [0] if lead_words[0] else [])
+        return _Found([], False, [0] if lead_sims[0] else [])
     contact_words = _term_counts(session, "contact", terms, params, CENSUS_CAP)
-    known = [i for i in range(len(terms)) if contact_words[i] or lead_words[i]]
+    known = [i for i in range(len(terms)) if contact_words[i] or lead_sims[i]]
     if not all(contact_words):  # a word no contact has: no contact has them all
         return _Found([], False, known)
     driver = min(range(len(terms)), key=lambda i: contact_words[i])

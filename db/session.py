@@ -1,11 +1,13 @@
 """Engine and session factory; the URL is always given by the caller."""
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
 DEFAULT_URL = "sqlite:///cody.db"
 
@@ -38,10 +40,43 @@ def make_engine(url: str, **kwargs) -> Engine:
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _postgres_planner_costs)
+    if "poolclass" not in kwargs:
+        event.listen(engine, "checkin", _stamp_checkin)
+        event.listen(engine, "checkout", _pinger(engine))
     return engine
+
+
+# A pooled PostgreSQL connection is pinged before use only when it sat in the pool longer than this. A ping is a
+# round trip (SELECT 1), and one send is otherwise about ten: SQLAlchemy's pool_pre_ping pings at every checkout, so
+# a send, which checks out twice (before and after the carrier's answer), paid two, and a resolution one of its five.
+# A connection that was in use a moment ago is alive unless the server went away in that moment, and then the
+# request fails as it would have one statement later anyway; the failure invalidates the whole pool, as a failed
+# ping does, so no later request meets a dead connection.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _stamp_checkin(_dbapi_conn, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _pinger(engine: Engine):
+    """A checkout listener that pings a connection idle for over PING_AFTER_IDLE_SECONDS, as pool_pre_ping would."""
+    dialect = engine.dialect
+
+    def ping_if_idle(dbapi_conn, record: ConnectionPoolEntry, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_conn, None):
+                raise exc.InvalidatePoolError() from error  # the pool reconnects and retries the checkout
+            raise
+
+    return ping_if_idle
 
 
 # PostgreSQL's default cost of reading a random page (4, against 1 for the next page of a scan) is for a disk that

@@ -6,6 +6,8 @@ POST on Messages/{sid}.json (fetch, cancel) answer with the same shape (the kept
 GET Messages.json lists the kept messages newest first, filtered by To, From and DateSent / DateSent< / DateSent>
 (whole days, as Twilio does), paged with PageSize and Page (next_page_uri). Anything else is a Twilio-style 404.
 A create can be made to take as long as a real carrier's does (`latency_seconds`, `--latency-ms`; default 0).
+A request whose form ends before its Content-Length (its sender killed mid-request) is not acted on: the
+connection is closed without an answer.
 
 Faults, for the next message creates only (`FakeTwilio.fail_next(kind, count)`, or POST /_fake/faults with the
 form fields kind and count): "500", "503", "429" (Twilio's error JSON with that status), "400" (code 21211, an
@@ -129,9 +131,13 @@ class _Handler(BaseHTTPRequestHandler):
                 f"Content-Length: {len(body)}\r\n\r\n").encode()
         self.wfile.write(head + body)  # one write: no Nagle / delayed-ACK stall between headers and body
 
-    def _form(self) -> list[tuple[str, str]]:
+    def _form(self) -> list[tuple[str, str]] | None:
+        """The request's form; None when the client went away before sending all of it (a sender killed mid-request),
+        which Twilio would not act on either."""
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            return None
         return parse_qsl(raw.decode(), keep_blank_values=True)
 
     def _hang_up(self) -> None:
@@ -140,6 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         form = self._form() if method == "POST" else []
+        if form is None:
+            self._hang_up()
+            return
         path, _, query = self.path.partition("?")
         fake = self.server.fake
         if path.startswith("/_fake/"):

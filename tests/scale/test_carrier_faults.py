@@ -5,9 +5,11 @@ was lost (the connection dropped, or the process died) is found by recipient and
 never sent twice; a row left in `sending` with a sid is settled by fetching it, never resent.
 """
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import update
@@ -283,6 +285,19 @@ def test_a_stale_sending_row_with_a_sid_is_settled_by_fetch_never_resent(rt, dem
 
 
 # -- find_message against the fake ----------------------------------------------------------------------------
+
+
+def test_a_request_cut_off_before_its_whole_form_arrived_creates_no_message(fake):
+    """A sender killed mid-request (the multi-process test kills a worker mid-send): no partial form is acted on."""
+    host, port = fake.url.removeprefix("http://").split(":")
+    form = urlencode({"To": "+14155550100", "From": "+12015550100", "Body": "Cut off mid-request"}).encode()
+    with socket.create_connection((host, int(port))) as conn:
+        conn.sendall(f"POST /2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json HTTP/1.1\r\nHost: {host}\r\n"
+                     f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(form)}\r\n\r\n"
+                     .encode() + form[:len(form) // 2])
+        conn.shutdown(socket.SHUT_WR)
+        assert conn.recv(1024) == b""  # the fake hung up without an answer
+    assert fake.messages == []
 
 
 def test_find_message_pages_back_filters_by_sender_and_stops_at_since(twilio, fake):

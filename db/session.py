@@ -2,7 +2,7 @@
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event, exc
@@ -37,20 +37,22 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    if "poolclass" not in kwargs:
+    pooled = "poolclass" not in kwargs
+    if pooled:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "connect", _postgres_planner_costs)
-    if "poolclass" not in kwargs:
+    if pooled:
         event.listen(engine, "checkin", _stamp_checkin)
         event.listen(engine, "checkout", _pinger(engine))
     return engine
 
 
 # A pooled PostgreSQL connection is pinged before use only when it sat in the pool longer than this. A ping is a
-# round trip (SELECT 1), and one send is otherwise about ten: SQLAlchemy's pool_pre_ping pings at every checkout, so
-# a send, which checks out twice (before and after the carrier's answer), paid two, and a resolution one of its five.
+# round trip of its own (an empty statement), and a send makes about ten others: SQLAlchemy's pool_pre_ping pings at
+# every checkout, so a send, which checks out twice (before and after the carrier's answer), paid two, and a
+# resolution one of its five.
 # A connection that was in use a moment ago is alive unless the server went away in that moment, and then the
 # request fails as it would have one statement later anyway; the failure invalidates the whole pool, as a failed
 # ping does, so no later request meets a dead connection.
@@ -61,7 +63,7 @@ def _stamp_checkin(_dbapi_conn, record: ConnectionPoolEntry) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _pinger(engine: Engine):
+def _pinger(engine: Engine) -> Callable[[object, ConnectionPoolEntry, object], None]:
     """A checkout listener that pings a connection idle for over PING_AFTER_IDLE_SECONDS, as pool_pre_ping would."""
     dialect = engine.dialect
 

@@ -10,6 +10,8 @@ from db.migrate import downgrade, upgrade
 from db.session import make_engine, make_sessionmaker, transaction
 from tools.context import Ctx
 from tools.crm import ContactIn, LeadIn, create_lead
+from tools.demo import DEMO_NUMBER, seed_demo
+from tools.messaging.inbound import receive_sms
 from tools.workspaces import create_organization
 
 
@@ -90,3 +92,54 @@ def test_name_word_key_is_filled_from_the_words_already_known(tmp_path):
                      "SELECT key, word FROM name_word_key ORDER BY word, key")
     assert rows == [("ane", "jane"), ("jae", "jane"), ("jan", "jane"), ("jne", "jane"),
                     ("mith", "smith"), ("sith", "smith"), ("smih", "smith"), ("smit", "smith"), ("smth", "smith")]
+
+
+def _leading_columns(inspector: sa.Inspector, table: str) -> set[str]:
+    """The first column of each index, unique constraint and primary key of the table."""
+    keys = [ix["column_names"] for ix in inspector.get_indexes(table)]
+    keys += [uq["column_names"] for uq in inspector.get_unique_constraints(table)]
+    keys.append(inspector.get_pk_constraint(table)["constrained_columns"])
+    return {columns[0] for columns in keys if columns}
+
+
+# What Cody deletes: leads, contacts and messages (an activity), and with a contact its thread. Users and workspaces
+# are never deleted.
+DELETED = ("lead", "contact", "activity", "thread")
+
+
+def test_every_row_that_refers_to_a_deleted_one_is_found_by_an_index(any_db_url):
+    """Deleting a contact, a lead, a message or a thread finds the rows that refer to it by the foreign key's column:
+    without an index beginning with it, the database reads the whole table, every workspace's rows, for each one."""
+    engine = make_engine(any_db_url, poolclass=sa.pool.NullPool)
+    inspector = sa.inspect(engine)
+    referring = [(table, fk["constrained_columns"][0]) for table in inspector.get_table_names()
+                 for fk in inspector.get_foreign_keys(table) if fk["referred_table"] in DELETED]
+    unindexed = [f"{table}.{column}" for table, column in referring
+                 if column not in _leading_columns(inspector, table)]
+    engine.dispose()
+    assert len(referring) >= 11  # contact, activity, name_token and thread by lead; five by contact; inbox items
+    assert unindexed == []
+
+
+def test_upgrading_a_database_keeps_the_threads_and_inbox_items_it_holds(tmp_path):
+    """SQLite rebuilds a changed table by copying it and dropping the old one; the rows that refer to it (a thread's
+    inbox items, its contact's messages) stay as they were."""
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    upgrade(url)
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with transaction(make_sessionmaker(engine)) as session:
+        seed_demo(session)
+    with make_sessionmaker(engine)() as session:
+        assert receive_sms(session, {"MessageSid": "SM" + "1" * 32, "From": "+14155550132", "To": DEMO_NUMBER,
+                                     "Body": "See you at 7"}) is not None
+    query = ("SELECT t.contact_id, i.type, a.text FROM inbox_item i JOIN thread t ON t.id = i.thread_id "
+             "JOIN activity a ON a.id = i.activity_id AND a.contact_id = t.contact_id")
+    with engine.connect() as conn:
+        before = conn.exec_driver_sql(query).all()
+    downgrade(url, "0004")
+    upgrade(url)
+    with engine.connect() as conn:
+        after = conn.exec_driver_sql(query).all()
+    engine.dispose()
+    assert len(before) == 1 and before[0][1:] == ("incoming_sms", "See you at 7")
+    assert after == before

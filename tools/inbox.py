@@ -43,7 +43,7 @@ def add_inbox_items(session: Session, organization_id: str, activity_id: str, th
              "thread_id": thread_id, "activity_id": activity_id, "type": item_type, "done": False,
              "date_created": now, "date_updated": now}
             for user_id in recipients]
-    return insert_ignore_many(session, InboxItem, rows, ["user_id", "activity_id"])
+    return insert_ignore_many(session, InboxItem, rows, ["activity_id", "user_id"])
 
 
 def list_inbox(session: Session, ctx: Ctx, page: PageRequest, done: bool | None = None, item_type: str | None = None) -> Page:

@@ -24,7 +24,7 @@ def thread_for(session: Session, organization_id: str, contact_id: str, lead_id:
     now = utcnow()
     insert_ignore(session, Thread, {"id": new_id("thrd"), "organization_id": organization_id, "contact_id": contact_id,
                                     "lead_id": lead_id, "status": "open", "date_created": now, "date_updated": now},
-                  ["organization_id", "contact_id"])
+                  ["contact_id"])
     return _current_thread(session, organization_id, contact_id)
 
 

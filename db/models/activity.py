@@ -14,8 +14,8 @@ class Activity(Timestamps, Base):
     __tablename__ = "activity"
     __table_args__ = (
         Index("ix_activity_org_type_created", "organization_id", "type", "date_created", "id"),
-        Index("ix_activity_contact", "organization_id", "contact_id", "activity_at"),
-        Index("ix_activity_lead", "organization_id", "lead_id"),
+        Index("ix_activity_contact", "contact_id", "activity_at"),
+        Index("ix_activity_lead", "lead_id"),
         Index("ix_activity_due", "status", "date_scheduled"),
         UniqueConstraint("organization_id", "idempotency_key", name="uq_activity_idempotency"),
     )

@@ -12,7 +12,8 @@ from db.ids import new_id
 class Thread(Timestamps, Base):
     __tablename__ = "thread"
     __table_args__ = (
-        UniqueConstraint("organization_id", "contact_id"),
+        UniqueConstraint("contact_id"),  # one thread a contact, and the index its deletion reads
+        Index("ix_thread_lead_id", "lead_id"),
         Index("ix_thread_org_last", "organization_id", "last_activity_at", "contact_id"),
     )
 
@@ -34,13 +35,13 @@ class InboxItem(Timestamps, Base):
     __tablename__ = "inbox_item"
     __table_args__ = (
         Index("ix_inbox_user", "organization_id", "user_id", "done", "date_created"),
-        UniqueConstraint("user_id", "activity_id", name="uq_inbox_item_user_activity"),
+        UniqueConstraint("activity_id", "user_id", name="uq_inbox_item_activity_user"),
     )
 
     id: Mapped[str] = id_column()
     organization_id: Mapped[str] = mapped_column(ForeignKey("organization.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
-    thread_id: Mapped[str | None] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"))
+    thread_id: Mapped[str | None] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)
     activity_id: Mapped[str | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(20))
     done: Mapped[bool] = mapped_column(default=False)

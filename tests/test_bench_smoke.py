@@ -6,7 +6,7 @@ PostgreSQL halves skip when PostgreSQL is unreachable, except in CI, where they 
 
 import pytest
 
-from bench import bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_text
+from bench import bench_delete, bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_text
 from bench.harness import Figure, median_figures
 from bench.live import IN_CI, PG_ADMIN_URL, pg_reachable
 
@@ -46,6 +46,12 @@ def test_inbound_bench(database):
     assert all(f.group == "inbound" and f"({database})" in f.name for f in figures)
     throughput, at_rate = figures
     assert throughput.unit == "req/s" and at_rate.unit == "ms" and not at_rate.higher_is_better
+
+
+def test_delete_bench(database):
+    figures = bench_delete.run(quick=True, databases=[database])
+    check(figures, 3)
+    assert all(f.group == "delete" and f"({database})" in f.name and not f.higher_is_better for f in figures)
 
 
 def test_draft_bench():

@@ -2,8 +2,9 @@
 contacts (quick: 1,000 and 10,000).
 
 Each size gets its own migrated SQLite database (PostgreSQL too when asked for with ``databases``) holding one
-workspace built by bench_resolve.build (leads, contacts, phones, threads and name tokens, by core inserts), plus an
-active US business line for the user, so prepare finds a sender as it would in a real workspace.
+workspace built by bench_resolve.build (leads, contacts, phones, threads and name tokens, by core inserts; on SQLite
+built once a run and copied, see bench_resolve.built_workspace), plus an active US business line for the user, so
+prepare finds a sender as it would in a real workspace.
 
 Two commands, each handled REPEAT times, one session and one new conversation per call, as the chat API does:
 

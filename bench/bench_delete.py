@@ -18,9 +18,9 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from bench.bench_resolve import _fast_id, build
+from bench.bench_resolve import build, fast_id
 from bench.harness import Figure, percentiles_ms
-from bench.live import database_kinds, temp_database
+from bench.live import database_kinds, settle, temp_database
 from db.migrate import downgrade
 from db.models import Activity, Contact, InboxItem, Thread
 from db.session import make_engine, make_sessionmaker, transaction
@@ -46,14 +46,14 @@ def _messages(org: str, user: str, threads: list[tuple[str, str, str]], count: i
         thread_id, contact_id, lead_id = threads[i % len(threads)]
         at = now - timedelta(seconds=rng.randrange(365 * 86400))
         inbound = i % 3 == 0
-        activity_id = _fast_id(rng, "acti")
+        activity_id = fast_id(rng, "acti")
         activities.append({
             "id": activity_id, "organization_id": org, "type": "sms", "lead_id": lead_id, "contact_id": contact_id,
             "thread_id": thread_id, "user_id": user, "activity_at": at, "direction": "inbound" if inbound else "outbound",
             "status": "inbox" if inbound else "sent", "source": "Close.io", "text": "See you at 7", "attachments": [],
             "attempts": 0 if inbound else 1, "commitments": [], "date_created": at, "date_updated": at})
         if inbound:
-            items.append({"id": _fast_id(rng, "inbx"), "organization_id": org, "user_id": user, "thread_id": thread_id,
+            items.append({"id": fast_id(rng, "inbx"), "organization_id": org, "user_id": user, "thread_id": thread_id,
                           "activity_id": activity_id, "type": "incoming_sms", "done": False, "date_created": at,
                           "date_updated": at})
     return activities, items
@@ -70,9 +70,7 @@ def _fill(factory, ctx: Ctx, count: int, rng: random.Random) -> None:
         for table, rows in ((Activity.__table__, activities), (InboxItem.__table__, items)):
             for i in range(0, len(rows), _BATCH):
                 conn.execute(insert(table), rows[i:i + _BATCH])
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    settle(engine)
 
 
 def _victims(factory, ctx: Ctx, count: int, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -82,7 +80,8 @@ def _victims(factory, ctx: Ctx, count: int, rng: random.Random) -> tuple[list[st
                                .where(Contact.organization_id == ctx.organization_id).order_by(Contact.id)).all()
     rng.shuffle(rows)
     leads = list(dict.fromkeys(lead_id for _, lead_id in rows))[:count]
-    contacts = [contact_id for contact_id, lead_id in rows if lead_id not in leads][:count]
+    taken = set(leads)
+    contacts = [contact_id for contact_id, lead_id in rows if lead_id not in taken][:count]
     return leads, contacts
 
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import sessionmaker
 
 from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
-from bench.live import database_kinds, temp_database
+from bench.live import database_kinds, settle, temp_database
 from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
 from db.models.crm import NameToken, NameWord, NameWordKey, token_rows, word_key_rows, word_rows
 from db.session import make_engine, make_sessionmaker, transaction
@@ -94,7 +94,7 @@ class _Names:
         return self.rng.choices(SURNAMES, self.last_w)[0]
 
 
-def _fast_id(rng: random.Random, prefix: str) -> str:
+def fast_id(rng: random.Random, prefix: str) -> str:
     return f"{prefix}_" + "".join(rng.choices(string.ascii_letters + string.digits, k=24))
 
 
@@ -119,14 +119,14 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
     phone_no = 0
 
     def lead(name: str, at) -> str:
-        lead_id = _fast_id(rng, "lead")
+        lead_id = fast_id(rng, "lead")
         leads.append({"id": lead_id, "organization_id": org, "name": name, "description": "", "url": None,
                       "custom": {}, "created_by": user, "updated_by": user, "date_created": at, "date_updated": at})
         return lead_id
 
     def contact(lead_id: str, first: str, last: str, at) -> str:
         nonlocal phone_no
-        contact_id = _fast_id(rng, "cont")
+        contact_id = fast_id(rng, "cont")
         name = f"{first} {last}"
         contacts.append({"id": contact_id, "organization_id": org, "lead_id": lead_id, "name": name, "title": "",
                          "custom": {}, "do_not_call": False, "created_by": user, "updated_by": user,
@@ -138,7 +138,7 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
                            "type": kind, "position": position})
         if rng.random() < 0.4:
             last_at = now - timedelta(seconds=rng.randrange(365 * 86400))
-            threads.append({"id": _fast_id(rng, "thrd"), "organization_id": org, "contact_id": contact_id,
+            threads.append({"id": fast_id(rng, "thrd"), "organization_id": org, "contact_id": contact_id,
                             "lead_id": lead_id, "assignee_id": None, "status": "open", "last_activity_at": last_at,
                             "last_inbound_at": None, "date_created": at, "date_updated": at})
         tokens.extend(token_rows(org, lead_id, name, contact_id))
@@ -176,15 +176,13 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             for i in range(0, len(rows), 5_000):
                 conn.execute(insert(table), rows[i:i + 5_000])
         conn.execute(insert(SmsTemplate), [
-            {"id": _fast_id(rng, "smstmpl"), "organization_id": org, "name": f"{a} {b}", "text": "Hi {{name}}",
+            {"id": fast_id(rng, "smstmpl"), "organization_id": org, "name": f"{a} {b}", "text": "Hi {{name}}",
              "is_shared": True, "status": "active", "user_id": user, "created_by": user, "updated_by": user,
              "date_created": now, "date_updated": now}
             for a in ("Showing", "Closing", "Open house", "Price", "Offer", "Listing", "Welcome", "Follow up", "Rent",
                       "Inspection", "Appraisal", "Escrow") for b in ("confirmation", "reminder", "update", "thanks",
                                                                       "notice", "follow-up", "invite", "receipt")])
-    if engine.dialect.name == "postgresql":  # what autovacuum does after a load: statistics, visibility map
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
+    settle(engine)
     engine.dispose()
     return Ctx(organization_id=org, user_id=user, channel="chat"), made
 

@@ -101,6 +101,13 @@ def temp_database(kind: str) -> Iterator[str]:
         admin.dispose()
 
 
+def settle(engine: sa.Engine) -> None:
+    """After a bulk load on PostgreSQL, what autovacuum would do: statistics and the visibility map."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+
+
 def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in CLEARED_ENV}
 

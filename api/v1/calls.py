@@ -20,6 +20,7 @@ from api.voice import intelligence
 from db.models import Activity, Organization
 from tools.context import Ctx
 from tools.messaging import calls
+from tools.moments import Moment
 from tools.workspaces import members
 
 router = APIRouter(tags=["calls"])
@@ -69,14 +70,14 @@ def list_calls(
     lead_id: str | None = None, contact_id: str | None = None, user_id: str | None = None,
     status: str | None = None, direction: str | None = None, handled_by: str | None = None,
     id_in: Annotated[str | None, Query(alias="id__in")] = None,
-    date_created_gt: Annotated[datetime | None, Query(alias="date_created__gt")] = None,
-    date_created_gte: Annotated[datetime | None, Query(alias="date_created__gte")] = None,
-    date_created_lt: Annotated[datetime | None, Query(alias="date_created__lt")] = None,
-    date_created_lte: Annotated[datetime | None, Query(alias="date_created__lte")] = None,
-    activity_at_gt: Annotated[datetime | None, Query(alias="activity_at__gt")] = None,
-    activity_at_gte: Annotated[datetime | None, Query(alias="activity_at__gte")] = None,
-    activity_at_lt: Annotated[datetime | None, Query(alias="activity_at__lt")] = None,
-    activity_at_lte: Annotated[datetime | None, Query(alias="activity_at__lte")] = None,
+    date_created_gt: Annotated[Moment | None, Query(alias="date_created__gt")] = None,
+    date_created_gte: Annotated[Moment | None, Query(alias="date_created__gte")] = None,
+    date_created_lt: Annotated[Moment | None, Query(alias="date_created__lt")] = None,
+    date_created_lte: Annotated[Moment | None, Query(alias="date_created__lte")] = None,
+    activity_at_gt: Annotated[Moment | None, Query(alias="activity_at__gt")] = None,
+    activity_at_gte: Annotated[Moment | None, Query(alias="activity_at__gte")] = None,
+    activity_at_lt: Annotated[Moment | None, Query(alias="activity_at__lt")] = None,
+    activity_at_lte: Annotated[Moment | None, Query(alias="activity_at__lte")] = None,
 ) -> dict:
     filters = calls.CallFilter(
         ids=_ids(id_in), lead_ids=_ids(lead_id), contact_ids=_ids(contact_id), user_ids=_ids(user_id),

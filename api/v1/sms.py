@@ -23,6 +23,7 @@ from api.v1.sms_shapes import (
 from tools.context import Ctx
 from tools.messaging import Messaging
 from tools.messaging.service import SmsFilter
+from tools.moments import Moment
 from tools.problems import Invalid
 from tools.workspaces import members
 
@@ -56,14 +57,14 @@ def list_sms(
     lead_id: str | None = None, contact_id: str | None = None, user_id: str | None = None,
     status: str | None = None, direction: str | None = None,
     id_in: Annotated[str | None, Query(alias="id__in")] = None,
-    date_created_gt: Annotated[datetime | None, Query(alias="date_created__gt")] = None,
-    date_created_gte: Annotated[datetime | None, Query(alias="date_created__gte")] = None,
-    date_created_lt: Annotated[datetime | None, Query(alias="date_created__lt")] = None,
-    date_created_lte: Annotated[datetime | None, Query(alias="date_created__lte")] = None,
-    activity_at_gt: Annotated[datetime | None, Query(alias="activity_at__gt")] = None,
-    activity_at_gte: Annotated[datetime | None, Query(alias="activity_at__gte")] = None,
-    activity_at_lt: Annotated[datetime | None, Query(alias="activity_at__lt")] = None,
-    activity_at_lte: Annotated[datetime | None, Query(alias="activity_at__lte")] = None,
+    date_created_gt: Annotated[Moment | None, Query(alias="date_created__gt")] = None,
+    date_created_gte: Annotated[Moment | None, Query(alias="date_created__gte")] = None,
+    date_created_lt: Annotated[Moment | None, Query(alias="date_created__lt")] = None,
+    date_created_lte: Annotated[Moment | None, Query(alias="date_created__lte")] = None,
+    activity_at_gt: Annotated[Moment | None, Query(alias="activity_at__gt")] = None,
+    activity_at_gte: Annotated[Moment | None, Query(alias="activity_at__gte")] = None,
+    activity_at_lt: Annotated[Moment | None, Query(alias="activity_at__lt")] = None,
+    activity_at_lte: Annotated[Moment | None, Query(alias="activity_at__lte")] = None,
 ) -> dict:
     filters = SmsFilter(
         ids=_ids(id_in), lead_ids=_ids(lead_id), contact_ids=_ids(contact_id), user_ids=_ids(user_id),

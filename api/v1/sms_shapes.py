@@ -1,6 +1,5 @@
 """SMS activities and SMS templates in Close's JSON shapes, and the request bodies Close's clients send."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -9,6 +8,7 @@ from api.v1.shapes import iso
 from db.models import Activity, SmsTemplate
 from tools.messaging import Attachment, SendRequest
 from tools.messaging.service import LogRequest
+from tools.moments import Moment
 from tools.phones import format_phone, region_of
 
 CREATE_STATUSES = ("inbox", "draft", "scheduled", "outbox", "sent")
@@ -28,9 +28,9 @@ class SmsIn(BaseModel):
     template_id: str | None = Field(default=None, max_length=40)
     variables: dict[str, str] = Field(default_factory=dict)
     attachments: list[Attachment] | None = Field(default=None, max_length=50)
-    date_scheduled: datetime | None = None
+    date_scheduled: Moment | None = None
     send_in: int | None = None
-    activity_at: datetime | None = None
+    activity_at: Moment | None = None
     source: str | None = Field(default=None, max_length=20)
 
     def send_request(self) -> SendRequest:
@@ -58,7 +58,7 @@ class SmsPatch(BaseModel):
     template_id: str | None = Field(default=None, max_length=40)
     variables: dict[str, str] | None = None
     attachments: list[Attachment] | None = Field(default=None, max_length=50)
-    date_scheduled: datetime | None = None
+    date_scheduled: Moment | None = None
     send_in: int | None = None
 
     def send_request(self) -> SendRequest:

@@ -298,6 +298,32 @@ def test_send_in_must_be_under_60(client, contacts, factory) -> None:
     assert _sms_count(factory) == 1
 
 
+FAR = "9999-12-31T23:59:59-05:00"  # a valid date-time whose UTC instant is past datetime.max
+OUT_OF_RANGE = "must be a date from 1900 to 9997"
+
+
+@pytest.mark.parametrize("path, name, value", [
+    (SMS, "activity_at__gt", FAR),
+    (SMS, "date_created__gte", "0001-01-01T00:00:00+05:00"),
+    ("/api/v1/activity/call/", "activity_at__lt", FAR),
+])
+def test_a_filter_date_out_of_range_is_a_field_error(client, path, name, value) -> None:
+    response = client.get(path, params={name: value})
+    assert _field_errors(response) == {name: OUT_OF_RANGE}
+
+
+@pytest.mark.parametrize("body", [
+    {"status": "scheduled", "date_scheduled": FAR, "text": "Hi"},
+    {"status": "inbox", "activity_at": FAR, "text": "Hi"},
+    {"status": "outbox", "send_in": 10**12, "text": "Hi"},
+])
+def test_a_date_or_delay_out_of_range_is_a_field_error_and_saves_nothing(client, contacts, factory, body) -> None:
+    response = client.post(SMS, json=body | {"contact_id": contacts["Sarah Lee"].id})
+    field = next(name for name in ("date_scheduled", "activity_at", "send_in") if name in body)
+    assert set(_field_errors(response)) == {field}
+    assert _sms_count(factory) == 0
+
+
 def test_scheduled_without_date_scheduled(client, contacts, factory) -> None:
     response = client.post(SMS, json={"status": "scheduled", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
     assert set(_field_errors(response)) == {"date_scheduled"}

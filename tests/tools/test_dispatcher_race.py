@@ -51,8 +51,10 @@ def _due_messages(url: str, demo: Demo, count: int) -> list[str]:
     sarah = contact_id(factory, demo, "Sarah Lee")
     past = utcnow() - timedelta(minutes=5)
     with transaction(factory) as session:
+        # Prepared as it was scheduled (an hour ahead), saved as it is once that time has come.
         prepared = rt.messaging.prepare(session, ctx, SendRequest(contact_id=sarah, text="Open house Sunday 1-4pm!",
-                                                                  status="scheduled", date_scheduled=past))
+                                                                  status="scheduled",
+                                                                  date_scheduled=utcnow() + timedelta(hours=1)))
         assert prepared.problems == []
         thread = threads.thread_for(session, demo.organization_id, sarah, prepared.lead_id)
         now = utcnow()

@@ -258,6 +258,30 @@ def test_a_message_scheduled_after_quiet_hours_is_accepted(runtime, demo, factor
     assert activity.status == "scheduled"
 
 
+def test_a_date_scheduled_that_has_passed_is_refused(runtime, demo):
+    # The dispatcher would send it at once, while the sender was told it goes out at that time.
+    when = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", status="scheduled",
+                                   date_scheduled=when))
+    assert problem == Problem("in_the_past", "date_scheduled",
+                              f"{when.isoformat()} has passed; choose a later time, or send it now.")
+
+
+def test_a_date_scheduled_just_past_is_checked_against_quiet_hours_now(runtime, demo, factory):
+    # Within the minute's grace it goes out at once, so it is the same send as one made now.
+    _, reopens = _quiet_now(factory, demo.organization_id, "America/Los_Angeles")
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", status="scheduled",
+                                   date_scheduled=utcnow() - timedelta(seconds=30)))
+    assert problem.code == "quiet_hours"
+    assert f"the next allowed time is {reopens:%a %H:%M}" in problem.message
+
+
+@pytest.mark.parametrize("send_in", [10**12, -(10**12)])
+def test_a_send_in_far_out_of_range_is_named_not_a_crash(runtime, demo, send_in):
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", send_in=send_in))
+    assert problem == Problem("invalid", "send_in", "send_in must be at least 0 and under 60 seconds.")
+
+
 # -- pictures ------------------------------------------------------------------------------------------------
 
 

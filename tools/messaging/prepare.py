@@ -86,6 +86,9 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+PAST_GRACE = timedelta(minutes=1)  # a time of "now" that took a moment to reach the server
+
+
 def _request_problems(req: SendRequest) -> list[Problem]:
     problems = _optional(checks.whatsapp(req.whatsapp))
     if req.status not in SEND_STATUSES:
@@ -94,6 +97,10 @@ def _request_problems(req: SendRequest) -> list[Problem]:
         problems.append(Problem("required", "date_scheduled", "date_scheduled is required for a scheduled message."))
     if req.date_scheduled is not None and req.date_scheduled.tzinfo is None:
         problems.append(Problem("invalid", "date_scheduled", "date_scheduled needs a time zone (e.g. ...Z or +00:00)."))
+    elif req.status == "scheduled" and req.date_scheduled is not None and req.date_scheduled < utcnow() - PAST_GRACE:
+        # The dispatcher would send it at once, while the person was told it goes out then ("today at 9am" at 6pm).
+        problems.append(Problem("in_the_past", "date_scheduled",
+                                f"{req.date_scheduled.isoformat()} has passed; choose a later time, or send it now."))
     if req.send_in is not None:
         if req.status != "outbox":
             problems.append(Problem("invalid", "send_in", "send_in is only for status outbox."))
@@ -105,9 +112,12 @@ def _request_problems(req: SendRequest) -> list[Problem]:
 
 
 def _send_time(req: SendRequest) -> datetime:
+    """When the message would go out: a date_scheduled already past means now, as the dispatcher will send it."""
+    now = utcnow()
     if req.status == "scheduled" and req.date_scheduled and req.date_scheduled.tzinfo:
-        return req.date_scheduled
-    return utcnow() + timedelta(seconds=req.send_in or 0)
+        return max(req.date_scheduled, now)
+    delay = req.send_in if req.send_in is not None and 0 <= req.send_in < 60 else 0  # else a problem already
+    return now + timedelta(seconds=delay)
 
 
 # The workspace's quiet hours and whether the recipient opted out, in one round trip (built once): three columns,

@@ -3,10 +3,10 @@
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from tools.moments import Moment
 from tools.problems import Problem
 
 SEND_STATUSES = ("draft", "scheduled", "outbox")
@@ -30,7 +30,7 @@ class SendRequest(BaseModel):
     variables: dict[str, str] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
     status: str = "outbox"
-    date_scheduled: datetime | None = None
+    date_scheduled: Moment | None = None
     send_in: int | None = None
     whatsapp: bool = False
 

@@ -20,6 +20,7 @@ from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
+from tools.moments import Moment
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
 from tools.problems import Conflict, Invalid, NotFound, Problem
@@ -57,7 +58,7 @@ class LogRequest(BaseModel):
     template_id: str | None = None
     variables: dict[str, str] = Field(default_factory=dict)
     attachments: list[Attachment] = Field(default_factory=list, max_length=50)
-    activity_at: datetime | None = None
+    activity_at: Moment | None = None
     source: str = "External"
 
 

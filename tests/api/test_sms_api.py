@@ -240,6 +240,23 @@ def test_draft_to_outbox_back_to_draft_to_scheduled_then_deleted(client, contact
     assert _sent_count(runtime) == 0
 
 
+def test_a_refused_edit_that_also_cancels_leaves_the_message_scheduled(client, contacts, runtime) -> None:
+    when = _future(24 * 60)
+    sms = _post(client, {"status": "scheduled", "contact_id": contacts["Sarah Lee"].id, "text": "Open house",
+                         "date_scheduled": when})
+    refused = client.put(f"{SMS}{sms['id']}/", json={"status": "draft", "text": "x" * 1001})
+    assert set(_field_errors(refused)) == {"text"}
+    kept = client.get(f"{SMS}{sms['id']}/").json()
+    assert (kept["status"], kept["text"]) == ("scheduled", "Open house")
+    assert datetime.fromisoformat(kept["date_scheduled"]) == datetime.fromisoformat(when)
+
+    edited = client.put(f"{SMS}{sms['id']}/", json={"status": "draft", "text": "Open house moved to 2pm"})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["status"], edited.json()["text"]) == ("draft", "Open house moved to 2pm")
+    assert edited.json()["date_scheduled"] is None
+    assert _sent_count(runtime) == 0
+
+
 def test_draft_sent_now_keeps_its_id(client, contacts, runtime, factory) -> None:
     sms = _post(client, {"status": "draft", "contact_id": contacts["David Smith"].id, "text": "Keys are ready"})
     sent = client.put(f"{SMS}{sms['id']}/", json={"status": "outbox"})

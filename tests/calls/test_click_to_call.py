@@ -106,6 +106,18 @@ def test_the_same_idempotency_key_places_one_call(cody, api, factory, demo):
     assert api.get("/api/v1/activity/call/").json()["data"].__len__() == 1
 
 
+def test_a_key_that_placed_a_call_cannot_send_a_text(cody, api, factory, demo):
+    contact_id = sarah_id(factory, demo)
+    call = api.post("/api/v1/call/dial/", json={"contact_id": contact_id}, headers={"Idempotency-Key": "k-42"}).json()
+    text = api.post("/api/v1/activity/sms/", json={"status": "outbox", "contact_id": contact_id, "text": "Hi"},
+                    headers={"Idempotency-Key": "k-42"})
+    assert text.status_code == 409, text.text
+    assert text.json()["error"] == "This Idempotency-Key was already used for a call; use a new key for a text."
+    cody.sandbox.drain()
+    assert api.get("/api/v1/activity/sms/").json()["data"] == []
+    assert [c["id"] for c in api.get("/api/v1/activity/call/").json()["data"]] == [call["id"]]
+
+
 def problem_codes(answer) -> set[str]:
     assert answer.status_code == 400, answer.text
     return {p["code"] for p in answer.json()["problems"]}

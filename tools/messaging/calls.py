@@ -27,6 +27,7 @@ from db.models import Activity, Contact, Organization, User, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
+from tools.messaging.idempotency import made_before
 from tools.messaging.inbound import match_contact
 from tools.messaging.sender import choose_sender
 from tools.paging import Page, PageRequest, fetch_page
@@ -164,7 +165,7 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
 def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: TelephonySettings, req: CallRequest,
                  expected_fingerprint: str | None = None) -> Activity:
     """Re-check, save the Call activity, then ask the carrier to ring the user's phone."""
-    existing = _by_idempotency_key(session, ctx)
+    existing = made_before(session, ctx, "call")
     if existing is not None:
         return existing
     prepared = prepare_call(session, ctx, req)
@@ -189,7 +190,7 @@ def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: Telep
         session.commit()
     except IntegrityError:
         session.rollback()
-        existing = _by_idempotency_key(session, ctx)
+        existing = made_before(session, ctx, "call")
         if existing is None:
             raise
         return existing
@@ -549,13 +550,6 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
             seen.add((p.code, p.field))
             out.append(p)
     return out
-
-
-def _by_idempotency_key(session: Session, ctx: Ctx) -> Activity | None:
-    if not ctx.idempotency_key:
-        return None
-    return session.scalar(select(Activity).where(Activity.organization_id == ctx.organization_id,
-                                                 Activity.idempotency_key == ctx.idempotency_key))
 
 
 def _first_time(session: Session, sid: str, event: str) -> bool:

@@ -18,6 +18,7 @@ from tools.context import Ctx
 from tools.messaging import calls, checks, lifecycle
 from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
+from tools.messaging.idempotency import made_before
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
 from tools.moments import Moment
@@ -93,7 +94,7 @@ class Messaging:
 
     def execute(self, session: Session, ctx: Ctx, request: SendRequest, expected_fingerprint: str | None = None) -> Activity:
         """Re-check, save the activity, assign the thread, and deliver it now if it is due now."""
-        existing = self._by_idempotency_key(session, ctx)
+        existing = made_before(session, ctx, "sms")
         if existing is not None:
             return existing
         prepared = self.prepare(session, ctx, request)
@@ -106,7 +107,7 @@ class Messaging:
             session.commit()
         except IntegrityError:
             session.rollback()
-            existing = self._by_idempotency_key(session, ctx)
+            existing = made_before(session, ctx, "sms")
             if existing is None:
                 raise
             return existing
@@ -136,6 +137,12 @@ class Messaging:
 
     def cancel(self, session: Session, ctx: Ctx, activity_id: str) -> Activity:
         """A scheduled or not-yet-sent outbox message goes back to draft."""
+        activity = self._back_to_draft(session, ctx, activity_id)
+        session.commit()
+        return activity
+
+    def _back_to_draft(self, session: Session, ctx: Ctx, activity_id: str) -> Activity:
+        """cancel's change, not yet committed."""
         activity = self.get(session, ctx, activity_id)
         result = session.execute(
             update(Activity).where(Activity.id == activity.id, Activity.status.in_(lifecycle.CANCELLABLE),
@@ -146,7 +153,6 @@ class Messaging:
         if result.rowcount != 1:
             session.rollback()
             raise Invalid.one("not_cancellable", "status", f"A message that is {activity.status} can't be cancelled.")
-        session.commit()
         session.refresh(activity)
         return activity
 
@@ -198,7 +204,7 @@ class Messaging:
         renders a template if one is named, counts segments, writes the row and touches the contact's thread.
         With `send_to_inbox`, a received SMS also lands in the Inbox of whoever must see it.
         """
-        existing = self._by_idempotency_key(session, ctx)
+        existing = made_before(session, ctx, "sms")
         if existing is not None:
             return existing
         contact, lead_id, remote, local = _log_parties(session, ctx, request)
@@ -236,7 +242,7 @@ class Messaging:
             session.commit()
         except IntegrityError:
             session.rollback()
-            existing = self._by_idempotency_key(session, ctx)
+            existing = made_before(session, ctx, "sms")
             if existing is None:
                 raise
             return existing
@@ -254,17 +260,22 @@ class Messaging:
         if not given:
             return activity
         if "status" in given and changes.status == "draft" and activity.status in lifecycle.CANCELLABLE:
-            activity = self.cancel(session, ctx, activity_id)
             given.discard("status")
             if not given:
-                return activity
+                return self.cancel(session, ctx, activity_id)
+            # Cancelled and edited in one transaction: an edit refused below leaves the message scheduled.
+            activity = self._back_to_draft(session, ctx, activity_id)
         if activity.status not in lifecycle.EDITABLE:
             field = "text" if "text" in given else "status"
             raise Invalid.one("not_editable", field,
                               f"Only drafts can be edited; this message is {activity.status}.")
         request, template_id = _merged_request(activity, changes, given)
         prepared = self.prepare(session, ctx, request)
-        _raise_blocking(prepared)
+        try:
+            _raise_blocking(prepared)
+        except Invalid:
+            session.rollback()
+            raise
         now = utcnow()
         status, when = _initial_status(request, now)
         sending = status == "sending"
@@ -329,12 +340,6 @@ class Messaging:
     def dial(self, session: Session, ctx: Ctx, request: CallRequest, expected_fingerprint: str | None = None) -> Activity:
         """Click-to-call: ring the user's own phone, then connect the contact (tools/messaging/calls)."""
         return calls.execute_call(session, ctx, self.provider, self.settings, request, expected_fingerprint)
-
-    def _by_idempotency_key(self, session: Session, ctx: Ctx) -> Activity | None:
-        if not ctx.idempotency_key:
-            return None
-        return session.scalar(select(Activity).where(Activity.organization_id == ctx.organization_id,
-                                                     Activity.idempotency_key == ctx.idempotency_key))
 
     def _save(self, session: Session, ctx: Ctx, prepared: Prepared) -> Activity:
         req, now = prepared.request, utcnow()

@@ -209,6 +209,34 @@ def test_a_retryable_failure_is_retried_until_it_is_sent(factory, demo):
     provider.wait_idle(5)
 
 
+class _AnswerLost(CountingSandbox):
+    """Accepts the first send, then its answer times out: Cody sees a retryable failure, the carrier has the text."""
+
+    def send_message(self, message):
+        result = super().send_message(message)
+        if self.sends == 1:
+            raise ProviderError("Read timed out", status=None, retryable=True)
+        return result
+
+
+def test_callbacks_that_come_while_a_retry_waits_link_the_message_and_it_is_not_sent_again(factory, demo, posted):
+    provider = _AnswerLost(make_settings(), posted)
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    activity = send(rt, ctx_for(demo), remote_phone=SARAH, text="Offer accepted!")
+    assert reload(factory, activity.id).status == "outbox"
+    provider.drain()
+    for form in posted.forms:  # the carrier's callbacks, through the webhook, during the backoff
+        params = dict(form.params)
+        with rt.factory() as session:
+            rt.messaging.record_carrier_status(session, params["MessageSid"], params["MessageStatus"], None,
+                                               activity_id=activity.id)
+    row = reload(factory, activity.id)
+    assert (row.status, row.provider_sid, row.error_message) == ("delivered", dict(posted.forms[0].params)["MessageSid"], None)
+    make_due(factory, activity.id)
+    assert rt.dispatcher.drain() == 0
+    assert provider.sends == 1
+
+
 def test_retries_stop_after_the_last_attempt(factory, demo):
     provider = CountingSandbox(make_settings(), failures=[_busy(), _busy(), _busy()])
     rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)

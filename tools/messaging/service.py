@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -182,11 +182,16 @@ class Messaging:
         return activity
 
     def _link_lost_sid(self, session: Session, activity_id: str, sid: str) -> Activity | None:
+        """The row of a send the carrier accepted though its answer was lost: still `sending`, or back in the
+        outbox waiting for a retry, which the carrier's callback shows is not needed (it would link this sid)."""
+        waiting = and_(Activity.status == "outbox", Activity.attempts >= 1)
         activity = session.scalar(select(Activity).where(Activity.id == activity_id, Activity.provider_sid.is_(None),
-                                                         Activity.status == "sending"))
+                                                         or_(Activity.status == "sending", waiting)))
         if activity is not None:
             activity.provider_sid = sid
             activity.date_sent = utcnow()
+            if activity.status == "outbox":
+                activity.status, activity.date_scheduled, activity.error_message = "sent", None, None
             session.flush()
         return activity
 

@@ -21,7 +21,6 @@ import logging
 import re
 import time
 from datetime import UTC, timedelta
-from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import Response
@@ -437,11 +436,7 @@ class SlackBot:
     def _run_edit(self, ctx: Ctx, draft_id: str, text: str) -> tuple[str | None, Message]:
         with self.factory() as session:
             try:
-                draft = drafts.get_draft(session, ctx, draft_id)
-                changes: dict[str, Any] = {"text": text}
-                if (draft.args or {}).get("template_id"):
-                    changes.update(template_id=None, variables={})  # the edited text is what goes out now
-                draft = drafts.edit(session, ctx, self.assistant.messaging, draft_id, changes,
+                draft = drafts.edit(session, ctx, self.assistant.messaging, draft_id, {"text": text},
                                     self.assistant.settings.draft_ttl_minutes)
             except ServiceError as exc:
                 session.rollback()

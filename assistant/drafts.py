@@ -112,6 +112,8 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
     if unknown:
         raise Invalid([Problem("invalid", f"args.{k}", f"{k} can't be changed on a draft.") for k in sorted(unknown)])
     args = {**draft.args, **changes}
+    if "text" in changes and "template_id" not in changes and args.get("template_id"):
+        args.update(template_id=None, variables={})  # new words replace the template's: they are what goes out now
     try:
         prepared = prepare_args(session, ctx, messaging, draft.tool, args)
     except ValueError as exc:

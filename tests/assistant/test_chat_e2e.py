@@ -176,6 +176,17 @@ def test_editing_a_draft_prepares_it_again(chat):
     assert bad.status_code == 400 and "args.organization_id" in bad.json()["field-errors"]
 
 
+def test_new_words_for_a_template_draft_replace_the_template(chat, factory):
+    first = say(chat, "send Sarah the showing confirmation for 7pm")
+    draft = first["drafts"][0]
+    edited = say(chat, "change it to See you at the house at 7!", first["conversation_id"])
+    assert edited["drafts"][0]["id"] == draft["id"]
+    assert (edited["drafts"][0]["preview"]["text"], edited["drafts"][0]["problems"]) == ("See you at the house at 7!", [])
+    confirmed = chat.post(f"/api/chat/drafts/{draft['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    assert (confirmed.json()["activity"]["text"], confirmed.json()["activity"]["template_id"]) == ("See you at the house at 7!", None)
+
+
 def test_the_conversation_keeps_what_was_said(chat):
     first = say(chat, "text Sarah hello there")
     conversation = chat.get(f"/api/chat/conversations/{first['conversation_id']}").json()

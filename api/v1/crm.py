@@ -21,10 +21,10 @@ def list_leads(session: SessionDep, ctx: CurrentCtx, page: PageDep, fields: Fiel
 
 
 @router.post("/lead/")
-def create_lead(body: crm.LeadIn, session: SessionDep, ctx: CurrentCtx) -> dict:
+def create_lead(body: crm.LeadIn, session: SessionDep, ctx: CurrentCtx, fields: FieldsQuery = None) -> dict:
     lead = crm.create_lead(session, ctx, body)
     session.commit()
-    return lead_json(lead)
+    return select_fields(lead_json(lead), fields)
 
 
 @router.get("/lead/{lead_id}/")
@@ -33,10 +33,11 @@ def get_lead(lead_id: str, session: SessionDep, ctx: CurrentCtx, fields: FieldsQ
 
 
 @router.put("/lead/{lead_id}/")
-def update_lead(lead_id: str, body: crm.LeadPatch, session: SessionDep, ctx: CurrentCtx) -> dict:
+def update_lead(lead_id: str, body: crm.LeadPatch, session: SessionDep, ctx: CurrentCtx,
+                fields: FieldsQuery = None) -> dict:
     lead = crm.update_lead(session, ctx, lead_id, body)
     session.commit()
-    return lead_json(lead)
+    return select_fields(lead_json(lead), fields)
 
 
 @router.delete("/lead/{lead_id}/")
@@ -54,10 +55,10 @@ def list_contacts(session: SessionDep, ctx: CurrentCtx, page: PageDep, fields: F
 
 
 @router.post("/contact/")
-def create_contact(body: crm.ContactIn, session: SessionDep, ctx: CurrentCtx) -> dict:
+def create_contact(body: crm.ContactIn, session: SessionDep, ctx: CurrentCtx, fields: FieldsQuery = None) -> dict:
     contact = crm.create_contact(session, ctx, body)
     session.commit()
-    return contact_json(contact)
+    return select_fields(contact_json(contact), fields)
 
 
 @router.get("/contact/{contact_id}/")
@@ -66,10 +67,11 @@ def get_contact(contact_id: str, session: SessionDep, ctx: CurrentCtx, fields: F
 
 
 @router.put("/contact/{contact_id}/")
-def update_contact(contact_id: str, body: crm.ContactPatch, session: SessionDep, ctx: CurrentCtx) -> dict:
+def update_contact(contact_id: str, body: crm.ContactPatch, session: SessionDep, ctx: CurrentCtx,
+                fields: FieldsQuery = None) -> dict:
     contact = crm.update_contact(session, ctx, contact_id, body)
     session.commit()
-    return contact_json(contact)
+    return select_fields(contact_json(contact), fields)
 
 
 @router.delete("/contact/{contact_id}/")

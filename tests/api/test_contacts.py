@@ -179,6 +179,18 @@ def test_put_lead_is_a_patch(api: httpx.Client, factory) -> None:
         assert (row.name, row.description, row.url) == ("Acme Corp", "Second office", None)
 
 
+def test_fields_chooses_what_a_create_or_update_answers(api: httpx.Client) -> None:
+    contact = api.post("/api/v1/contact/", params={"_fields": "id,name"}, json=SARAH)
+    assert contact.status_code == 200, contact.text
+    assert set(contact.json()) == {"id", "name"}
+    updated = api.put(f"/api/v1/contact/{contact.json()['id']}/", params={"_fields": "id,title"}, json={"title": "Seller"})
+    assert updated.json() == {"id": contact.json()["id"], "title": "Seller"}
+    lead = api.post("/api/v1/lead/", params={"_fields": "id"}, json={"name": "Acme Corp"}).json()
+    assert set(lead) == {"id"}
+    assert api.put(f"/api/v1/lead/{lead['id']}/", params={"_fields": "name"}, json={"name": "Acme Inc"}).json() == {
+        "name": "Acme Inc"}
+
+
 def test_delete_contact(api: httpx.Client, factory) -> None:
     keep = _create(api, {"name": "Keep Me", "phones": [{"phone": "+14155550100"}]})
     gone = _create(api, SARAH)

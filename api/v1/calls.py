@@ -6,7 +6,6 @@ GET /activity/call/ lists calls (contact, lead, user, status, direction, handled
 """
 
 import dataclasses
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -14,26 +13,17 @@ from sqlalchemy import select
 
 from api.deps import CurrentCtx, SessionDep
 from api.v1.call_shapes import CallIn, call_json, prepared_call_json
-from api.v1.params import FieldsQuery, PageDep
+from api.v1.params import DateRangesDep, FieldsQuery, PageDep, id_list
 from api.v1.shapes import page_json, select_fields
 from api.voice import intelligence
 from db.models import Activity, Organization
 from tools.context import Ctx
 from tools.messaging import calls
-from tools.moments import Moment
 from tools.workspaces import members
 
 router = APIRouter(tags=["calls"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
-
-
-def _ids(value: str | None) -> tuple[str, ...]:
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
-
-
-def _ranges(**bounds: datetime | None) -> tuple[tuple[str, datetime], ...]:
-    return tuple((op, when) for op, when in bounds.items() if when is not None)
 
 
 def _shape(request: Request, session, ctx: Ctx):
@@ -66,24 +56,17 @@ def dial(body: CallIn, request: Request, session: SessionDep, ctx: CurrentCtx,
 
 @router.get("/activity/call/")
 def list_calls(
-    request: Request, session: SessionDep, ctx: CurrentCtx, page: PageDep, fields: FieldsQuery = None,
+    request: Request, session: SessionDep, ctx: CurrentCtx, page: PageDep, dates: DateRangesDep,
+    fields: FieldsQuery = None,
     lead_id: str | None = None, contact_id: str | None = None, user_id: str | None = None,
     status: str | None = None, direction: str | None = None, handled_by: str | None = None,
     id_in: Annotated[str | None, Query(alias="id__in")] = None,
-    date_created_gt: Annotated[Moment | None, Query(alias="date_created__gt")] = None,
-    date_created_gte: Annotated[Moment | None, Query(alias="date_created__gte")] = None,
-    date_created_lt: Annotated[Moment | None, Query(alias="date_created__lt")] = None,
-    date_created_lte: Annotated[Moment | None, Query(alias="date_created__lte")] = None,
-    activity_at_gt: Annotated[Moment | None, Query(alias="activity_at__gt")] = None,
-    activity_at_gte: Annotated[Moment | None, Query(alias="activity_at__gte")] = None,
-    activity_at_lt: Annotated[Moment | None, Query(alias="activity_at__lt")] = None,
-    activity_at_lte: Annotated[Moment | None, Query(alias="activity_at__lte")] = None,
 ) -> dict:
     filters = calls.CallFilter(
-        ids=_ids(id_in), lead_ids=_ids(lead_id), contact_ids=_ids(contact_id), user_ids=_ids(user_id),
-        statuses=_ids(status), directions=_ids(direction), handled_by=_ids(handled_by),
-        date_created=_ranges(gt=date_created_gt, gte=date_created_gte, lt=date_created_lt, lte=date_created_lte),
-        activity_at=_ranges(gt=activity_at_gt, gte=activity_at_gte, lt=activity_at_lt, lte=activity_at_lte),
+        ids=id_list(id_in), lead_ids=id_list(lead_id), contact_ids=id_list(contact_id),
+        user_ids=id_list(user_id), statuses=id_list(status), directions=id_list(direction),
+        handled_by=id_list(handled_by),
+        date_created=dates.date_created, activity_at=dates.activity_at,
     )
     result = calls.list_calls(session, ctx, page, filters)
     shape = _shape(request, session, ctx)

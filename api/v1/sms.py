@@ -5,13 +5,12 @@ record a message that already happened (Messaging.log_message). Only drafts are 
 """
 
 import dataclasses
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from api.deps import CurrentCtx, SessionDep
-from api.v1.params import FieldsQuery, PageDep
+from api.v1.params import DateRangesDep, FieldsQuery, PageDep, id_list
 from api.v1.shapes import page_json, select_fields
 from api.v1.sms_shapes import (
     CREATE_STATUSES,
@@ -23,7 +22,6 @@ from api.v1.sms_shapes import (
 from tools.context import Ctx
 from tools.messaging import Messaging
 from tools.messaging.service import SmsFilter
-from tools.moments import Moment
 from tools.problems import Invalid
 from tools.workspaces import members
 
@@ -42,35 +40,18 @@ def _names(session, ctx: Ctx) -> dict[str, str]:
     return {user.id: user.display_name for user in members(session, ctx.organization_id)}
 
 
-def _ids(value: str | None) -> tuple[str, ...]:
-    """Close's comma-separated id filters."""
-    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
-
-
-def _ranges(**bounds: datetime | None) -> tuple[tuple[str, datetime], ...]:
-    return tuple((op, when) for op, when in bounds.items() if when is not None)
-
-
 @router.get("/activity/sms/")
 def list_sms(
-    session: SessionDep, ctx: CurrentCtx, messaging: MessagingDep, page: PageDep, fields: FieldsQuery = None,
+    session: SessionDep, ctx: CurrentCtx, messaging: MessagingDep, page: PageDep, dates: DateRangesDep,
+    fields: FieldsQuery = None,
     lead_id: str | None = None, contact_id: str | None = None, user_id: str | None = None,
     status: str | None = None, direction: str | None = None,
     id_in: Annotated[str | None, Query(alias="id__in")] = None,
-    date_created_gt: Annotated[Moment | None, Query(alias="date_created__gt")] = None,
-    date_created_gte: Annotated[Moment | None, Query(alias="date_created__gte")] = None,
-    date_created_lt: Annotated[Moment | None, Query(alias="date_created__lt")] = None,
-    date_created_lte: Annotated[Moment | None, Query(alias="date_created__lte")] = None,
-    activity_at_gt: Annotated[Moment | None, Query(alias="activity_at__gt")] = None,
-    activity_at_gte: Annotated[Moment | None, Query(alias="activity_at__gte")] = None,
-    activity_at_lt: Annotated[Moment | None, Query(alias="activity_at__lt")] = None,
-    activity_at_lte: Annotated[Moment | None, Query(alias="activity_at__lte")] = None,
 ) -> dict:
     filters = SmsFilter(
-        ids=_ids(id_in), lead_ids=_ids(lead_id), contact_ids=_ids(contact_id), user_ids=_ids(user_id),
-        statuses=_ids(status), directions=_ids(direction),
-        date_created=_ranges(gt=date_created_gt, gte=date_created_gte, lt=date_created_lt, lte=date_created_lte),
-        activity_at=_ranges(gt=activity_at_gt, gte=activity_at_gte, lt=activity_at_lt, lte=activity_at_lte),
+        ids=id_list(id_in), lead_ids=id_list(lead_id), contact_ids=id_list(contact_id),
+        user_ids=id_list(user_id), statuses=id_list(status), directions=id_list(direction),
+        date_created=dates.date_created, activity_at=dates.activity_at,
     )
     result = messaging.list_messages(session, ctx, page, filters)
     names = _names(session, ctx)

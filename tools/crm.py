@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from db.models import Activity, Contact, ContactEmail, ContactPhone, Lead
 from tools.context import Ctx
+from tools.messaging.holds import hold_sends_to_contact
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
 from tools.problems import Invalid, NotFound, Problem
@@ -194,7 +195,10 @@ def update_contact(session: Session, ctx: Ctx, contact_id: str, patch: ContactPa
 
 
 def delete_contact(session: Session, ctx: Ctx, contact_id: str) -> None:
-    session.delete(get_contact(session, ctx, contact_id))
+    """The contact goes; its logged texts and calls stay on the lead, and texts still waiting to go out are held."""
+    contact = get_contact(session, ctx, contact_id)
+    hold_sends_to_contact(session, ctx, contact.id)
+    session.delete(contact)
     session.flush()
 
 

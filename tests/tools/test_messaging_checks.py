@@ -171,6 +171,9 @@ def test_missing_variable(runtime, demo, factory):
     sarah = contact_id(factory, demo, "Sarah Lee")
     problem = only_problem(refused(runtime, ctx_for(demo), contact_id=sarah, template_id=template_id))
     assert problem == Problem("missing_variable", "variables.time", "The template needs a value for time.")
+    # A draft is refused too: saved, it would hold no words and forget which template and values it came from.
+    draft = only_problem(refused(runtime, ctx_for(demo), contact_id=sarah, template_id=template_id, status="draft"))
+    assert draft == Problem("missing_variable", "variables.time", "The template needs a value for time.")
 
     activity = send(runtime, ctx_for(demo), contact_id=sarah, template_id=template_id, variables={"time": "7pm"})
     assert activity.status == "sent"

@@ -1,9 +1,12 @@
 """Sending through Messaging.execute: what the saved activity says (encoding, segments, status, errors), sending
 once per idempotency key, the carrier's refusals, and who the contact's thread belongs to afterwards."""
 
+from datetime import timedelta
+
 import pytest
 
 from db.session import transaction
+from db.types import utcnow
 from tests.tools.messaging_fixtures import (
     MARY,
     SARAH,
@@ -16,6 +19,7 @@ from tests.tools.messaging_fixtures import (
     set_inbound,
     thread_of,
 )
+from tools import crm
 from tools.demo import DEMO_NUMBER
 from tools.optouts import is_opted_out
 from tools.problems import Problem
@@ -52,6 +56,24 @@ def test_a_sent_message_is_the_whole_activity(runtime, demo, factory, provider):
     assert (row.error_message, row.error_code, row.claimed_by) == (None, None, None)
     assert row.attempts == 1
     assert provider.asked == {activity.id: 1}
+
+
+def test_deleting_a_contact_holds_the_texts_still_waiting_to_go_to_them(runtime, demo, factory, provider):
+    sarah = contact_id(factory, demo, "Sarah Lee")
+    ctx = ctx_for(demo)
+    tomorrow = send(runtime, ctx, contact_id=sarah, text="See you tomorrow", status="scheduled",
+                    date_scheduled=utcnow() + timedelta(hours=20))
+    in_undo_window = send(runtime, ctx, contact_id=sarah, text="Running late", send_in=30)
+    sent = send(runtime, ctx, contact_id=sarah, text="Hello")
+    with transaction(factory) as session:
+        crm.delete_contact(session, ctx_for(demo, role="admin"), sarah)
+
+    for held in (reload(factory, tomorrow.id), reload(factory, in_undo_window.id)):
+        assert (held.status, held.date_scheduled, held.contact_id) == ("draft", None, None)
+        assert (held.remote_phone, held.lead_id) == (SARAH, sent.lead_id)  # still on the lead's timeline
+    assert reload(factory, sent.id).status == "sent"
+    assert runtime.dispatcher.drain() == 0
+    assert provider.asked == {sent.id: 1}
 
 
 # -- idempotency ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from tools.context import Ctx
 from tools.messaging import calls, checks, lifecycle
 from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
+from tools.messaging.holds import BACK_TO_DRAFT
 from tools.messaging.idempotency import made_before
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
@@ -35,9 +36,9 @@ log = logging.getLogger("cody.messaging")
 
 STATUS_CALLBACK_PATH = "/api/webhooks/twilio/sms/status"
 # Problems that still let a draft be saved: a draft is not sent, so only a broken recipient or text stops it
-# (a template refused as unsafe or unparsable is broken text).
+# (a template refused as unsafe or unparsable is broken text, and one missing a value renders no text at all).
 DRAFT_BLOCKING = frozenset({"invalid_phone", "short_code", "not_found", "too_long", "invalid", "required",
-                            "template_unsafe", "template_syntax"})
+                            "template_unsafe", "template_syntax", "missing_variable"})
 LOG_STATUSES = ("inbox", "sent")
 DIRECTIONS = ("inbound", "outbound")
 SOURCES = ("Close.io", "External")
@@ -147,7 +148,7 @@ class Messaging:
         result = session.execute(
             update(Activity).where(Activity.id == activity.id, Activity.status.in_(lifecycle.CANCELLABLE),
                                    Activity.claimed_by.is_(None))
-            .values(status="draft", date_scheduled=None, date_updated=utcnow())
+            .values(**BACK_TO_DRAFT, date_updated=utcnow())
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:

@@ -1,5 +1,7 @@
 """Click-to-call on the sandbox: your own phone rings first, then the contact, and the call log follows the legs."""
 
+from datetime import time
+
 import pytest
 from sqlalchemy import select, update
 
@@ -153,6 +155,28 @@ def test_every_check_goes_through_the_messaging_service(cody, api, factory, demo
     assert "business line" in answer.json()["field-errors"]["local_phone"]
     with factory() as session:
         assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+
+def test_do_not_call_holds_for_the_number_whichever_contact_the_call_is_filed_under(cody, api, factory, demo):
+    with transaction(factory) as session:
+        session.get(Contact, sarah_id(factory, demo)).do_not_call = True
+        john_id = session.scalar(select(Contact.id).where(Contact.organization_id == demo.organization_id,
+                                                          Contact.name == "John Park"))
+    answer = api.post("/api/v1/call/dial/", json={"contact_id": john_id, "remote_phone": SARAH})
+    assert problem_codes(answer) == {"do_not_call"}
+    assert answer.json()["field-errors"]["remote_phone"] == "Sarah Lee is marked Do Not Call; remove the mark to call."
+    with factory() as session:
+        assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+
+def test_quiet_hours_hold_for_calls_as_for_texts(cody, api, factory, demo):
+    set_org(factory, demo, quiet_hours_start=time(0, 0), quiet_hours_end=time(23, 59))
+    preview = api.post("/api/v1/call/prepare/", json={"contact_id": sarah_id(factory, demo)}).json()
+    assert preview["ok"] is False
+    assert [(p["code"], p["field"]) for p in preview["problems"]] == [("quiet_hours", "contact_id")]
+    assert "quiet hours for the recipient (00:00-23:59 their time)" in preview["problems"][0]["message"]
+    assert problem_codes(api.post("/api/v1/call/dial/", json={"remote_phone": SARAH})) == {"quiet_hours"}
+    assert api.get("/api/v1/activity/call/").json()["data"] == []
 
 
 def test_prepare_shows_the_call_and_its_problems_without_placing_it(cody, api, factory, demo):

@@ -15,18 +15,20 @@ callback is deduplicated by a WebhookReceipt, so Twilio's retries change nothing
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
+from phonenumbers import PhoneNumber
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Activity, Contact, Organization, User, WebhookReceipt
+from db.models import Activity, Contact, ContactPhone, Organization, User, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
+from tools.messaging import checks
 from tools.messaging.idempotency import made_before
 from tools.messaging.inbound import match_contact
 from tools.messaging.sender import choose_sender
@@ -119,7 +121,7 @@ class PreparedCall:
 def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
     """Who is called, from which line, which phone rings first, and every problem; changes nothing."""
     problems: list[Problem] = []
-    contact, to, region = None, None, None
+    contact, to, region, number = None, None, None, None
     if req.contact_id:
         contact = session.scalar(select(Contact).where(Contact.id == req.contact_id,
                                                        Contact.organization_id == ctx.organization_id))
@@ -135,14 +137,15 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
     elif raw:
         try:
             phone = normalise(raw, "US", field="remote_phone")
-            to, region = phone.e164, phone.region
+            to, region, number = phone.e164, phone.region, phone.number
         except Invalid as exc:
             problems += exc.problems
     if to and contact is None and not req.contact_id:
         contact = match_contact(session, ctx.organization_id, to)
-    if contact is not None and contact.do_not_call:
+    barred = _do_not_call(session, ctx.organization_id, contact, to)
+    if barred is not None:
         problems.append(Problem("do_not_call", field_name,
-                                f"{contact.name or format_phone(to)} is marked Do Not Call; remove the mark to call."))
+                                f"{barred.name or format_phone(to)} is marked Do Not Call; remove the mark to call."))
     sender, sender_problems = choose_sender(session, ctx, region, req.local_phone, "voice")
     # A business line can call abroad; only a missing line or a line without voice stops the call.
     problems += [p for p in sender_problems if p.code != "country_mismatch"]
@@ -153,6 +156,8 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
                                 "Add your own phone first (Settings, Forwarding phone): Cody rings it, then connects "
                                 "the call."))
     org = session.get(Organization, ctx.organization_id)
+    if number is not None:
+        problems += _quiet_hours(org, number, field_name)
     return PreparedCall(
         request=req, organization_id=ctx.organization_id, user_id=ctx.user_id,
         contact_id=contact.id if contact else None, lead_id=contact.lead_id if contact else None,
@@ -465,13 +470,16 @@ def _turns(transcript: str | None) -> list[tuple[str, str]]:
 # -- inbound calls (voice_inbound.py creates them) -------------------------------------------------------------
 
 
-def log_inbound_call(session: Session, organization_id: str, contact: Contact, sid: str, local: str, remote: str,
-                     user_id: str | None, handled_by: str | None = None) -> Activity:
+def log_inbound_call(session: Session, organization_id: str, contact: Contact | None, sid: str, local: str,
+                     remote: str | None, user_id: str | None, handled_by: str | None = None) -> Activity:
+    """The call on its contact's thread; a caller who withheld their number (no contact, no remote phone) on none."""
     now = utcnow()
-    thread = threads.touched_thread(session, organization_id, contact.id, contact.lead_id, now, inbound=True)
+    thread = (threads.touched_thread(session, organization_id, contact.id, contact.lead_id, now, inbound=True)
+              if contact is not None else None)
     activity = Activity(
         organization_id=organization_id, type="call", direction="inbound", status="ringing", source="Close.io",
-        lead_id=contact.lead_id, contact_id=contact.id, user_id=user_id or thread.assignee_id, thread_id=thread.id,
+        lead_id=contact.lead_id if contact else None, contact_id=contact.id if contact else None,
+        user_id=user_id or (thread.assignee_id if thread else None), thread_id=thread.id if thread else None,
         activity_at=now, channel="webhook", local_phone=local, remote_phone=remote, provider_sid=sid, text="",
         handled_by=handled_by,
     )
@@ -534,6 +542,25 @@ def callback_url(settings: TelephonySettings, path: str, activity_id: str) -> st
 
 
 # -- helpers ------------------------------------------------------------------------------------------------
+
+
+def _do_not_call(session: Session, organization_id: str, contact: Contact | None, to: str | None) -> Contact | None:
+    """The named contact if it is marked Do Not Call, else any contact of the workspace marked so with this number:
+    the mark is about the person at the number, whichever contact the call is filed under."""
+    if contact is not None and contact.do_not_call:
+        return contact
+    if to is None:
+        return None
+    return session.scalar(select(Contact).join(ContactPhone, ContactPhone.contact_id == Contact.id).where(
+        ContactPhone.organization_id == organization_id, ContactPhone.phone == to, Contact.do_not_call.is_(True),
+    ).limit(1))
+
+
+def _quiet_hours(org: Organization, number: PhoneNumber, field_name: str) -> list[Problem]:
+    """The workspace's quiet hours hold for calls as for texts; a call is placed now, so the fix is to wait."""
+    found = checks.quiet_hours(number, utcnow(), org.quiet_hours_start, org.quiet_hours_end, org.timezone,
+                               verb="call")
+    return [replace(found, field=field_name)] if found is not None else []
 
 
 def _callable_phone(contact: Contact | None) -> str | None:

@@ -77,8 +77,9 @@ def whatsapp(requested: bool) -> Problem | None:
 
 
 def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time | None, end: time | None,
-                workspace_zone: str | None = None) -> Problem | None:
-    """Refuse a send that would land in the workspace's quiet hours in any of the recipient's time zones.
+                workspace_zone: str | None = None, verb: str = "text") -> Problem | None:
+    """Refuse a send (or a call: `verb`) that would land in the workspace's quiet hours in any of the recipient's
+    time zones.
 
     When the number's zones are unknown, or are so many that they never share an allowed minute (toll-free and
     other non-geographic numbers list every zone of the country, from Guam to Newfoundland), the workspace's own
@@ -98,7 +99,7 @@ def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time |
     if allowed is None:
         return Problem("quiet_hours", "date_scheduled",
                        f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} {whose} time) at every hour "
-                       "of the day in one of their time zones; shorten the quiet hours to text them.")
+                       f"of the day in one of their time zones; shorten the quiet hours to {verb} them.")
     local = allowed.astimezone(ZoneInfo(zones[0]))
     return Problem("quiet_hours", "date_scheduled",
                    f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} {whose} time); "

@@ -26,6 +26,7 @@ from db.models import PhoneNumber
 from db.types import utcnow
 from tools import wallet
 from tools.context import Ctx
+from tools.messaging.holds import hold_sends_from_number
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
 from tools.problems import Forbidden, Invalid, NotFound, PaymentRequired, Problem, ServiceError
@@ -257,6 +258,7 @@ def release_number(session: Session, ctx: Ctx, provider: Provider, phone_id: str
                     raise ProviderUnavailable(f"The carrier could not release the number: {exc.message}") from exc
                 raise Invalid.one("provider_error", "", f"The carrier could not release the number: {exc.message}") from exc
     number.status = "inactive"
+    hold_sends_from_number(session, ctx, number.number)
     number.date_released = utcnow()
     number.date_updated = number.date_released
     session.flush()

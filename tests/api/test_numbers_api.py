@@ -3,6 +3,7 @@ nothing charged on a refusal or a carrier failure), edit, release, and one works
 
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import closeio_api
@@ -418,6 +419,26 @@ def test_delete_releases_the_number_and_texts_to_it_are_no_longer_routed(cody, a
     assert _count(factory, Activity, Activity.provider_sid == "SM" + "b" * 32) == 0
     # Released, it is for sale again.
     assert _buy(api, phone["number"])["id"] != phone["id"]
+
+
+def test_releasing_a_number_holds_the_texts_waiting_to_go_from_it_as_drafts(cody, api, factory):
+    _credit(api, "10")
+    released, kept = _buy(api, _first_available(api)), _buy(api, _first_available(api))
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+
+    def schedule(line: dict) -> str:
+        answer = api.post("/api/v1/activity/sms/", json={
+            "status": "scheduled", "date_scheduled": tomorrow, "remote_phone": "+14155550132",
+            "local_phone": line["number"], "text": "See you at the showing"})
+        assert answer.status_code == 200, answer.text
+        return answer.json()["id"]
+
+    from_released, from_kept = schedule(released), schedule(kept)
+    assert api.delete(NUMBERS + released["id"] + "/").status_code == 200
+
+    held = api.get(f"/api/v1/activity/sms/{from_released}/").json()
+    assert (held["status"], held["date_scheduled"], held["local_phone"]) == ("draft", None, released["number"])
+    assert api.get(f"/api/v1/activity/sms/{from_kept}/").json()["status"] == "scheduled"
 
 
 def test_another_workspace_cannot_see_change_or_release_a_number(api, other_api, factory):

@@ -1,6 +1,7 @@
-"""Sends held back after all: texts waiting to go out to a contact that is being deleted return to draft."""
+"""Sends held back after all: texts waiting to go out to a contact being deleted, or from a number being released,
+return to draft."""
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.orm import Session
 
 from db.models import Activity
@@ -13,15 +14,27 @@ BACK_TO_DRAFT = {"status": "draft", "date_scheduled": None}
 
 
 def hold_sends_to_contact(session: Session, ctx: Ctx, contact_id: str) -> int:
-    """Put the contact's scheduled and outbox texts that no worker has claimed back to draft; returns how many.
+    """Put the contact's texts still waiting to go out back to draft; returns how many.
 
     They stay on the lead's timeline for the sender to look at, but nothing goes to the number of a contact the
-    workspace removed. A text already claimed by a worker is on its way to the carrier and can't be held.
+    workspace removed.
     """
+    return _hold(session, ctx, Activity.contact_id == contact_id)
+
+
+def hold_sends_from_number(session: Session, ctx: Ctx, number: str) -> int:
+    """Put the texts still waiting to go out from a business number being released back to draft; returns how many.
+
+    The sender sees them as drafts to send again from another line, instead of finding them failed at their time.
+    """
+    return _hold(session, ctx, Activity.local_phone == number)
+
+
+def _hold(session: Session, ctx: Ctx, which: ColumnElement[bool]) -> int:
+    """Scheduled and outbox texts that no worker has claimed go back to draft (one claimed is with the carrier)."""
     result = session.execute(
-        update(Activity).where(Activity.organization_id == ctx.organization_id, Activity.contact_id == contact_id,
-                               Activity.type == "sms", Activity.status.in_(CANCELLABLE),
-                               Activity.claimed_by.is_(None))
+        update(Activity).where(Activity.organization_id == ctx.organization_id, which, Activity.type == "sms",
+                               Activity.status.in_(CANCELLABLE), Activity.claimed_by.is_(None))
         .values(**BACK_TO_DRAFT, date_updated=utcnow())
         .execution_options(synchronize_session=False)
     )

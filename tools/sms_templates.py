@@ -13,7 +13,7 @@ from tools.context import Ctx
 from tools.messaging import Messaging, SendRequest
 from tools.paging import Page, PageRequest, fetch_page
 from tools.problems import Invalid, NotFound, Problem
-from tools.templates import check_template
+from tools.templates import check_template_to_save
 
 STATUSES = ("active", "archived")
 
@@ -63,7 +63,7 @@ def _problems(name: str | None, text: str | None, status: str | None) -> list[Pr
     if name is not None and not name.strip():
         problems.append(Problem("required", "name", "A template name is required."))
     if text is not None:
-        problems += check_template(text)
+        problems += check_template_to_save(text)
     if status is not None and status not in STATUSES:
         problems.append(Problem("invalid_choice", "status", "Not a valid choice."))
     return problems

@@ -68,10 +68,28 @@ def check_template(text: str) -> list[Problem]:
     if not text.strip():
         return [Problem("empty", "text", "The template text is empty.")]
     try:
-        tree = env.parse(text)
+        return list(dict.fromkeys(_walk(env.parse(text), None)))
     except TemplateSyntaxError as e:
         return [Problem("template_syntax", "text", f"Template syntax error on line {e.lineno}: {e.message}")]
-    return list(dict.fromkeys(_walk(tree, None)))
+    except RecursionError:
+        return [_TOO_DEEP]
+
+
+def check_template_to_save(text: str) -> list[Problem]:
+    """`check_template`, then compiled once: Python's own limits on nesting would otherwise fail every render of a
+    template that was saved."""
+    problems = check_template(text)
+    if problems:
+        return problems
+    try:
+        env.compile(text)
+    except (SyntaxError, RecursionError):
+        return [_TOO_DEEP]
+    return []
+
+
+_TOO_DEEP = Problem("template_syntax", "text",
+                    "The template is nested too deeply; use fewer brackets or {% if %} blocks inside one another.")
 
 
 def free_variables(text: str) -> set[str]:

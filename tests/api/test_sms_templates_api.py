@@ -154,6 +154,9 @@ def test_other_workspace_cannot_see_or_change_templates(api, other_api) -> None:
     ("{{ ''.__class__.__mro__ }}", "template_unsafe"),
     ("{{ contact.shoe_size }}", "unknown_tag"),
     ("   ", "empty"),
+    # Nested past what the parser or Python's compiler allow: a 400, not a 500, nor a template that never renders.
+    ("Hi {{ " + "(" * 100 + "contact.first_name" + ")" * 100 + " }}", "template_syntax"),
+    ("{% if contact.first_name %}" * 100 + "Hi" + "{% endif %}" * 100, "template_syntax"),
 ])
 def test_bad_template_text_is_refused_at_create(api, factory, text: str, code: str) -> None:
     response = api.post(TEMPLATES, json={"name": "Bad", "text": text})

@@ -30,7 +30,7 @@ from tools.messaging.holds import hold_sends_from_number
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
 from tools.problems import Forbidden, Invalid, NotFound, PaymentRequired, Problem, ServiceError
-from tools.telephony.base import AvailableNumber, NumberSearch, NumberWebhooks, Provider, ProviderError
+from tools.telephony.base import AvailableNumber, BoughtNumber, NumberSearch, NumberWebhooks, Provider, ProviderError
 
 log = logging.getLogger("cody.numbers")
 
@@ -316,7 +316,7 @@ def _buy(session: Session, ctx: Ctx, provider: Provider, public_base_url: str, o
         session.commit()
 
     try:
-        bought = provider.buy_number(offer.number, webhooks_for(public_base_url))
+        bought = _buy_at_carrier(provider, offer.number, webhooks_for(public_base_url))
     except ProviderError as exc:
         refund("the carrier refused the purchase")
         code = "needs_more_info" if exc.code in NEEDS_MORE_INFO_CODES else "provider_error"
@@ -336,15 +336,46 @@ def _buy(session: Session, ctx: Ctx, provider: Provider, public_base_url: str, o
     try:
         session.commit()
     except IntegrityError:
-        # Someone else's purchase of the same number won the race: give it back and refund.
+        # Someone else's purchase of the same number won the race: give ours back (unless what the carrier holds
+        # is the winner's, found after our answer was lost) and refund.
         session.rollback()
-        try:
-            provider.release_number(bought.sid)
-        except ProviderError:
-            log.exception("could not release %s (%s) after a lost purchase race", offer.number, bought.sid)
+        if not _saved_sid(session, bought.sid):
+            try:
+                provider.release_number(bought.sid)
+            except ProviderError:
+                log.exception("could not release %s (%s) after a lost purchase race", offer.number, bought.sid)
         refund("the number was taken by another purchase")
         raise _in_use(offer.number) from None
     return row
+
+
+def _buy_at_carrier(provider: Provider, number: str, webhooks: NumberWebhooks) -> BoughtNumber:
+    """Buy the number. When the answer never came (a timeout, a 5xx), ask the carrier whether the purchase went
+    through after all, so a number bought there is kept and paid for, not refunded and left billing at the carrier.
+    A refusal the carrier answered is final."""
+    try:
+        return provider.buy_number(number, webhooks)
+    except ProviderError as exc:
+        if exc.status is not None and exc.status < 500 and not exc.retryable:
+            raise
+        held = _held_after_all(provider, number)
+        if held is None:
+            raise
+        log.warning("the purchase of %s went through at the carrier (%s) though its answer was lost", number, held.sid)
+        return held
+
+
+def _held_after_all(provider: Provider, number: str) -> BoughtNumber | None:
+    try:
+        return provider.find_number(number)
+    except ProviderError:
+        log.exception("the purchase of %s may have gone through at the carrier: its answer and the check were lost",
+                      number)
+        return None
+
+
+def _saved_sid(session: Session, sid: str) -> bool:
+    return session.scalar(select(PhoneNumber.id).where(PhoneNumber.provider_sid == sid)) is not None
 
 
 def purchase(session: Session, ctx: Ctx, provider: Provider, public_base_url: str, number: str,

@@ -214,6 +214,37 @@ def test_a_carrier_failure_refunds_the_reservation_and_saves_nothing(api, factor
     assert _count(factory, PhoneNumber) == 0
 
 
+def test_a_purchase_whose_answer_was_lost_is_kept_when_the_carrier_bought_it(api, factory, cody, monkeypatch):
+    _credit(api, "5")
+    buy = cody.runtime.provider.buy_number
+
+    def bought_then_timed_out(number, webhooks):
+        buy(number, webhooks)
+        raise ProviderError("Read timed out", status=None, retryable=True)
+
+    monkeypatch.setattr(cody.runtime.provider, "buy_number", bought_then_timed_out)
+    number = _first_available(api)
+    response = api.post(PURCHASE, json={"number": number, "sharing": "personal"})
+    assert response.status_code == 201, response.text
+    with factory() as session:
+        row = session.scalar(select(PhoneNumber).where(PhoneNumber.number == number))
+    assert (row.status, row.provider_sid) == ("active", cody.runtime.provider.find_number(number).sid)
+    assert [e["amount"] for e in _wallet(api)["ledger"]] == ["-1.15", "5.00"]  # paid once, not refunded
+
+
+def test_a_purchase_whose_answer_was_lost_is_refunded_when_the_carrier_did_not_buy_it(api, factory, cody,
+                                                                                      monkeypatch):
+    _credit(api, "5")
+
+    def timed_out(number, webhooks):
+        raise ProviderError("Read timed out", status=None, retryable=True)
+
+    monkeypatch.setattr(cody.runtime.provider, "buy_number", timed_out)
+    response = api.post(PURCHASE, json={"number": _first_available(api), "sharing": "personal"})
+    assert response.status_code == 503
+    assert _wallet(api)["balance"] == "5.00" and _count(factory, PhoneNumber) == 0
+
+
 # -- buying ----------------------------------------------------------------------------------------------------
 
 

@@ -323,6 +323,24 @@ def test_buy_number_sets_webhooks(twilio, provider):
     }
 
 
+def test_find_number_asks_for_the_accounts_number_by_its_e164(twilio, provider):
+    route = twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
+        "incoming_phone_numbers": [{"sid": "PN" + "6" * 32, "phone_number": "+12125550101",
+                                    "capabilities": {"voice": True, "sms": True, "mms": False}}],
+        "next_page_uri": None, "page": 0, "page_size": 1})
+
+    held = provider.find_number("+12125550101")
+
+    assert (held.sid, held.number, held.sms, held.mms, held.voice) == ("PN" + "6" * 32, "+12125550101", True, False, True)
+    assert route.calls.last.request.url.params["PhoneNumber"] == "+12125550101"
+
+
+def test_find_number_is_none_when_the_account_does_not_hold_it(twilio, provider):
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
+        "incoming_phone_numbers": [], "next_page_uri": None, "page": 0, "page_size": 1})
+    assert provider.find_number("+12125550101") is None
+
+
 def test_release_number_deletes_it(twilio, provider):
     number_sid = "PN" + "5" * 32
     route = twilio.delete(f"{ACCOUNT}/IncomingPhoneNumbers/{number_sid}.json").respond(204)

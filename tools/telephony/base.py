@@ -116,4 +116,9 @@ class Provider(Protocol):
 
     def buy_number(self, number: str, webhooks: NumberWebhooks) -> BoughtNumber: ...
 
+    def find_number(self, number: str) -> BoughtNumber | None:
+        """The number if this account holds it, else None. Asked after a purchase whose answer was lost, so a number
+        the carrier did buy is kept (and paid for) instead of refunded and left billing at the carrier."""
+        ...
+
     def release_number(self, sid: str) -> None: ...

@@ -698,18 +698,28 @@ class SandboxProvider:
         parsed = _parse(number)
         if parsed is None or not phonenumbers.is_valid_number(parsed):
             raise _error(21421)
-        number_type = phonenumbers.number_type(parsed)
-        kind = "toll_free" if number_type == PhoneNumberType.TOLL_FREE else "mobile" if number_type == PhoneNumberType.MOBILE else "local"
-        country = phonenumbers.region_code_for_number(parsed) or ""
-        e164 = _e164(parsed)
-        sms, mms, voice = capabilities_for(country, kind, e164)
         sid = _sid("PN")
         with self._lock:
-            self.numbers[sid] = (e164, webhooks)
-        return BoughtNumber(sid=sid, number=e164, sms=sms, mms=mms, voice=voice)
+            self.numbers[sid] = (_e164(parsed), webhooks)
+        return _held_number(sid, parsed)
+
+    def find_number(self, number: str) -> BoughtNumber | None:
+        with self._lock:
+            sid = next((sid for sid, (held, _) in self.numbers.items() if held == number), None)
+        return _held_number(sid, _parse(number)) if sid is not None else None
 
     def release_number(self, sid: str) -> None:
         if not sid.startswith("PN"):
             raise ProviderError("The phone number was not found.", code=20404, status=404)
         with self._lock:
             self.numbers.pop(sid, None)
+
+
+def _held_number(sid: str, parsed: phonenumbers.PhoneNumber) -> BoughtNumber:
+    """A number of the sandbox account, with the capabilities its country and kind give it."""
+    number_type = phonenumbers.number_type(parsed)
+    kind = ("toll_free" if number_type == PhoneNumberType.TOLL_FREE
+            else "mobile" if number_type == PhoneNumberType.MOBILE else "local")
+    e164 = _e164(parsed)
+    sms, mms, voice = capabilities_for(phonenumbers.region_code_for_number(parsed) or "", kind, e164)
+    return BoughtNumber(sid=sid, number=e164, sms=sms, mms=mms, voice=voice)

@@ -269,6 +269,13 @@ class TwilioProvider:
         sms, mms, voice = capability_flags(bought.capabilities)
         return BoughtNumber(sid=bought.sid, number=bought.phone_number or number, sms=sms, mms=mms, voice=voice)
 
+    def find_number(self, number: str) -> BoughtNumber | None:
+        held = self._call(self.client.incoming_phone_numbers.list, phone_number=number, limit=1)
+        if not held:
+            return None
+        sms, mms, voice = capability_flags(held[0].capabilities)
+        return BoughtNumber(sid=held[0].sid, number=held[0].phone_number or number, sms=sms, mms=mms, voice=voice)
+
     def release_number(self, sid: str) -> None:
         self._call(self.client.incoming_phone_numbers(sid).delete)
 

@@ -323,6 +323,35 @@ def test_buy_number_sets_webhooks(twilio, provider):
     }
 
 
+def test_a_bought_number_joins_the_registered_messaging_service(twilio, http):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    number_sid = "PN" + "5" * 32
+    twilio.post(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        201, json={"sid": number_sid, "phone_number": "+12125550101", "capabilities": {"sms": True}})
+    joined = twilio.post(f"https://messaging.twilio.com/v1/Services/{SERVICE}/PhoneNumbers").respond(
+        201, json={"sid": number_sid, "service_sid": SERVICE, "phone_number": "+12125550101"})
+
+    provider.buy_number("+12125550101", NumberWebhooks("https://a.test/s", "https://a.test/v", "https://a.test/c"))
+
+    assert form(joined.calls.last.request) == {"PhoneNumberSid": [number_sid]}
+
+
+def test_a_number_that_cannot_join_the_messaging_service_is_given_back(twilio, http):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    number_sid = "PN" + "5" * 32
+    twilio.post(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        201, json={"sid": number_sid, "phone_number": "+12125550101", "capabilities": {"sms": True}})
+    twilio.post(f"https://messaging.twilio.com/v1/Services/{SERVICE}/PhoneNumbers").mock(
+        return_value=twilio_error(21714))  # the pool holds 400 numbers at most
+    released = twilio.delete(f"{ACCOUNT}/IncomingPhoneNumbers/{number_sid}.json").respond(204)
+
+    with pytest.raises(ProviderError) as info:
+        provider.buy_number("+12125550101", NumberWebhooks("https://a.test/s", "https://a.test/v", "https://a.test/c"))
+
+    assert info.value.code == 21714
+    assert released.called
+
+
 def test_find_number_asks_for_the_accounts_number_by_its_e164(twilio, provider):
     route = twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
         "incoming_phone_numbers": [{"sid": "PN" + "6" * 32, "phone_number": "+12125550101",

@@ -267,7 +267,23 @@ class TwilioProvider:
             status_callback=webhooks.status_callback,
         )
         sms, mms, voice = capability_flags(bought.capabilities)
+        if self.settings.twilio_messaging_service_sid:
+            self._join_service(self.settings.twilio_messaging_service_sid, bought.sid)
         return BoughtNumber(sid=bought.sid, number=bought.phone_number or number, sms=sms, mms=mms, voice=voice)
+
+    def _join_service(self, service_sid: str, number_sid: str) -> None:
+        """Add a bought number to the registered messaging service's sender pool: texts from it to the US go out
+        under that registration (outside the pool Twilio warns 21711 and carriers may block them). A number that
+        cannot join is given back, so a purchase either yields a number that can text or fails whole."""
+        try:
+            self._call(self.client.messaging.v1.services(service_sid).phone_numbers.create, phone_number_sid=number_sid)
+        except ProviderError:
+            try:
+                self.release_number(number_sid)
+            except ProviderError:
+                log.exception("could not give back %s after it failed to join messaging service %s", number_sid,
+                              service_sid)
+            raise
 
     def find_number(self, number: str) -> BoughtNumber | None:
         held = self._call(self.client.incoming_phone_numbers.list, phone_number=number, limit=1)

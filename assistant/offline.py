@@ -13,9 +13,10 @@ Who the recipient is, without a contact list:
    lowercase ("Sarah sounds good, ..."), and a several-word lowercase name before a comma or dash.
 2. With no such connector, the recipient is a leading "the X" (one word, "the Smiths", optionally "family"), or
    "<Name> from <Company>" (company one or two capitalised words), or one or two capitalised words ("Sarah",
-   "Sarah Lee", "Dr. Patel") ending before the first lowercase word, pronoun or common message opener ("Hi",
-   "Running", "See"...); a lowercase first word ("text sarah i'm late") is a one-word name; a leading phone
-   number ("text 415-555-0143 hi") is the recipient.
+   "Sarah Lee", "Dr. Patel", "Émile", "Łukasz": a capital in any alphabet) ending before the first lowercase word,
+   pronoun or common message opener ("Hi", "Running", "See"...); a lowercase first word, after a title if any
+   ("text sarah i'm late", "text dr patel hi"), is a one-word name; a leading phone number ("text 415-555-0143 hi")
+   is the recipient. A title (assistant/honorifics.py) stays with the recipient, never in the message.
 3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
    recipient explicitly.
 
@@ -37,7 +38,8 @@ Reads: "what did Sarah say?", "read Sarah's messages", "show my conversation wit
 "any new messages?", "who texted me today?" list the inbox (since the start of today/yesterday/this week when
 said); "find John", "look up Sarah Lee", "who is John Park?", "what's Sarah's number?" find contacts.
 
-Missing information becomes an Ask ("text Sarah" carries the partial request, so the answer is the message);
+Missing information becomes an Ask ("text Sarah" carries the partial request, so the answer is the message, and so
+does "tell Sarah to call me", which asks for the exact words);
 anything else an Unknown with CAPABILITIES. Calls cannot be scheduled, so a call with a time gets an honest Unknown.
 
 Not handled: several recipients at once ("text Sarah and John ..." gets an honest Unknown); rewriting third-person
@@ -49,6 +51,7 @@ a capitalised word opening the message that is not a known opener ("text Sarah B
 import re
 from datetime import datetime, timedelta
 
+from assistant.honorifics import HONORIFICS
 from assistant.intents import CAPABILITIES, Ask, Intent, ReadIntent, Unknown, WriteIntent
 from assistant.timephrases import PHRASE, find_time, parse_time, wall_time
 
@@ -58,6 +61,8 @@ ASK_TEXT = "Who should I text, and what should I say?"
 ASK_CALL = "Who should I call?"
 ASK_FIND = "Who should I look up?"
 ASK_TEMPLATE = "Which template should I send, and to whom?"
+ASK_MESSAGE = "What should I say to {who}?"
+ASK_EXACT_MESSAGE = "What exactly should I say to {who}?"
 ONE_AT_A_TIME = "I can text one person at a time; ask me once for each of them."
 NO_SCHEDULED_CALLS = "I can't schedule calls; say \"call {who}\" and I'll set the call up now."
 
@@ -76,7 +81,6 @@ _OPENERS = {"great", "good", "happy", "welcome", "congrats", "congratulations", 
             "traffic", "stuck", "fyi", "btw", "new"}
 # Words that are also first names: a name when capitalised and first ("text Will: ..."), never a second word.
 _NAMES_TOO = {"will", "may", "june", "april", "august", "bill", "mark", "hope", "grace", "joy", "faith"}
-_TITLES = {"dr", "mr", "mrs", "ms", "mx", "prof", "rev"}
 _SELF = {"me", "myself", "us", "ourselves"}
 
 _POLITE = re.compile(r"""^(?:
@@ -138,8 +142,19 @@ def _tidy(s: str) -> str:
 
 def _contact(who: str) -> str:
     who = re.sub(r"(?:\.{2,}|…)$", "", re.sub(r"\s+", " ", who.strip().strip("\"“”")).rstrip(",;:!?"))
-    return who[:-1] if who.endswith(".") and who.lower().rstrip(".") not in _TITLES and not re.search(
-        r"\b[A-Z]\.$", who) else who
+    initial = re.search(r"(?<!\w)([^\W\d_])\.$", who)
+    return who[:-1] if who.endswith(".") and who.lower().rstrip(".") not in HONORIFICS and not (
+        initial and initial[1].isupper()) else who
+
+
+def _capitalised(word: str) -> bool:
+    """A word that may be a name's: a capital letter in any alphabet ("Sarah", "Émile", "Łukasz"), then word
+    characters, apostrophes, dots or hyphens."""
+    return bool(re.fullmatch(r"[^\W\d_][\w'’.-]*", word)) and word[0].isupper()
+
+
+def _lowercase(word: str) -> bool:
+    return bool(re.fullmatch(r"[^\W\d_][\w'’-]*", word)) and word[0].islower()
 
 
 def _message(msg: str, polite_question: bool) -> str:
@@ -168,7 +183,7 @@ def _looks_like_name(who: str, loose: bool = True) -> bool:
     if not all((w.lower().rstrip(".,") not in _CLAUSE or (i == 0 and w[0].isupper() and w.lower() in _NAMES_TOO))
                and re.search(r"[^\W\d_]", w) for i, w in enumerate(words)):
         return False
-    names = [w for w in parts[0].split() if w.lower().rstrip(".") not in _TITLES | {"the"}]
+    names = [w for w in parts[0].split() if w.lower().rstrip(".") not in HONORIFICS | {"the"}]
     if names and names[0][0].isupper():
         return all(w[0].isupper() for w in names)
     return loose or len(words) == 1
@@ -181,7 +196,7 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
 
     def name(i: int, first: bool = False) -> bool:
         w = words[i].lower() if i < len(words) else ""
-        if not re.fullmatch(r"[A-Z][\w'’.-]*", words[i] if w else ""):
+        if not w or not _capitalised(words[i]):
             return False
         return w in _NAMES_TOO or w not in _CLAUSE if first else w not in _CLAUSE | _OPENERS | _NAMES_TOO
 
@@ -193,13 +208,13 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
     if words[0].lower() == "the" and len(words) > 1 and words[1].lower() not in _CLAUSE:
         n = 3 if len(words) > 2 and words[2].lower() in ("family", "household", "team") else 2
     else:
-        i = 1 if words[0].lower().rstrip(".") in _TITLES and len(words) > 1 else 0
+        i = 1 if words[0].lower().rstrip(".") in HONORIFICS and len(words) > 1 else 0
         if name(i, first=True):
             n = i + 1 + name(i + 1)
             if n + 1 < len(words) and words[n].lower() == "from" and name(n + 1):
                 n += 2 + name(n + 2)
-        elif i == 0 and re.fullmatch(r"[a-z][\w'’-]*", words[0]) and words[0] not in _CLAUSE:
-            n = 1
+        elif _lowercase(words[i]) and words[i] not in _CLAUSE:
+            n = i + 1  # "sarah", "dr patel"
     if n == 0:
         return None, rest
     return _contact(rest[:tokens[n - 1].end()]), rest[tokens[n - 1].end():].lstrip(" ,;:")
@@ -457,7 +472,7 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
         return Ask(ASK_TEXT)
     if who.lower() in _SELF:
         return Unknown(CAPABILITIES)
-    if re.match(r"(?:and|&)\s+(?:the\s+)?[A-Z]", msg):  # "text Sarah and John: ..."
+    if (other := re.match(r"(?:and|&)\s+(?:the\s+)?(\w)", msg)) and other[1].isupper():  # "text Sarah and John: ..."
         return Unknown(ONE_AT_A_TIME)
     send_at = send_at or when
     if schedule and send_at is None and (found := find_time(msg, now, at="end")) is not None and found.start > 0:
@@ -467,9 +482,9 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
         name, value = _name_and_value(tpl["t"], now)
         return _tpl(who, name, value, send_at)
     if not msg:
-        return Ask(f"What should I say to {who}?", partial=WriteIntent("send_sms", contact=who, send_at=send_at))
+        return _ask_message(ASK_MESSAGE, who, send_at)
     if re.match(r"(?:to|if|whether|about(?!\s+to\b)|regarding)\b", msg, re.I):
-        return Ask(f"What exactly should I say to {who}?")  # "tell Sarah to call me": no rewriting
+        return _ask_message(ASK_EXACT_MESSAGE, who, send_at)  # "tell Sarah to call me": no rewriting
     if schedule and send_at is None:
         return Ask("When should I send it?")
     return WriteIntent("send_sms", contact=who, text=msg, send_at=send_at)
@@ -481,4 +496,9 @@ def _ask_or_remind(rest: str, send_at: datetime | None, question: bool) -> Inten
     if m and _looks_like_name(m["who"]) and (msg := _message(m["msg"], question)):
         return WriteIntent("send_sms", contact=_contact(m["who"]), text=msg, send_at=send_at)
     who, _ = _leading_name(rest)
-    return Ask(f"What exactly should I say to {who}?") if who else Ask(ASK_TEXT)
+    return _ask_message(ASK_EXACT_MESSAGE, who, send_at) if who else Ask(ASK_TEXT)
+
+
+def _ask_message(question: str, who: str, send_at: datetime | None) -> Ask:
+    """Ask for the words; the request goes with the question, so the answer is the message."""
+    return Ask(question.format(who=who), partial=WriteIntent("send_sms", contact=who, send_at=send_at))

@@ -7,6 +7,8 @@ Rules (DESIGN.md, "The assistant"):
   on a lead whose name matches Acme. Typos, case and accents are forgiven.
 - Matches within MARGIN of the best are equally plausible: one makes `unique`, two or more make a question
   (`ambiguous`), offered most recently contacted first (Thread.last_activity_at). Never a guess.
+- A title before a name ("Dr. Patel", "Mrs Smith", assistant/honorifics.py) is dropped: it says how someone is
+  addressed, not who, so "Mrs. Smith" with two Smiths is still a question.
 
 Contacts are never all read. The words of every contact's and lead's name, and each whole name, are kept folded in
 `name_token` (db/models/crm.py, kept by a flush hook), so a query is a few index ranges: see "queries" below for how
@@ -25,9 +27,10 @@ from itertools import islice, product
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
-from sqlalchemy import String, TextClause, bindparam, or_, select, text
+from sqlalchemy import Select, String, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
+from assistant.honorifics import HONORIFICS
 from db.models import SmsTemplate
 from db.models.crm import (
     LEAD_STOPWORDS,
@@ -155,6 +158,8 @@ def _parse(name: str) -> _Query:
         if word in _COMPANY_WORDS and 0 < i < len(words) - 1:
             words, company = words[:i], words[i + 1:]
             break
+    while len(words) > 1 and words[0] in HONORIFICS:  # "Dr. Patel" is Patel; a lone "Dr" stays a word to look for
+        words = words[1:]
     household = False
     if len(words) > 1 and words[0] == "the":
         words, household = words[1:], not company
@@ -812,12 +817,23 @@ def resolve_template(session: Session, ctx: Ctx, name: str) -> TemplateResolutio
     query = _template_words(name or "")
     if not query:
         return TemplateResolution()
-    rows = session.execute(select(SmsTemplate.id, SmsTemplate.name, SmsTemplate.text).where(
-        SmsTemplate.organization_id == ctx.organization_id, SmsTemplate.status == "active",
-        or_(SmsTemplate.is_shared.is_(True), SmsTemplate.user_id == ctx.user_id))).all()
+    rows = session.execute(_usable_templates(ctx)).all()
     scored = [(row, _template_score(query, _template_words(row[1]))) for row in rows]
     best = max((s for _, s in scored), default=0.0)
     if best < MIN_SCORE:
         return TemplateResolution()
     plausible = sorted(((row, s) for row, s in scored if best - s < MARGIN), key=lambda rs: (-rs[1], rs[0][1], rs[0][0]))
     return TemplateResolution([TemplateMatch(row[0], row[1], row[2], round(s, 4)) for row, s in plausible[:MAX_MATCHES]])
+
+
+def template_by_id(session: Session, ctx: Ctx, template_id: str) -> TemplateMatch | None:
+    """The template picked from a question's choices, if the caller may still use it."""
+    row = session.execute(_usable_templates(ctx).where(SmsTemplate.id == template_id)).first()
+    return TemplateMatch(row[0], row[1], row[2], EXACT) if row else None
+
+
+def _usable_templates(ctx: Ctx) -> Select:
+    """(id, name, text) of the active templates the caller may use: shared ones, and their own."""
+    return select(SmsTemplate.id, SmsTemplate.name, SmsTemplate.text).where(
+        SmsTemplate.organization_id == ctx.organization_id, SmsTemplate.status == "active",
+        or_(SmsTemplate.is_shared.is_(True), SmsTemplate.user_id == ctx.user_id))

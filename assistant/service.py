@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assistant import drafts
+from assistant.choices import listing, pick
 from assistant.control import control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
 from assistant.intents import (
@@ -23,7 +24,7 @@ from assistant.intents import (
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
 from assistant.reads import run_read
-from assistant.resolve import resolve_recipient, resolve_template
+from assistant.resolve import TemplateMatch, resolve_recipient, resolve_template, template_by_id
 from assistant.settings import AssistantSettings
 from db.models import Activity, Contact, Draft, Lead, Organization, User
 from db.types import utcnow
@@ -34,6 +35,29 @@ from tools.templates import free_variables
 
 log = logging.getLogger("cody.assistant")
 MAX_TEXT = 2000
+DROPPED = "Okay, I've dropped that; nothing was sent."
+NOT_CAUGHT = "I didn't catch which one."
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A request waiting for the answer to Cody's question, kept in the conversation until the next turn."""
+
+    intent: WriteIntent
+    needs: str  # "text", "recipient", "template" or "variable:<name>"
+    contact_ids: tuple[str, ...] = ()  # the recipients, once known
+    template_id: str | None = None  # the template, once known
+
+    def to_data(self) -> dict:
+        return {"intent": _intent_to(self.intent), "needs": self.needs, "contact_ids": list(self.contact_ids),
+                "template_id": self.template_id}
+
+    @classmethod
+    def from_data(cls, data: dict | None) -> "Pending | None":
+        if not data:
+            return None
+        return cls(_intent_from(data["intent"]), data["needs"], tuple(data.get("contact_ids") or ()),
+                   data.get("template_id"))
 
 
 @dataclass
@@ -43,7 +67,7 @@ class ChatResult:
     drafts: list[Draft] = field(default_factory=list)
     question: dict | None = None
     activities: list[Activity] = field(default_factory=list)
-    pending: dict | None = None
+    pending: Pending | None = None
 
 
 class Assistant:
@@ -64,17 +88,29 @@ class Assistant:
         result = ChatResult(conversation_id=conversation.id, reply="")
         self._answer(session, ctx, conversation.id, text, last_assistant_data(session, conversation), result)
         add_message(session, conversation, "assistant", result.reply, {
-            "draft_ids": [d.id for d in result.drafts], "question": result.question, "pending": result.pending})
+            "draft_ids": [d.id for d in result.drafts], "question": result.question,
+            "pending": result.pending.to_data() if result.pending else None})
         session.commit()
         return result
 
     def _answer(self, session: Session, ctx: Ctx, conversation_id: str, text: str, previous: dict, result: ChatResult) -> None:
+        """Decided by code, in this order: a cancel drops a pending question; the answer to "What should I say?" is
+        the message, whatever it says; yes, no and "change it to" act on drafts; an answer to any other question
+        carries its request on, unless it is a new request; anything else goes to the planner."""
+        pending = Pending.from_data(previous.get("pending"))
         control = control_of(text)
+        if pending is not None and control is not None and control.action == "cancel":
+            result.reply = DROPPED
+            return
+        if pending is not None and pending.needs == "text":
+            self._resume(session, ctx, conversation_id, dataclasses.replace(
+                pending, intent=dataclasses.replace(pending.intent, text=text)), result)
+            return
         if control is not None:
             self._control(session, ctx, conversation_id, control, result)
             return
-        pending = previous.get("pending")
-        if pending and not _is_new_command(text) and self._follow_up(session, ctx, conversation_id, pending, text, result):
+        question = previous.get("question") or {}
+        if pending is not None and self._follow_up(session, ctx, conversation_id, pending, question, text, result):
             return
         turn = self._turn(session, ctx, text)
         for intent in self.planner.plan(turn, lambda read: run_read(session, ctx, read)):
@@ -118,25 +154,39 @@ class Assistant:
 
     # -- answers to Cody's own questions --------------------------------------------------------------------
 
-    def _follow_up(self, session: Session, ctx: Ctx, conversation_id: str, pending: dict, text: str,
+    def _follow_up(self, session: Session, ctx: Ctx, conversation_id: str, pending: Pending, question: dict, text: str,
                    result: ChatResult) -> bool:
-        intent = _intent_from(pending["intent"])
-        needs = pending["needs"]
-        if needs == "recipient" and text.startswith("@"):
-            contact_ids = self._contact_ids_for(session, ctx, text[1:].strip())
-            if not contact_ids:
+        """Carry the pending request on with this answer; False when the text is a new request instead."""
+        if pending.needs.startswith("variable:"):
+            if _is_new_command(text):
                 return False
-            self._draft(session, ctx, conversation_id, intent, contact_ids, result)
+            name = pending.needs.split(":", 1)[1]
+            intent = dataclasses.replace(pending.intent, variables={**pending.intent.variables, name: text},
+                                         template_value=None)
+            self._resume(session, ctx, conversation_id, dataclasses.replace(pending, intent=intent), result)
             return True
-        if needs == "text":
-            self._apply(session, ctx, conversation_id, dataclasses.replace(intent, text=text), result)
-            return True
-        if needs.startswith("variable:"):
-            name = needs.split(":", 1)[1]
-            filled = dataclasses.replace(intent, variables={**intent.variables, name: text}, template_value=None)
-            self._apply(session, ctx, conversation_id, filled, result)
-            return True
-        return False
+        choices = question.get("choices") or []
+        choice = pick(text, choices)
+        if choice is None:
+            if _is_new_command(text):
+                return False
+            _ask(result, question.get("text", ""), choices, pending)
+            result.reply = f"{NOT_CAUGHT} {result.reply}"
+        elif pending.needs == "template":
+            picked = dataclasses.replace(pending, template_id=choice["value"].removeprefix("@"))
+            self._resume(session, ctx, conversation_id, picked, result)
+        else:
+            contact_ids = self._contact_ids_for(session, ctx, choice["value"].removeprefix("@"))
+            self._reach(session, ctx, conversation_id, pending.intent, choice["label"], contact_ids, result)
+        return True
+
+    def _resume(self, session: Session, ctx: Ctx, conversation_id: str, pending: Pending, result: ChatResult) -> None:
+        """Go on with a request whose missing piece is now known: to its recipients when they are known already."""
+        if pending.contact_ids:
+            self._draft(session, ctx, conversation_id, pending.intent, list(pending.contact_ids), result,
+                        pending.template_id)
+        else:
+            self._write(session, ctx, conversation_id, pending.intent, result)
 
     # -- intents --------------------------------------------------------------------------------------------
 
@@ -146,42 +196,40 @@ class Assistant:
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
         elif isinstance(intent, Ask):
-            _append(result, intent.text)
-            result.question = {"text": intent.text, "choices": []}
-            if intent.partial is not None:
-                result.pending = {"intent": _intent_to(intent.partial), "needs": "text"}
+            _ask(result, intent.text, [], Pending(intent.partial, "text") if intent.partial is not None else None)
         elif isinstance(intent, Unknown):
             _append(result, intent.reply or CAPABILITIES)
 
     def _write(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, result: ChatResult) -> None:
         resolution = resolve_recipient(session, ctx, intent.contact)
         if resolution.ambiguous:
-            text = f"Which {intent.contact} do you mean?"
-            result.question = {"text": text, "choices": [{"label": m.label, "value": f"@{m.id}"} for m in resolution.matches]}
-            result.pending = {"intent": _intent_to(intent), "needs": "recipient"}
-            _append(result, text)
+            _ask(result, f"Which {intent.contact} do you mean: {listing([m.label for m in resolution.matches])}?",
+                 [{"label": m.label, "value": f"@{m.id}"} for m in resolution.matches], Pending(intent, "recipient"))
             return
         match = resolution.unique
         if match is None:
             _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
             return
-        if intent.tool == "call_contact" and len(match.contact_ids) > 1:
-            text = f"Who at {match.label} should I call?"
-            contacts = session.scalars(select(Contact).where(Contact.id.in_(match.contact_ids)).order_by(Contact.name)).all()
-            result.question = {"text": text, "choices": [{"label": c.name, "value": f"@{c.id}"} for c in contacts]}
-            result.pending = {"intent": _intent_to(intent), "needs": "recipient"}
-            _append(result, text)
+        self._reach(session, ctx, conversation_id, intent, match.label, match.contact_ids, result)
+
+    def _reach(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, label: str,
+               contact_ids: list[str], result: ChatResult) -> None:
+        """Draft for the recipient found or picked; which one person of a household to call is asked."""
+        if intent.tool == "call_contact" and len(contact_ids) > 1:
+            contacts = session.scalars(select(Contact).where(Contact.id.in_(contact_ids)).order_by(Contact.name)).all()
+            _ask(result, f"Who at {label} should I call: {listing([c.name for c in contacts])}?",
+                 [{"label": c.name, "value": f"@{c.id}"} for c in contacts], Pending(intent, "recipient"))
             return
-        if not match.contact_ids:
-            _append(result, f"{match.label} has no phone number I can text.")
+        if not contact_ids:
+            _append(result, f"{label} has no phone number I can text.")
             return
-        self._draft(session, ctx, conversation_id, intent, match.contact_ids, result)
+        self._draft(session, ctx, conversation_id, intent, contact_ids, result)
 
     def _draft(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, contact_ids: list[str],
-               result: ChatResult) -> None:
+               result: ChatResult, template_id: str | None = None) -> None:
         args = {"text": intent.text, "send_at": intent.send_at.isoformat() if intent.send_at else None}
         if intent.tool == "send_template":
-            template_args = self._template_args(session, ctx, intent, result)
+            template_args = self._template_args(session, ctx, intent, contact_ids, template_id, result)
             if template_args is None:
                 return
             args = {"template_id": template_args[0], "variables": template_args[1], "send_at": args["send_at"]}
@@ -194,17 +242,10 @@ class Assistant:
         result.drafts.extend(made)
         _append(result, _draft_reply(made))
 
-    def _template_args(self, session: Session, ctx: Ctx, intent: WriteIntent, result: ChatResult) -> tuple[str, dict] | None:
-        resolution = resolve_template(session, ctx, intent.template or "")
-        if resolution.ambiguous:
-            names = ", ".join(m.label for m in resolution.matches)
-            _append(result, f"Which template do you mean: {names}?")
-            result.question = {"text": "Which template?", "choices": [
-                {"label": m.label, "value": f"send {intent.contact} the {m.label}"} for m in resolution.matches]}
-            return None
-        template = resolution.unique
+    def _template_args(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
+                       template_id: str | None, result: ChatResult) -> tuple[str, dict] | None:
+        template = self._template(session, ctx, intent, contact_ids, template_id, result)
         if template is None:
-            _append(result, f"I couldn't find a template called {intent.template!r}.")
             return None
         needed = sorted(free_variables(template.text))
         variables = dict(intent.variables)
@@ -212,13 +253,29 @@ class Assistant:
         if intent.template_value and len(missing) == 1:
             variables[missing.pop()] = intent.template_value
         if missing:
-            text = f"What should I use for {missing[0]} in the {template.label}?"
-            _append(result, text)
-            result.question = {"text": text, "choices": []}
-            result.pending = {"intent": _intent_to(dataclasses.replace(intent, variables=variables, template_value=None)),
-                              "needs": f"variable:{missing[0]}"}
+            waiting = dataclasses.replace(intent, variables=variables, template_value=None)
+            _ask(result, f"What should I use for {missing[0]} in the {template.label}?", [],
+                 Pending(waiting, f"variable:{missing[0]}", tuple(contact_ids), template.id))
             return None
         return template.id, variables
+
+    def _template(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
+                  template_id: str | None, result: ChatResult) -> TemplateMatch | None:
+        """The template picked before, or the one the request names; several that fit make a question."""
+        if template_id:
+            template = template_by_id(session, ctx, template_id)
+            if template is None:
+                _append(result, "That template can't be used any more; nothing was drafted.")
+            return template
+        resolution = resolve_template(session, ctx, intent.template or "")
+        if resolution.ambiguous:
+            _ask(result, f"Which template do you mean: {listing([m.label for m in resolution.matches])}?",
+                 [{"label": m.label, "value": f"@{m.id}"} for m in resolution.matches],
+                 Pending(intent, "template", tuple(contact_ids)))
+            return None
+        if resolution.unique is None:
+            _append(result, f"I couldn't find a template called {intent.template!r}.")
+        return resolution.unique
 
     def _contact_ids_for(self, session: Session, ctx: Ctx, chosen_id: str) -> list[str]:
         """The contacts behind a choice the user picked (a contact, or a lead's textable contacts)."""
@@ -239,6 +296,14 @@ def _is_new_command(text: str) -> bool:
 
 def _append(result: ChatResult, text: str) -> None:
     result.reply = f"{result.reply}\n{text}".strip()
+
+
+def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | None) -> None:
+    """Ask the user. The question is the reply, so a choice's name must be in its text: a voice caller hears the
+    reply and sees no buttons."""
+    _append(result, text)
+    result.question = {"text": text, "choices": choices}
+    result.pending = pending
 
 
 def _draft_reply(made: list[Draft]) -> str:

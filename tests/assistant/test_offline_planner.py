@@ -45,7 +45,8 @@ def say_what(contact: str, send_at: datetime | None = None) -> Ask:
 
 
 def exactly(contact: str) -> Ask:
-    return Ask(f"What exactly should I say to {contact}?")
+    """"tell Sarah to call me" would need rewriting: Cody asks for the words, and the answer is the message."""
+    return Ask(f"What exactly should I say to {contact}?", partial=WriteIntent("send_sms", contact=contact))
 
 
 WHO_TEXT = Ask("Who should I text, and what should I say?")
@@ -141,6 +142,30 @@ TEXTS = [
     ("text Sarah I'll send it tomorrow", sms("Sarah", "I'll send it tomorrow")),
     ("text Sarah the meeting is in 2 hours", sms("Sarah", "the meeting is in 2 hours")),
     ("text Sarah see you Friday", sms("Sarah", "see you Friday")),
+]
+
+# Names that begin with an accented capital, and honorifics, are names like any other.
+ACCENTED_AND_TITLED = [
+    ("text Émile I'm running 10 minutes late", sms("Émile", "I'm running 10 minutes late")),
+    ("text Émile", say_what("Émile")),
+    ("text Émile Zola see you at the showing", sms("Émile Zola", "see you at the showing")),
+    ("tell Łukasz the keys are ready", sms("Łukasz", "the keys are ready")),
+    ("let Ólafur know I'm outside", sms("Ólafur", "I'm outside")),
+    ("text Ólafur Arnalds Great news, it's yours", sms("Ólafur Arnalds", "Great news, it's yours")),
+    ("tell Émile from Acme the contract is ready", sms("Émile from Acme", "the contract is ready")),
+    ("text John from Élan Homes the contract is ready", sms("John from Élan Homes", "the contract is ready")),
+    ("text Marie É.: see you soon", sms("Marie É.", "see you soon")),
+    ("text émile see you soon", sms("émile", "see you soon")),
+    ("send Émile the showing confirmation for 7pm", tpl("Émile", "showing confirmation", "7pm")),
+    ("text Sarah and Émile: hi", Unknown("I can text one person at a time; ask me once for each of them.")),
+    ("call Ólafur", call("Ólafur")),
+    ("text Dr. Émile Roux the results are in", sms("Dr. Émile Roux", "the results are in")),
+    ("text dr patel the results are in", sms("dr patel", "the results are in")),
+    ("text ms lee see you soon", sms("ms lee", "see you soon")),
+    ("text Mrs. Smith, the offer is in", sms("Mrs. Smith", "the offer is in")),
+    ("text Mr Jones I'm outside", sms("Mr Jones", "I'm outside")),
+    ("call mrs. smith", call("mrs. smith")),
+    ("call Mr Jones", call("Mr Jones")),
 ]
 
 POLITE = [
@@ -339,7 +364,7 @@ GARBAGE = [
     ("send the Smiths and the Lees the showing confirmation", UNKNOWN),
 ]
 
-TABLE = TEXTS + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + GARBAGE
+TABLE = TEXTS + ACCENTED_AND_TITLED + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + GARBAGE
 
 
 def test_the_table_is_large_and_has_no_duplicates():

@@ -224,6 +224,29 @@ def test_accents_and_case(factory, ctx):
     assert only(resolve(factory, ctx, "Liam O’Brien")).id == obrien
 
 
+@pytest.mark.parametrize(("query", "wanted"), [
+    ("Dr. Patel", "Raj Patel"), ("dr patel", "Raj Patel"), ("Doctor Patel", "Raj Patel"), ("Mr Jones", "Tom Jones"),
+    ("Mr. Tom Jones", "Tom Jones"), ("Ms. Sarah Lee", "Sarah Lee"), ("Miss Lee", "Sarah Lee"),
+    ("Prof. Westheimer", "Dr. Ruth Westheimer"), ("Dr. Ruth", "Dr. Ruth Westheimer")])
+def test_a_title_says_how_someone_is_addressed_not_who(factory, ctx, query, wanted):
+    ids = dict(zip(["Raj Patel", "Tom Jones", "Sarah Lee", "Dr. Ruth Westheimer"], add(
+        factory, ctx, person("Raj Patel"), person("Tom Jones"), person("Sarah Lee"), person("Dr. Ruth Westheimer")),
+        strict=True))
+    assert only(resolve(factory, ctx, query)).id == ids[wanted]
+
+
+def test_a_title_picks_no_one_among_people_of_that_name(factory, ctx):
+    smiths = add(factory, ctx, person("Mary Smith"), person("David Smith"))
+    found = resolve(factory, ctx, "Mrs. Smith")
+    assert found.ambiguous and {m.id for m in found.matches} == set(smiths)
+
+
+def test_a_title_before_someone_from_a_company(factory, ctx):
+    _, [anita] = add_lead(factory, ctx, "Acme Clinic", person("Anita Patel"))
+    add(factory, ctx, person("Raj Patel"))
+    assert only(resolve(factory, ctx, "Dr. Patel from Acme")).id == anita
+
+
 def test_no_match_is_empty(factory, ctx):
     add(factory, ctx, person("Sarah Lee"))
     for query in ("Zebediah", "", "   ", "Zebediah Lee", "John from Acme"):

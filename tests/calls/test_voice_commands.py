@@ -34,6 +34,14 @@ def test_the_conversation_goes_on_across_commands(cody, api):
     assert [d["preview"]["text"] for d in second["drafts"]] == ["See you at the house at noon"]
 
 
+def test_a_which_one_question_names_the_choices_and_a_spoken_name_answers_it(cody, api):
+    first = api.post(COMMANDS, json={"transcript": "text Smith I'm running late"}).json()
+    assert first["drafts"] == [] and "Mary Smith" in first["reply"] and "David Smith" in first["reply"]
+    second = api.post(COMMANDS, json={"transcript": "Mary Smith.", "conversation_id": first["conversation_id"]}).json()
+    assert [(d["preview"]["contact_name"], d["preview"]["text"]) for d in second["drafts"]] == [
+        ("Mary Smith", "I'm running late")]
+
+
 def test_audio_without_a_model_is_a_plain_501(cody, api):
     answer = api.post(COMMANDS, files={"audio": ("command.webm", b"\x1aE\xdf\xa3fake", "audio/webm")})
     assert answer.status_code == 501

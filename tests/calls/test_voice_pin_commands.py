@@ -190,6 +190,21 @@ def test_a_question_is_answered_and_the_call_listens_again(cody, api, factory, p
     assert [m["text"] for m in sms_to_sarah(api)] == ["See you at the house at noon"]
 
 
+@pytest.mark.parametrize("answer", ["The second one.", "Number two.", "Mary Smith."])
+def test_which_one_is_read_out_and_the_caller_picks_by_saying_it(cody, api, pin, answer):
+    smiths = {"Mary Smith": "+14155550143", "David Smith": "+14155550144"}
+    call = authenticated(cody, 27)
+    call.speak("text Smith I'm running late")
+    offered = sorted(smiths, key=call.said().index)
+    assert call.said().startswith(f"Which Smith do you mean: {offered[0]}") and "/request" in call.action()
+    picked = "Mary Smith" if answer.startswith("Mary") else offered[1]
+    call.speak(answer)
+    assert call.said().startswith(f"I'll text {picked}: I'm running late. Say yes") and "/confirm" in call.action()
+    call.speak("yes")
+    sent = api.get("/api/v1/activity/sms/").json()["data"]
+    assert [(m["remote_phone"], m["text"]) for m in sent] == [(smiths[picked], "I'm running late")]
+
+
 def test_a_later_send_is_read_back_with_its_time_and_scheduled(cody, api, factory, pin):
     call = authenticated(cody, 26)
     call.speak("text Sarah in 2 hours: heading over now")

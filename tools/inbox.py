@@ -1,6 +1,6 @@
 """The Inbox: what each person must look at, and the threads they can claim."""
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from db.ids import new_id
@@ -44,6 +44,13 @@ def add_inbox_items(session: Session, organization_id: str, activity_id: str, th
              "date_created": now, "date_updated": now}
             for user_id in recipients]
     return insert_ignore_many(session, InboxItem, rows, ["activity_id", "user_id"])
+
+
+def remove_inbox_items(session: Session, organization_id: str, activity_id: str, item_type: str) -> int:
+    """Take back the items of this type an activity made (a missed call that was answered after all)."""
+    return session.execute(delete(InboxItem).where(InboxItem.organization_id == organization_id,
+                                                   InboxItem.activity_id == activity_id, InboxItem.type == item_type)
+                           .execution_options(synchronize_session=False)).rowcount
 
 
 def list_inbox(session: Session, ctx: Ctx, page: PageRequest, done: bool | None = None, item_type: str | None = None) -> Page:

@@ -7,7 +7,7 @@ Dial action, the Record action, the recording and the final status, each signed 
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Activity, Draft, InboxItem, PhoneNumber, User, WebhookReceipt
+from db.models import Activity, Contact, Draft, InboxItem, PhoneNumber, User, WebhookReceipt
 from db.session import transaction
 from tests.calls.conftest import FORWARDING, SARAH, twiml, verbs
 from tools.demo import DEMO_NUMBER
@@ -180,3 +180,67 @@ def test_a_group_line_with_no_owner_rings_nobody_and_notifies_everyone(cody, fac
     assert sorted(inbox_types(factory, call.id)) == sorted([(demo.user_id, "missed_call"), (mate_id, "missed_call")])
     with factory() as session:
         assert session.scalar(select(func.count()).select_from(Draft)) == 0  # nobody owns the thread yet
+
+
+# What Twilio puts in From when the caller withheld their number: words, or the words spelled on a keypad (ANONYMOUS,
+# RESTRICTED, BLOCKED, UNKNOWN, UNAVAILABLE).
+WITHHELD = ["anonymous", "Anonymous", "Restricted", "Unknown", "Private", "", "+266696687", "+7378742833",
+            "+2562533", "+8656696", "+86282452253"]
+
+
+def contact_count(factory) -> int:
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Contact))
+
+
+@pytest.mark.parametrize("caller", WITHHELD)
+def test_a_withheld_caller_is_logged_and_in_the_inbox_but_is_nobodys_contact_and_gets_no_text_back(
+        cody, api, factory, demo, caller):
+    contacts = contact_count(factory)
+    sid = cody.sandbox.simulate_inbound_call(caller, DEMO_NUMBER, hangs_up_while_ringing=True)
+    cody.sandbox.drain()
+    assert twiml(cody.sandbox.twiml_log[0][1]).find("Dial").find("Number").text == FORWARDING  # the owner is rung
+    call = inbound_call(factory, sid)
+    logged = api.get(f"/api/v1/activity/call/{call.id}/").json()
+    assert (logged["direction"], logged["status"], logged["user_id"]) == ("inbound", "missed", demo.user_id)
+    assert (logged["contact_id"], logged["lead_id"], logged["remote_phone"], logged["phone"]) == (None, None, None, None)
+    inbox = api.get("/api/v1/inbox/").json()["data"]
+    assert [(i["type"], i["activity_id"], i["thread_id"]) for i in inbox] == [("missed_call", call.id, None)]
+    assert contact_count(factory) == contacts
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Draft)) == 0  # nobody to text back
+
+
+def test_two_withheld_callers_are_two_calls_with_a_voicemail_each_not_one_contact(cody, api, factory, demo):
+    contacts = contact_count(factory)
+    cody.sandbox.call_outcomes[FORWARDING] = "no-answer"
+    sids = [cody.sandbox.simulate_inbound_call(caller, DEMO_NUMBER, voicemail_seconds=9)
+            for caller in ("anonymous", "+266696687")]
+    cody.sandbox.drain()
+    calls = [inbound_call(factory, sid) for sid in sids]
+    assert [(c.status, c.contact_id, c.thread_id) for c in calls] == [("voicemail", None, None)] * 2
+    assert sorted(inbox_types(factory, c.id) for c in calls) == [[(demo.user_id, "voicemail")]] * 2
+    assert contact_count(factory) == contacts
+
+
+@pytest.mark.parametrize("first", ["call end", "dial result"])
+def test_a_call_answered_on_the_owners_phone_is_answered_whichever_callback_comes_first(cody, api, factory, demo,
+                                                                                         first):
+    """The caller hangs up on an answered call: Twilio ends the <Dial> and the call together, and its status callback
+    (asynchronous) may reach Cody before the <Dial> action does."""
+    sid = "CA" + "7" * 32
+    assert "Dial" in verbs(cody.post_twilio(VOICE, call_form(sid)).text)
+    activity_id = inbound_call(factory, sid).id
+    ended = call_form(sid, status="completed") + [("CallDuration", "50")]
+    dialled = call_form(sid, status="completed") + [("DialCallSid", "CA" + "8" * 32), ("DialCallStatus", "completed"),
+                                                    ("DialCallDuration", "42")]
+    callbacks = [(f"{VOICE}/status?activity_id={activity_id}", ended),
+                 (f"{VOICE}/dial-action?activity_id={activity_id}", dialled)]
+    for path, form in callbacks if first == "call end" else reversed(callbacks):
+        assert cody.post_twilio(path, form).status_code == 200
+    logged = api.get(f"/api/v1/activity/call/{activity_id}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"], logged["handled_by"]) == (
+        "completed", "answered", 42, "user")
+    assert api.get("/api/v1/inbox/").json()["data"] == []  # an answered call needs nobody's attention
+    with factory() as session:  # and nobody is asked to text back (a text-back drafted meanwhile is withdrawn)
+        assert session.scalar(select(func.count()).select_from(Draft).where(Draft.state == "pending")) == 0

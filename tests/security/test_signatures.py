@@ -126,8 +126,10 @@ def test_a_replayed_signed_request_changes_nothing_the_second_time(world: World,
     assert changed_tables(after_first, snapshot(world.factory)) == []
     with world.factory() as session:
         sid = pairs[0][1] if route != "/voice" else dict(pairs)["CallSid"]
+        # A status callback about a message Cody doesn't have keeps no receipt, so that it counts if repeated once the
+        # message is linked (tools/messaging/service.py, record_carrier_status).
         assert session.scalar(select(func.count()).select_from(WebhookReceipt)
-                              .where(WebhookReceipt.provider_sid == sid)) == 1
+                              .where(WebhookReceipt.provider_sid == sid)) == (0 if route == "/sms/status" else 1)
 
 
 def test_a_replay_with_a_changed_body_is_refused(world: World) -> None:

@@ -5,8 +5,12 @@ backoff, the reconciler for rows a dead process left in `sending`, a restart tha
 taking a message to `delivered` through the app's own signed status webhook.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlalchemy import update
 
@@ -15,6 +19,7 @@ from api.settings import ApiSettings
 from db.models import Activity
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
+from tests.live import LiveCody
 from tests.tools.messaging_fixtures import (
     LUC,
     SARAH,
@@ -235,6 +240,70 @@ def test_callbacks_that_come_while_a_retry_waits_link_the_message_and_it_is_not_
     make_due(factory, activity.id)
     assert rt.dispatcher.drain() == 0
     assert provider.sends == 1
+
+
+@contextmanager
+def _live(sqlite_url, factory, provider_class, posted) -> Iterator[tuple[LiveCody, httpx.Client]]:
+    """The app on loopback with this sandbox, whose status callbacks are kept (in `posted`) for the test to post."""
+    holder = {}
+
+    def make_app(base_url: str):
+        settings = make_settings(public_base_url=base_url)
+        holder["runtime"] = rt = build_runtime(settings, factory, provider=provider_class(settings, posted),
+                                               default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+        return create_app(ApiSettings(_env_file=None, database_url=sqlite_url, run_dispatcher=False, log_json=False),
+                          factory, rt)
+
+    with serving(make_app) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+        yield LiveCody(base_url, holder["runtime"]), client
+
+
+def _post_callbacks(cody: LiveCody, forms, final_status: str) -> None:
+    """The carrier's status callbacks, signed and posted to the URL the message gave it; the last one says
+    `final_status` (and so does the carrier when asked)."""
+    for form in forms:
+        params = [(k, final_status if k in ("MessageStatus", "SmsStatus") and v == "delivered" else v)
+                  for k, v in form.params]
+        cody.runtime.provider.statuses[dict(params)["MessageSid"]] = dict(params)["MessageStatus"]
+        url = urlsplit(form.url)
+        assert cody.post_twilio(f"{url.path}?{url.query}", params).status_code == 200
+
+
+@pytest.mark.parametrize("carrier_says, shown", [("delivered", "delivered"), ("undelivered", "error")])
+def test_a_message_cancelled_while_its_lost_answer_waited_shows_the_carriers_status_once_sent_again(
+        sqlite_url, factory, demo, posted, carrier_says, shown):
+    with _live(sqlite_url, factory, _AnswerLost, posted) as (cody, client):
+        api = {"auth": (demo.api_key, "")}
+        sms = client.post("/api/v1/activity/sms/", json={"remote_phone": SARAH, "text": "Offer accepted!",
+                                                         "status": "outbox"}, **api).json()
+        assert sms["status"] == "outbox"  # the carrier's answer was lost: a retry waits
+        url = f"/api/v1/activity/sms/{sms['id']}/"
+        assert client.put(url, json={"status": "draft"}, **api).json()["status"] == "draft"  # the person cancels
+        cody.runtime.provider.drain()
+        _post_callbacks(cody, posted.forms, carrier_says)  # it had gone out: the carrier reports on it meanwhile
+        assert client.get(url, **api).json()["status"] == "draft"
+        resent = client.put(url, json={"status": "outbox"}, **api).json()  # the person sends it again
+        shown_now = client.get(url, **api).json()
+        assert (resent["status"], shown_now["status"]) == (shown, shown)
+        if shown == "error":
+            assert shown_now["error_message"] == "The carrier reports this message as undelivered: it was not delivered."
+        assert reload(factory, sms["id"]).provider_sid == dict(posted.forms[0].params)["MessageSid"]
+        assert cody.runtime.provider.asked[sms["id"]] == 1  # linked to the carrier's message, not sent twice
+
+
+def test_a_callback_that_found_no_message_still_counts_when_the_carrier_repeats_it(sqlite_url, factory, demo, posted):
+    with _live(sqlite_url, factory, _AnswerLost, posted) as (cody, client):
+        api = {"auth": (demo.api_key, "")}
+        sms = client.post("/api/v1/activity/sms/", json={"remote_phone": SARAH, "text": "See you at 7",
+                                                         "status": "outbox"}, **api).json()
+        url = f"/api/v1/activity/sms/{sms['id']}/"
+        client.put(url, json={"status": "draft"}, **api)
+        cody.runtime.provider.drain()
+        _post_callbacks(cody, posted.forms, "delivered")  # while it is a draft: they find no message to move
+        cody.runtime.provider.statuses[dict(posted.forms[0].params)["MessageSid"]] = "sent"  # its list lags behind
+        assert client.put(url, json={"status": "outbox"}, **api).json()["status"] == "sent"
+        _post_callbacks(cody, posted.forms[1:], "delivered")  # Twilio repeats the delivered callback
+        assert client.get(url, **api).json()["status"] == "delivered"
 
 
 def test_retries_stop_after_the_last_attempt(factory, demo):

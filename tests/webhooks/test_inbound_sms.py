@@ -1,11 +1,12 @@
 """Incoming texts arrive by signed Twilio webhooks and land on the contact's thread, once, in the right Inbox."""
 
 import threading
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select, update
 
-from db.models import Activity, Contact, InboxItem, Lead, OptOut, PhoneNumber, Thread
+from db.models import Activity, Contact, ContactPhone, InboxItem, Lead, OptOut, PhoneNumber, Thread
 from db.session import transaction
 from tests.live import live_cody
 from tools import crm
@@ -17,6 +18,7 @@ from tools.telephony.signing import is_valid, sign
 from tools.workspaces import add_member, create_api_key, create_user
 
 SMS = "/api/webhooks/twilio/sms"
+VOICE = "/api/webhooks/twilio/voice"
 SARAH = "+14155550132"
 
 
@@ -242,3 +244,70 @@ def test_two_users_replying_at_once_leave_exactly_one_assignee(pg_url):
             with factory() as session:
                 assert session.get(Thread, thread_id).assignee_id in {demo.user_id, other_id}
     engine.dispose()
+
+
+def at_once(*posts):
+    """Run the posts in threads released together; their answers, in order (any exception is raised here)."""
+    barrier = threading.Barrier(len(posts))
+    answers: list = [None] * len(posts)
+
+    def run(i, post):
+        barrier.wait()
+        try:
+            answers[i] = post()
+        except Exception as exc:  # noqa: BLE001 -- whatever it is, raised below
+            answers[i] = exc
+
+    workers = [threading.Thread(target=run, args=(i, post)) for i, post in enumerate(posts)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    for answer in answers:
+        if isinstance(answer, Exception):
+            raise answer
+    return answers
+
+
+def contacts_with(factory, demo, phone: str) -> list[Contact]:
+    with factory() as session:
+        return list(session.scalars(select(Contact).join(ContactPhone, ContactPhone.contact_id == Contact.id)
+                                    .where(Contact.organization_id == demo.organization_id,
+                                           ContactPhone.phone == phone)))
+
+
+NEW_NUMBERS = [f"+141555501{n}" for n in range(80, 86)]  # nobody in the demo workspace has them
+
+
+def test_first_texts_that_arrive_together_from_a_new_number_make_one_lead(cody, factory, demo):
+    """Three first texts from a number nobody has, handled at the same moment (each request on its own connection):
+    one lead, one contact, the three texts on its thread and in the Inbox."""
+    for n, number in enumerate(NEW_NUMBERS):
+        answers = at_once(*[partial(cody.post_twilio, SMS, inbound_form(f"Is it still for sale? ({i})",
+                                                                        f"SM{n:02d}{i:030d}", from_=number))
+                            for i in range(3)])
+        assert [a.status_code for a in answers] == [200, 200, 200]
+    for number in NEW_NUMBERS:
+        [contact] = contacts_with(factory, demo, number)
+        with factory() as session:
+            leads = session.scalars(select(Lead).where(Lead.organization_id == demo.organization_id,
+                                                       Lead.name == contact.name)).all()
+            texts = session.scalars(select(Activity).where(Activity.remote_phone == number)).all()
+            assert [lead.id for lead in leads] == [contact.lead_id]
+            assert len(texts) == 3 and {(t.contact_id, t.thread_id) for t in texts} == {(contact.id, texts[0].thread_id)}
+            items = session.scalars(select(InboxItem).where(InboxItem.activity_id.in_([t.id for t in texts]))).all()
+            assert len(items) == 3
+
+
+def test_a_first_call_and_a_first_text_together_from_a_new_number_make_one_lead(cody, factory, demo):
+    for n, number in enumerate(NEW_NUMBERS):
+        call = [("AccountSid", "ACsandbox"), ("CallSid", f"CA{n:032d}"), ("CallStatus", "ringing"),
+                ("Direction", "inbound"), ("From", number), ("To", DEMO_NUMBER), ("ApiVersion", "2010-04-01")]
+        answers = at_once(partial(cody.post_twilio, SMS, inbound_form("Calling you now", f"SM{n:032d}", from_=number)),
+                          partial(cody.post_twilio, VOICE, call))
+        assert [a.status_code for a in answers] == [200, 200]
+    for number in NEW_NUMBERS:
+        [contact] = contacts_with(factory, demo, number)
+        with factory() as session:
+            logged = session.scalars(select(Activity.type).where(Activity.contact_id == contact.id)).all()
+            assert sorted(logged) == ["call", "sms"]

@@ -29,7 +29,7 @@ from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
 from tools.messaging import checks
-from tools.messaging.idempotency import made_before
+from tools.messaging.idempotency import key_columns, made_before
 from tools.messaging.inbound import match_contact
 from tools.messaging.sender import choose_sender
 from tools.paging import Page, PageRequest, fetch_page
@@ -170,7 +170,7 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
 def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: TelephonySettings, req: CallRequest,
                  expected_fingerprint: str | None = None) -> Activity:
     """Re-check, save the Call activity, then ask the carrier to ring the user's phone."""
-    existing = made_before(session, ctx, "call")
+    existing = made_before(session, ctx, "call", req)
     if existing is not None:
         return existing
     prepared = prepare_call(session, ctx, req)
@@ -182,7 +182,7 @@ def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: Telep
     activity = Activity(
         organization_id=ctx.organization_id, type="call", direction="outbound", status="queued", source="Close.io",
         lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
-        updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, idempotency_key=ctx.idempotency_key,
+        updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, **key_columns(ctx, req),
         local_phone=prepared.from_, remote_phone=prepared.to, text="", attempts=1,
     )
     try:
@@ -195,7 +195,7 @@ def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: Telep
         session.commit()
     except IntegrityError:
         session.rollback()
-        existing = made_before(session, ctx, "call")
+        existing = made_before(session, ctx, "call", req)
         if existing is None:
             raise
         return existing
@@ -239,10 +239,12 @@ def connect_twiml(session: Session, settings: TelephonySettings, activity_id: st
 
 @dataclass(frozen=True)
 class CallUpdate:
-    """What a callback did: the call (if known), and the final status it newly reached, if any."""
+    """What a callback did: the call (if known), the final status it newly reached, if any, and whether that took
+    back a missed call (one counted as missed before its answered <Dial> result came)."""
 
     activity: Activity | None
     became: str | None = None
+    unmissed: bool = False
 
 
 def apply_call_status(session: Session, form: FormPairs, activity_id: str | None) -> CallUpdate:
@@ -276,7 +278,7 @@ def apply_dial_result(session: Session, settings: TelephonySettings, form: FormP
         session.commit()
         return twiml.hangup(), CallUpdate(None)
     answered = dial_status in ("completed", "answered") and (duration > 0 or dial_status == "answered")
-    became = None
+    became, unmissed = None, False
     if activity.direction == "outbound":
         if fresh and dial_status in DIAL_OUTCOME:
             became = _dial_outcome(session, activity, *DIAL_OUTCOME[dial_status], duration)
@@ -284,6 +286,8 @@ def apply_dial_result(session: Session, settings: TelephonySettings, form: FormP
     elif answered:
         if fresh:
             became = _dial_outcome(session, activity, "completed", "answered", duration)
+            if became is None and _answered_after_all(session, activity, duration):
+                became, unmissed = "completed", True
         answer = twiml.hangup()
     elif dial_status == "canceled":  # the caller hung up while the owner's phone rang
         if fresh:
@@ -297,7 +301,7 @@ def apply_dial_result(session: Session, settings: TelephonySettings, form: FormP
         answer = voicemail_twiml(session, settings, activity)
     session.commit()
     session.refresh(activity)
-    return answer, CallUpdate(activity, became)
+    return answer, CallUpdate(activity, became, unmissed)
 
 
 def voicemail_twiml(session: Session, settings: TelephonySettings, activity: Activity) -> str:
@@ -638,6 +642,14 @@ def _leg_ended(session: Session, activity: Activity, status: str, seconds: int |
 
 
 def _dial_outcome(session: Session, activity: Activity, status: str, disposition: str, seconds: int) -> str | None:
+    result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.disposition.is_(None),
+                                                    Activity.status.in_(tuple(PROGRESS) + ("completed",)))
+                             .values(**_outcome_values(status, disposition, seconds))
+                             .execution_options(synchronize_session=False))
+    return status if result.rowcount == 1 else None
+
+
+def _outcome_values(status: str, disposition: str, seconds: int) -> dict:
     now = utcnow()
     values = {"status": status, "disposition": disposition, "date_ended": now, "date_updated": now,
               "duration": seconds if disposition == "answered" else 0}
@@ -645,10 +657,21 @@ def _dial_outcome(session: Session, activity: Activity, status: str, disposition
         values |= {"date_answered": now - timedelta(seconds=seconds), "handled_by": "user"}
     if status == "failed":
         values["error_message"] = "The call to the contact failed."
-    result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.disposition.is_(None),
-                                                    Activity.status.in_(tuple(PROGRESS) + ("completed",)))
-                             .values(**values).execution_options(synchronize_session=False))
-    return status if result.rowcount == 1 else None
+    return values
+
+
+def _answered_after_all(session: Session, activity: Activity, seconds: int) -> bool:
+    """An incoming call whose end was counted as a missed call before its answered <Dial> result came (a caller who
+    hangs up during the <Dial> ends both at once, and Twilio's callbacks keep no order) was answered: it says so now,
+    and its missed-call Inbox items go."""
+    result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "missed",
+                                                    Activity.disposition == "no-answer")
+                             .values(**_outcome_values("completed", "answered", seconds))
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return False
+    inbox.remove_inbox_items(session, activity.organization_id, activity.id, "missed_call")
+    return True
 
 
 def _missed(session: Session, activity: Activity, disposition: str) -> str | None:

@@ -39,14 +39,14 @@ def deliver(session: Session, provider: Provider, activity: Activity, status_cal
     except ProviderError as exc:
         _failed(session, activity, exc, max_attempts)
     else:
-        _accepted(session, activity, result.sid, result.price)
+        _accepted(session, activity, result)
     session.commit()
     return activity
 
 
 def find_sent(session: Session, provider: Provider, activity: Activity, tries: int = 20) -> SendResult | None:
-    """The carrier's message for this row, if one was accepted; messages other rows own (the same text sent to the
-    same phone twice) are skipped."""
+    """The carrier's message for this row, if one was accepted, with the status the carrier gives it now; messages
+    other rows own (the same text sent to the same phone twice) are skipped."""
     skip: set[str] = set()
     for _ in range(tries):
         found = provider.find_message(activity.remote_phone, activity.local_phone, activity.text or "",
@@ -60,26 +60,47 @@ def find_sent(session: Session, provider: Provider, activity: Activity, tries: i
     return None
 
 
+NOT_DELIVERED = ("failed", "undelivered", "canceled")
+
+
+def carrier_outcome(carrier_status: str | None) -> dict[str, str | None]:
+    """Our status and error for a message the carrier has, from the status it gives it: `sent` until the carrier
+    says delivered (or read), `error` once it says the message will not arrive.
+
+    A message linked after its answer was lost (a retry found it, or the reconciler did) takes the carrier's word
+    now: its callbacks may have come while nothing could be linked to them, and will not come again.
+    """
+    if carrier_status in NOT_DELIVERED:
+        return {"status": "error", "error_code": "provider_error",
+                "error_message": f"The carrier reports this message as {carrier_status}: it was not delivered."}
+    return {"status": "delivered" if carrier_status in ("delivered", "read") else "sent", "error_code": None,
+            "error_message": None}
+
+
 # Built once (every send ends here), a Core UPDATE of the table (the ORM's bulk-update layer around it cost more
 # than the statement); earlier retries' errors are history.
 _ACTIVITIES = Activity.__table__
 _SENT = (
     _ACTIVITIES.update().where(_ACTIVITIES.c.id == bindparam("sent_id"), _ACTIVITIES.c.status == "sending")
-    .values(status="sent", provider_sid=bindparam("sent_sid"), date_sent=bindparam("sent_at"),
-            cost=bindparam("sent_cost"), claimed_by=None, date_updated=bindparam("sent_at"), error_message=None,
-            error_code=None)
+    .values(status=bindparam("sent_status"), provider_sid=bindparam("sent_sid"), date_sent=bindparam("sent_at"),
+            cost=bindparam("sent_cost"), claimed_by=None, date_updated=bindparam("sent_at"),
+            error_message=bindparam("sent_error_message"), error_code=bindparam("sent_error_code"))
 )
 
 
-def _accepted(session: Session, activity: Activity, sid: str, price) -> None:
+def _accepted(session: Session, activity: Activity, result: SendResult) -> None:
     now = utcnow()
-    cost = abs(price) if price is not None else None
+    cost = abs(result.price) if result.price is not None else None
+    outcome = carrier_outcome(result.status)
     if session.autoflush:
         session.flush()  # as an ORM statement would (a sender changed by deliver_claimed goes in first)
-    result = session.execute(_SENT, {"sent_id": activity.id, "sent_sid": sid, "sent_at": now, "sent_cost": cost})
-    if result.rowcount == 1 and price is None:
-        values = {"status": "sent", "provider_sid": sid, "date_sent": now, "cost": None, "claimed_by": None,
-                  "date_updated": now, "error_message": None, "error_code": None}
+    updated = session.execute(_SENT, {"sent_id": activity.id, "sent_sid": result.sid, "sent_at": now,
+                                      "sent_cost": cost, "sent_status": outcome["status"],
+                                      "sent_error_message": outcome["error_message"],
+                                      "sent_error_code": outcome["error_code"]})
+    if updated.rowcount == 1 and result.price is None:
+        values = {**outcome, "provider_sid": result.sid, "date_sent": now, "cost": None, "claimed_by": None,
+                  "date_updated": now}
         # Our `sending` row took exactly these values: set them on the object rather than read the row back.
         for key, value in values.items():
             set_committed_value(activity, key, value)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Activity
 from db.types import utcnow
-from tools.messaging.delivery import find_sent
+from tools.messaging.delivery import carrier_outcome, find_sent
 from tools.messaging.service import Messaging
 from tools.telephony.base import ProviderError
 
@@ -108,16 +108,12 @@ class Dispatcher:
     def _resolve(self, session: Session, activity: Activity, claimed_at: datetime | None) -> None:
         values: dict[str, object]
         if activity.provider_sid:
-            status = self.messaging.provider.fetch_message_status(activity.provider_sid) or "sent"
-            if status in ("failed", "undelivered", "canceled"):
-                values = {"status": "error", "claimed_by": None, "error_code": "provider_error",
-                          "error_message": f"The carrier reports this message as {status}: it was not delivered."}
-            else:
-                values = {"status": "delivered" if status in ("delivered", "read") else "sent", "claimed_by": None}
+            values = {**carrier_outcome(self.messaging.provider.fetch_message_status(activity.provider_sid)),
+                      "claimed_by": None}
             outcome = f"settled as {values['status']} by asking the carrier"
         elif (found := find_sent(session, self.messaging.provider, activity)) is not None:
-            values = {"status": "sent", "provider_sid": found.sid, "date_sent": utcnow(), "claimed_by": None,
-                      "error_message": None, "error_code": None}
+            values = {**carrier_outcome(found.status), "provider_sid": found.sid, "date_sent": utcnow(),
+                      "claimed_by": None}
             outcome = f"linked to {found.sid}: the carrier had accepted it but the answer was lost"
         else:
             values = {"status": "outbox", "claimed_by": None, "date_scheduled": utcnow()}

@@ -161,7 +161,8 @@ class Messaging:
                               activity_id: str | None = None) -> Activity | None:
         """Apply a delivery callback once; only ever moves a message forward.
 
-        `activity_id` (from the callback URL) links a row whose carrier answer was lost before it was saved.
+        `activity_id` (from the callback URL) links a row whose carrier answer was lost before it was saved. A callback
+        that finds no message keeps no receipt: the same callback, repeated once the message is linked, still counts.
         """
         if not insert_ignore(session, WebhookReceipt, {"provider_sid": sid, "event": f"status:{carrier_status}",
                                                        "date_created": utcnow()}, ["provider_sid", "event"]):
@@ -169,8 +170,11 @@ class Messaging:
         activity = session.scalar(select(Activity).where(Activity.provider_sid == sid))
         if activity is None and activity_id:
             activity = self._link_lost_sid(session, activity_id, sid)
+        if activity is None:
+            session.rollback()
+            return None
         new = lifecycle.CARRIER_STATUS.get(carrier_status)
-        if activity is not None and new is not None:
+        if new is not None:
             values = {"status": new, "date_updated": utcnow(), "claimed_by": None}
             if new == "error":
                 values |= {"error_message": describe_error(error_code), "error_code": str(error_code or "")}
@@ -178,8 +182,7 @@ class Messaging:
                             .where(Activity.id == activity.id, Activity.status.in_(lifecycle.earlier_than(new)))
                             .values(**values).execution_options(synchronize_session=False))
         session.commit()
-        if activity is not None:
-            session.refresh(activity)
+        session.refresh(activity)
         return activity
 
     def _link_lost_sid(self, session: Session, activity_id: str, sid: str) -> Activity | None:

@@ -62,8 +62,15 @@ def call_status(request: Request, form: TwilioForm, session: SessionDep, backgro
 
 @router.post("/voice/connect")
 def connect(request: Request, form: TwilioForm, session: SessionDep) -> Response:
-    """The user answered their own phone: dial the contact."""
+    """The user's own phone answered: ask for a key before the contact is dialled."""
     return xml(calls.connect_twiml(session, request.app.state.runtime.settings, _activity_id(request)))
+
+
+@router.post("/voice/accept")
+def accept(request: Request, form: TwilioForm, session: SessionDep) -> Response:
+    """A key was pressed on the user's phone (dial the contact), or none was (end without calling them)."""
+    return xml(calls.accept_twiml(session, request.app.state.runtime.settings, _activity_id(request),
+                                  form.get("Digits") or ""))
 
 
 @router.post("/voice/dial-action")

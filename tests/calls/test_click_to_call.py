@@ -46,8 +46,14 @@ def test_a_click_to_call_rings_you_then_connects_the_contact_from_the_business_l
         "Call", "outbound", DEMO_NUMBER, SARAH)
     cody.sandbox.drain()
 
-    # The sandbox rang the user's own phone and, once answered, fetched the connect TwiML.
+    # The sandbox rang the user's own phone; once answered, it was asked for a key, then the contact was dialled.
     url, document = next((u, d) for u, d in cody.sandbox.twiml_log if "/voice/connect" in u)
+    assert f"activity_id={call['id']}" in url
+    gather = twiml(document).find("Gather")
+    assert (gather.get("numDigits"), gather.get("actionOnEmptyResult")) == ("1", "true")
+    assert gather.find("Say").text == "Cody: your call to Sarah Lee. Press any key to connect."
+    assert twiml(document).find("Dial") is None  # nobody is rung before the key
+    url, document = next((u, d) for u, d in cody.sandbox.twiml_log if "/voice/accept" in u)
     assert f"activity_id={call['id']}" in url
     dial = twiml(document).find("Dial")
     assert dial.get("callerId") == DEMO_NUMBER
@@ -155,6 +161,19 @@ def test_every_check_goes_through_the_messaging_service(cody, api, factory, demo
     assert "business line" in answer.json()["field-errors"]["local_phone"]
     with factory() as session:
         assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+
+def test_a_voicemail_that_answers_your_phone_never_rings_the_contact(cody, api, factory, demo):
+    cody.sandbox.voicemail_answers.add(FORWARDING)
+    call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
+    cody.sandbox.drain()
+
+    _, document = next((u, d) for u, d in cody.sandbox.twiml_log if "/voice/accept" in u)
+    assert twiml(document).find("Dial") is None
+    assert twiml(document).find("Say").text == "No key was pressed, so Sarah Lee was not called. Goodbye."
+    logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"]) == ("no-answer", "no-answer", 0)
+    assert logged["error_message"].startswith("No key was pressed on your phone")
 
 
 def test_do_not_call_holds_for_the_number_whichever_contact_the_call_is_filed_under(cody, api, factory, demo):

@@ -103,7 +103,12 @@ def test_click_to_call_asks_twilio_to_ring_your_phone_with_a_signed_connect_url(
     # Twilio, once the user picks up, fetches the connect URL (signed with the account's auth token).
     connect = twilio_cody.post_twilio(f"/api/webhooks/twilio/voice/connect?activity_id={call['id']}",
                                       [("CallSid", CALL_SID), ("CallStatus", "in-progress"), ("To", FORWARDING)])
-    root = twiml(connect.text)
+    gather = twiml(connect.text).find("Gather")
+    assert gather.get("action") == f"{base}/accept?activity_id={call['id']}"
+    # A key pressed on the user's phone (a person, not its voicemail) posts Digits to the accept URL.
+    accept = twilio_cody.post_twilio(f"/api/webhooks/twilio/voice/accept?activity_id={call['id']}",
+                                     [("CallSid", CALL_SID), ("CallStatus", "in-progress"), ("Digits", "1")])
+    root = twiml(accept.text)
     assert [v.tag for v in root] == ["Say", "Dial"]
     assert root.find("Say").text == "Calling Sarah Lee."
     dial = root.find("Dial")

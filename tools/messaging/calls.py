@@ -50,6 +50,7 @@ log = logging.getLogger("cody.calls")
 VOICE_PATH = "/api/webhooks/twilio/voice"
 STATUS_PATH = VOICE_PATH + "/status"
 CONNECT_PATH = VOICE_PATH + "/connect"
+ACCEPT_PATH = VOICE_PATH + "/accept"
 DIAL_ACTION_PATH = VOICE_PATH + "/dial-action"
 VOICEMAIL_PATH = VOICE_PATH + "/voicemail"
 RECORDING_PATH = VOICE_PATH + "/recording"
@@ -222,16 +223,52 @@ def execute_call(session: Session, ctx: Ctx, provider: Provider, settings: Telep
 
 
 def connect_twiml(session: Session, settings: TelephonySettings, activity_id: str | None) -> str:
-    """What Twilio plays once the user answered their phone: dial the contact from the business number."""
-    activity = _call(session, activity_id)
-    if activity is None or activity.direction != "outbound" or activity.status in FINAL or not activity.remote_phone:
-        return twiml.say_then("This call can't be connected any more. Goodbye.")
+    """What Twilio plays once the user's phone answered: a key to press first, so that a voicemail that took the
+    call never rings the contact."""
+    activity = _connectable(session, activity_id)
+    if activity is None:
+        return twiml.say_then(NOT_CONNECTABLE)
+    return twiml.ask_to_connect(f"Cody: your call to {_who(session, activity)}. Press any key to connect.",
+                                callback_url(settings, ACCEPT_PATH, activity.id))
+
+
+def accept_twiml(session: Session, settings: TelephonySettings, activity_id: str | None, digits: str) -> str:
+    """The user's phone pressed a key: dial the contact from the business number. No key (a voicemail, or nobody
+    listening): the call ends without ringing the contact, logged as not answered on the user's side."""
+    activity = _connectable(session, activity_id)
+    if activity is None:
+        return twiml.say_then(NOT_CONNECTABLE)
+    who = _who(session, activity)
+    if not digits:
+        _not_accepted(session, activity)
+        return twiml.say_then(f"No key was pressed, so {who} was not called. Goodbye.")
     org = session.get(Organization, activity.organization_id)
-    contact = session.get(Contact, activity.contact_id) if activity.contact_id else None
-    who = contact.name if contact is not None and contact.name else format_phone(activity.remote_phone)
     return twiml.connect_call(activity.remote_phone, activity.local_phone,
                               callback_url(settings, DIAL_ACTION_PATH, activity.id), bool(org.recording_enabled),
                               callback_url(settings, RECORDING_PATH, activity.id), announce=f"Calling {who}.")
+
+
+NOT_CONNECTABLE = "This call can't be connected any more. Goodbye."
+NOT_ACCEPTED = "No key was pressed on your phone (its voicemail may have answered), so the contact was not called."
+
+
+def _connectable(session: Session, activity_id: str | None) -> Activity | None:
+    activity = _call(session, activity_id)
+    if activity is None or activity.direction != "outbound" or activity.status in FINAL or not activity.remote_phone:
+        return None
+    return activity
+
+
+def _who(session: Session, activity: Activity) -> str:
+    contact = session.get(Contact, activity.contact_id) if activity.contact_id else None
+    return contact.name if contact is not None and contact.name else format_phone(activity.remote_phone)
+
+
+def _not_accepted(session: Session, activity: Activity) -> None:
+    session.execute(update(Activity).where(Activity.id == activity.id, Activity.status.notin_(FINAL))
+                    .values(**_outcome_values("no-answer", "no-answer", 0), error_message=NOT_ACCEPTED)
+                    .execution_options(synchronize_session=False))
+    session.commit()
 
 
 # -- callbacks ----------------------------------------------------------------------------------------------

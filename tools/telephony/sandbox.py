@@ -8,8 +8,9 @@
 - Numbers come from a deterministic inventory built with phonenumbers (every number is valid for its country);
   NANP numbers use the fictional 555-01XX range.
 - `simulate_inbound_sms` builds the webhook form Twilio would post for an inbound text.
-- Calls: `start_call` rings the `to` phone (its answer comes from `call_outcomes`, default picks up), posts the
-  status callbacks (initiated, ringing, in-progress, completed), fetches the call's TwiML URL and runs it:
+- Calls: `start_call` rings the `to` phone (its answer comes from `call_outcomes`, default picks up, and presses 1
+  at a <Gather> unless `voicemail_answers` has it), posts the status callbacks (initiated, ringing, in-progress,
+  completed), fetches the call's TwiML URL and runs it:
   <Dial> (the dialled number answers per `call_outcomes`; Dial action, dual recording), <Record>, <Gather> (speech
   or keys; with actionOnEmptyResult, silence is posted too), <Say>, <Redirect>, <Hangup>. `simulate_inbound_call`
   does the same for a call to a business number, through its voice webhook. Every post is signed like Twilio's;
@@ -316,6 +317,9 @@ class SandboxProvider:
         # How a dialled phone answers: "completed" (picks up; the default), "busy", "no-answer" or "failed".
         self.call_outcomes: dict[str, str] = {}
         self.call_seconds = 42  # how long an answered call lasts (simulated, not waited for)
+        # Own phones whose voicemail takes a click-to-call's first leg: no key is pressed at its <Gather>. Any other
+        # phone that answers is a person, who presses 1.
+        self.voicemail_answers: set[str] = set()
         self.twiml_log: list[tuple[str, str]] = []  # every (url, TwiML document) the simulation fetched
         self._lock = threading.Condition()
         self._pending = 0
@@ -475,7 +479,8 @@ class SandboxProvider:
             self.call_statuses[sid] = "queued"
         if call.url:
             leg = _Leg(sid=sid, from_=call.from_, to=call.to, direction="outbound-api",
-                       status_callback=call.status_callback)
+                       status_callback=call.status_callback,
+                       speech=[] if call.to in self.voicemail_answers else ["1"])
             self._start_thread(self._run_outbound, leg, call.url)
         return SendResult(sid=sid, status="queued", price=None)
 

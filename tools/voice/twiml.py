@@ -7,6 +7,7 @@ FORWARD_TIMEOUT_SECONDS = 20  # how long the owner's phone rings before the call
 DIAL_TIMEOUT_SECONDS = 30
 VOICEMAIL_MAX_SECONDS = 120
 PIN_TIMEOUT_SECONDS = 10  # how long Twilio waits for the next key of a PIN
+ACCEPT_TIMEOUT_SECONDS = 8  # how long the user's phone has to press a key before the contact is not called
 
 
 def connect_call(number: str, caller_id: str, action: str, record: bool, recording_callback: str | None,
@@ -22,6 +23,16 @@ def connect_call(number: str, caller_id: str, action: str, record: bool, recordi
     dial = response.dial(caller_id=caller_id, answer_on_bridge=True, action=action, method="POST",
                          timeout=DIAL_TIMEOUT_SECONDS, **_recording(record, recording_callback))
     dial.number(number)
+    return str(response)
+
+
+def ask_to_connect(prompt: str, action: str) -> str:
+    """Before the contact is rung: a key pressed on the user's phone says a person answered it, not its voicemail.
+    The action is asked with the key, or with no Digits when none came."""
+    response = VoiceResponse()
+    gather = response.gather(input="dtmf", num_digits=1, action=action, method="POST",
+                             timeout=ACCEPT_TIMEOUT_SECONDS, action_on_empty_result=True)
+    gather.say(prompt)
     return str(response)
 
 

@@ -1,8 +1,8 @@
 """Leads and contacts: validated writes, workspace-scoped reads."""
 
-from typing import Any
+from typing import Any, Self
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,17 +27,41 @@ class EmailIn(BaseModel):
     type: str = Field(default="office", max_length=20)
 
 
-class ContactIn(BaseModel):
+CUSTOM = "custom."  # Close's `custom.FIELD_ID` body keys
+LIST_CHANGES = ("add", "remove")  # `custom.FIELD_ID.add` / `.remove`: one value of a field holding a list
+
+
+class WithCustomKeys(BaseModel):
+    """A body that may carry Close's `custom.FIELD_ID` keys beside its declared fields; `custom_keys` holds them,
+    in the order given."""
+
+    model_config = ConfigDict(json_schema_extra={"patternProperties": {r"^custom\.": {}}})
+    _custom_keys: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_custom_keys(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        model = handler(data)
+        if isinstance(data, dict):
+            model._custom_keys = {k: v for k, v in data.items() if isinstance(k, str) and k.startswith(CUSTOM)}
+        return model
+
+    @property
+    def custom_keys(self) -> dict[str, Any]:
+        return self._custom_keys
+
+
+class ContactIn(WithCustomKeys):
     lead_id: str | None = None
-    name: str = Field(default="", max_length=300)
-    title: str = Field(default="", max_length=300)
+    name: str | None = Field(default="", max_length=300)
+    title: str | None = Field(default="", max_length=300)
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     emails: list[EmailIn] = Field(default_factory=list, max_length=20)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    custom: dict[str, Any] | None = Field(default_factory=dict)
     do_not_call: bool = False
 
 
-class ContactPatch(BaseModel):
+class ContactPatch(WithCustomKeys):
     name: str | None = Field(default=None, max_length=300)
     title: str | None = Field(default=None, max_length=300)
     phones: list[PhoneIn] | None = Field(default=None, max_length=20)
@@ -46,19 +70,74 @@ class ContactPatch(BaseModel):
     do_not_call: bool | None = None
 
 
-class LeadIn(BaseModel):
-    name: str = Field(default="", max_length=300)
-    description: str = Field(default="", max_length=5000)
+class LeadIn(WithCustomKeys):
+    name: str | None = Field(default="", max_length=300)
+    description: str | None = Field(default="", max_length=5000)
     url: str | None = Field(default=None, max_length=500)
-    custom: dict[str, Any] = Field(default_factory=dict)
+    custom: dict[str, Any] | None = Field(default_factory=dict)
     contacts: list[ContactIn] = Field(default_factory=list, max_length=50)
 
 
-class LeadPatch(BaseModel):
+class LeadPatch(WithCustomKeys):
     name: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=5000)
     url: str | None = Field(default=None, max_length=500)
     custom: dict[str, Any] | None = None
+
+
+def with_custom_keys(custom: dict[str, Any], keys: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A copy of `custom` changed by Close's `custom.FIELD_ID` keys: a value sets the field, null removes it, and
+    `.add` / `.remove` add a value to or take one from a field holding a list. Invalid names every bad key."""
+    result = dict(custom)
+    problems = []
+    for key, value in keys.items():
+        reason = _apply_custom_key(result, key.removeprefix(CUSTOM), value)
+        if reason:
+            problems.append(Problem("invalid", f"{prefix}{key}", reason))
+    if problems:
+        raise Invalid(problems)
+    return result
+
+
+def _apply_custom_key(custom: dict[str, Any], name: str, value: Any) -> str | None:
+    """Apply one `custom.` key (`name` is what follows it) to `custom` in place; why it can't be, if it can't."""
+    field_id, change = _split_custom_name(name)
+    if not field_id:
+        return f"Name a custom field after {CUSTOM!r}, as in custom.cf_..."
+    if change is None:
+        if value is None:
+            custom.pop(field_id, None)
+        else:
+            custom[field_id] = value
+        return None
+    if value is None:
+        return f"Give the value to {change}."
+    current = custom.get(field_id)
+    if current is not None and not isinstance(current, list):
+        return f"{CUSTOM}{field_id} holds one value, not a list; set it with {CUSTOM}{field_id}."
+    values = [v for v in current or [] if change == "add" or v != value]
+    if change == "add" and value not in values:
+        values.append(value)
+    if values:
+        custom[field_id] = values
+    else:
+        custom.pop(field_id, None)
+    return None
+
+
+def _split_custom_name(name: str) -> tuple[str, str | None]:
+    """("cf_x", "add") for "cf_x.add", ("cf_x", None) for "cf_x"."""
+    for change in LIST_CHANGES:
+        if name.endswith(f".{change}"):
+            return name.removesuffix(f".{change}"), change
+    return name, None
+
+
+def _patched_custom(current: dict[str, Any] | None, patch: LeadPatch | ContactPatch) -> dict[str, Any]:
+    """The custom fields after a PUT: a `custom` dict, when given, replaces them all (null: none); then each
+    `custom.FIELD_ID` key changes its one field."""
+    base = patch.custom if "custom" in patch.model_fields_set else current
+    return with_custom_keys(base or {}, patch.custom_keys)
 
 
 def _phones(ctx: Ctx, items: list[PhoneIn], prefix: str = "phones") -> list[ContactPhone]:
@@ -107,9 +186,9 @@ def _new_contact(ctx: Ctx, lead: Lead, data: ContactIn, prefix: str = "") -> Con
     return Contact(
         organization_id=ctx.organization_id,
         lead=lead,
-        name=data.name.strip(),
-        title=data.title,
-        custom=data.custom,
+        name=(data.name or "").strip(),
+        title=data.title or "",
+        custom=with_custom_keys(data.custom or {}, data.custom_keys, prefix),
         do_not_call=data.do_not_call,
         phones=_phones(ctx, data.phones, f"{prefix}phones"),
         emails=_emails(data.emails, f"{prefix}emails"),
@@ -119,10 +198,15 @@ def _new_contact(ctx: Ctx, lead: Lead, data: ContactIn, prefix: str = "") -> Con
 
 
 def create_lead(session: Session, ctx: Ctx, data: LeadIn) -> Lead:
-    """A lead with its nested contacts; nothing is stored if any contact is invalid."""
-    lead = Lead(organization_id=ctx.organization_id, name=data.name.strip(), description=data.description,
-                url=data.url, custom=data.custom, created_by=ctx.user_id, updated_by=ctx.user_id)
+    """A lead with its nested contacts; nothing is stored if it or any contact is invalid."""
     problems: list[Problem] = []
+    try:
+        custom = with_custom_keys(data.custom or {}, data.custom_keys)
+    except Invalid as exc:
+        custom = {}
+        problems.extend(exc.problems)
+    lead = Lead(organization_id=ctx.organization_id, name=(data.name or "").strip(), description=data.description or "",
+                url=data.url, custom=custom, created_by=ctx.user_id, updated_by=ctx.user_id)
     contacts = []
     for i, item in enumerate(data.contacts):
         try:
@@ -139,11 +223,14 @@ def create_lead(session: Session, ctx: Ctx, data: LeadIn) -> Lead:
 
 
 def update_lead(session: Session, ctx: Ctx, lead_id: str, patch: LeadPatch) -> Lead:
+    """Change only the fields given; null clears name and description (to "") and url, as Close lets it."""
     lead = get_lead(session, ctx, lead_id)
-    for key, value in patch.model_dump(exclude_unset=True).items():
-        if value is None and key != "url":
-            continue  # name, description and custom cannot be null; only url may be cleared with null
-        setattr(lead, key, value)
+    lead.custom = _patched_custom(lead.custom, patch)
+    given = patch.model_fields_set
+    for key in given & {"name", "description"}:
+        setattr(lead, key, getattr(patch, key) or "")
+    if "url" in given:
+        lead.url = patch.url
     lead.updated_by = ctx.user_id
     session.flush()
     return lead
@@ -171,7 +258,7 @@ def create_contact(session: Session, ctx: Ctx, data: ContactIn) -> Contact:
     if data.lead_id:
         lead = get_lead(session, ctx, data.lead_id)
     else:
-        lead = Lead(organization_id=ctx.organization_id, name=data.name.strip(), created_by=ctx.user_id,
+        lead = Lead(organization_id=ctx.organization_id, name=(data.name or "").strip(), created_by=ctx.user_id,
                     updated_by=ctx.user_id)
     contact = _new_contact(ctx, lead, data)
     session.add(contact)
@@ -180,15 +267,18 @@ def create_contact(session: Session, ctx: Ctx, data: ContactIn) -> Contact:
 
 
 def update_contact(session: Session, ctx: Ctx, contact_id: str, patch: ContactPatch) -> Contact:
+    """Change only the fields given, all checked before any changes; null clears name and title (to "") and
+    phones, emails and custom (to none)."""
     contact = get_contact(session, ctx, contact_id)
-    values = patch.model_dump(exclude_unset=True)
-    if "phones" in values:
-        contact.phones = _phones(ctx, patch.phones or [])
-    if "emails" in values:
-        contact.emails = _emails(patch.emails or [])
-    for key in ("name", "title", "custom", "do_not_call"):
-        if key in values and values[key] is not None:
-            setattr(contact, key, values[key])
+    given = patch.model_fields_set
+    custom = _patched_custom(contact.custom, patch)
+    phones = _phones(ctx, patch.phones or []) if "phones" in given else contact.phones
+    emails = _emails(patch.emails or []) if "emails" in given else contact.emails
+    contact.custom, contact.phones, contact.emails = custom, phones, emails
+    for key in given & {"name", "title"}:
+        setattr(contact, key, getattr(patch, key) or "")
+    if patch.do_not_call is not None:
+        contact.do_not_call = patch.do_not_call
     contact.updated_by = ctx.user_id
     session.flush()
     return contact

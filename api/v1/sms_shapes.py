@@ -34,8 +34,9 @@ class SmsIn(BaseModel):
     source: str | None = Field(default=None, max_length=20)
 
     def send_request(self) -> SendRequest:
-        return SendRequest(contact_id=self.contact_id, remote_phone=self.remote_phone, local_phone=self.local_phone,
-                           text=self.text, template_id=self.template_id, variables=self.variables,
+        return SendRequest(contact_id=self.contact_id, lead_id=self.lead_id, remote_phone=self.remote_phone,
+                           local_phone=self.local_phone, text=self.text, template_id=self.template_id,
+                           variables=self.variables,
                            attachments=self.attachments or [], status=self.status,
                            date_scheduled=self.date_scheduled, send_in=self.send_in)
 

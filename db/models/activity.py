@@ -35,6 +35,7 @@ class Activity(Timestamps, Base):
     source: Mapped[str] = mapped_column(String(20), default="Close.io")
     channel: Mapped[str | None] = mapped_column(String(20))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str | None] = mapped_column(String(64))  # of the request its idempotency_key made it for
     local_phone: Mapped[str | None] = mapped_column(String(20))
     remote_phone: Mapped[str | None] = mapped_column(String(20))
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -80,3 +80,21 @@ def test_the_close_client_drives_leads_numbers_templates_and_the_sms_lifecycle(c
     with pytest.raises(closeio_api.APIError) as refused:
         stranger.get("me")
     assert refused.value.response.status_code == 401
+
+
+def test_the_close_client_sets_and_clears_fields_as_close_documents(close):
+    """`custom.FIELD_ID` keys set, change and remove one custom field each; null clears what Close lets be null."""
+    lead = close.post("lead", {"name": "The Parkers", "description": None, "custom.cf_budget": "500k"})
+    assert (lead["description"], lead["custom.cf_budget"]) == ("", "500k")
+    lead = close.put(f"lead/{lead['id']}", {"custom.cf_areas.add": "Midtown", "custom.cf_budget": None})
+    assert lead["custom"] == {"cf_areas": ["Midtown"]} and "custom.cf_budget" not in lead
+
+    contact = close.post("contact", {"lead_id": lead["id"], "name": "Nina Parker", "title": "Buyer",
+                                     "custom.cf_role": "Decision maker"})
+    assert contact["custom.cf_role"] == "Decision maker"
+    contact = close.put(f"contact/{contact['id']}", {"title": None, "custom.cf_role": "Influencer"})
+    assert (contact["title"], contact["custom"]) == ("", {"cf_role": "Influencer"})
+    assert set(field_errors(lambda: close.put(f"contact/{contact['id']}", {"custom.cf_role.add": "x"}))) == {
+        "custom.cf_role.add"}
+    assert close.get(f"contact/{contact['id']}", params={"_fields": "custom.cf_role"}) == {
+        "custom.cf_role": "Influencer"}

@@ -171,12 +171,51 @@ def test_put_lead_is_a_patch(api: httpx.Client, factory) -> None:
     assert response.json()["url"] == "https://acme.example.com"
     assert response.json()["description"] == "Second office"
 
-    # null for a field that cannot be empty is not a 500; url may be cleared with null.
-    response = api.put(f"/api/v1/lead/{lead['id']}/", json={"name": None, "description": None, "url": None})
+
+
+def test_null_clears_what_close_lets_be_null(api: httpx.Client, factory) -> None:
+    """Close's Lead has name, description and url nullable, its Contact name and title: a null in a PUT clears the
+    field (the text ones to ""), and leaves the others as they were."""
+    lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "description": "HQ move",
+                                           "url": "https://acme.example.com"}).json()
+    response = api.put(f"/api/v1/lead/{lead['id']}/", json={"description": None, "url": None})
     assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["description"], response.json()["url"]) == ("Acme Corp", "", None)
+    assert api.put(f"/api/v1/lead/{lead['id']}/", json={"name": None}).json()["name"] == ""
     with factory() as session:
         row = session.get(Lead, lead["id"])
-        assert (row.name, row.description, row.url) == ("Acme Corp", "Second office", None)
+        assert (row.name, row.description, row.url) == ("", "", None)
+
+    contact = _create(api, SARAH)
+    response = api.put(f"/api/v1/contact/{contact['id']}/", json={"title": None})
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["title"]) == ("Sarah Lee", "")
+    assert api.put(f"/api/v1/contact/{contact['id']}/", json={"name": None}).json()["name"] == ""
+    with factory() as session:
+        row = session.get(Contact, contact["id"])
+        assert (row.name, row.title, row.custom) == ("", "", {})
+    assert _stored_phones(factory, contact["id"]) == [("+14155550132", "mobile")]
+
+
+def test_create_takes_null_where_close_allows_it(api: httpx.Client, factory) -> None:
+    lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "description": None, "url": None, "contacts": [
+        {"name": "Ann Baker", "title": None, "lead_id": None}]})
+    assert lead.status_code == 200, lead.text
+    assert (lead.json()["description"], lead.json()["url"]) == ("", None)
+    assert lead.json()["contacts"][0]["title"] == ""
+
+    contact = api.post("/api/v1/contact/", json={"name": None, "title": None, "lead_id": lead.json()["id"],
+                                                 "phones": [{"phone": "+14155550132", "country": None}]})
+    assert contact.status_code == 200, contact.text
+    assert (contact.json()["name"], contact.json()["title"]) == ("", "")
+    assert contact.json()["phones"][0]["phone"] == "+14155550132"
+    for path in ("/api/v1/lead/", "/api/v1/contact/"):  # a contact without lead_id gets a lead named after it
+        nameless = api.post(path, json={"name": None})
+        assert nameless.status_code == 200, nameless.text
+        assert nameless.json()["name"] == ""
+    with factory() as session:
+        assert session.get(Lead, lead.json()["id"]).description == ""
+        assert session.get(Contact, contact.json()["id"]).title == ""
 
 
 def test_fields_chooses_what_a_create_or_update_answers(api: httpx.Client) -> None:

@@ -196,6 +196,92 @@ def test_logged_inbox_and_sent_need_no_business_line(client, contacts, runtime, 
     assert _sent_count(runtime) == 0
 
 
+# -- who a sent text is with: the lead and contact, as for a logged one -----------------------------------------
+
+
+def _lead_timeline(client: httpx.Client, lead_id: str) -> list[str]:
+    return [x["id"] for x in client.get(SMS, params={"lead_id": lead_id}).json()["data"]]
+
+
+def _thread_of(client: httpx.Client, contact_id: str) -> dict:
+    threads = client.get("/api/v1/thread/", params={"contact_id": contact_id}).json()["data"]
+    assert len(threads) == 1, threads
+    return threads[0]
+
+
+@pytest.mark.parametrize("status", ["outbox", "sent"])
+def test_a_text_to_a_bare_number_is_linked_to_the_one_contact_with_it(client, contacts, runtime, status) -> None:
+    """A send (`outbox`) finds the contact by the number, as logging a sent text does: the text is on the lead's
+    timeline and in the contact's thread."""
+    sarah = contacts["Sarah Lee"]
+    sms = _post(client, {"status": status, "remote_phone": "(415) 555-0132", "text": "Running 10 minutes late"})
+    assert (sms["contact_id"], sms["lead_id"], sms["remote_phone"]) == (sarah.id, sarah.lead_id, "+14155550132")
+    assert _lead_timeline(client, sarah.lead_id) == [sms["id"]]
+    thread = _thread_of(client, sarah.id)
+    assert thread["lead_id"] == sarah.lead_id
+    assert datetime.fromisoformat(thread["last_activity_at"]) >= datetime.fromisoformat(sms["activity_at"])
+
+
+def test_a_send_keeps_the_lead_it_names(client, contacts, runtime) -> None:
+    smiths = contacts["Mary Smith"].lead_id
+    sms = _post(client, {"status": "outbox", "lead_id": smiths, "remote_phone": "+1 415 555 0150", "text": "Hello"})
+    assert (sms["lead_id"], sms["contact_id"], sms["status"]) == (smiths, None, "sent")
+    with_contact = _post(client, {"status": "outbox", "lead_id": smiths, "contact_id": contacts["Mary Smith"].id,
+                                  "text": "Hi Mary"})
+    assert with_contact["lead_id"] == smiths
+    assert set(_lead_timeline(client, smiths)) == {sms["id"], with_contact["id"]}
+    assert _sent_count(runtime) == 2
+
+
+def test_a_number_two_contacts_share_links_only_within_the_lead_named(client, contacts, runtime) -> None:
+    mary = contacts["Mary Smith"]
+    acme = contacts["John Park"].lead_id
+    assistant = client.post("/api/v1/contact/", json={"lead_id": acme, "name": "Mary's assistant",
+                                                      "phones": [{"phone": "(415) 555-0143", "type": "office"}]})
+    assert assistant.status_code == 200, assistant.text
+
+    unsure = _post(client, {"status": "outbox", "remote_phone": "+14155550143", "text": "Who is this?"})
+    assert (unsure["contact_id"], unsure["lead_id"]) == (None, None)  # two contacts have it: no guess
+    on_lead = _post(client, {"status": "outbox", "lead_id": acme, "remote_phone": "+14155550143", "text": "Hi"})
+    assert (on_lead["contact_id"], on_lead["lead_id"]) == (assistant.json()["id"], acme)
+    smiths = _post(client, {"status": "outbox", "lead_id": mary.lead_id, "remote_phone": "+14155550143", "text": "Hi"})
+    assert smiths["contact_id"] == mary.id
+
+
+def test_a_send_with_a_lead_not_in_the_workspace_or_not_the_contacts_is_refused(client, live_server, contacts,
+                                                                               other_workspace, factory,
+                                                                               runtime) -> None:
+    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+        theirs = other.post("/api/v1/lead/", json={"name": "Their lead"}).json()["id"]
+    sarah, smiths = contacts["Sarah Lee"], contacts["Mary Smith"].lead_id
+    for status in ("outbox", "draft", "scheduled"):
+        for lead_id, contact_id, reason in ((theirs, None, "not found"), ("lead_nope", sarah.id, "not found"),
+                                            (smiths, sarah.id, "another lead")):
+            response = client.post(SMS, json={"status": status, "lead_id": lead_id, "contact_id": contact_id,
+                                              "remote_phone": "+14155550150", "text": "Hi",
+                                              "date_scheduled": _future()})
+            errors = _field_errors(response)
+            assert set(errors) == {"lead_id"}, (status, errors)
+            assert reason in errors["lead_id"].lower()
+    assert _sms_count(factory) == 0 and _sent_count(runtime) == 0
+
+
+def test_a_draft_keeps_its_lead_through_edits_and_the_send(client, contacts, runtime) -> None:
+    smiths = contacts["Mary Smith"].lead_id
+    draft = _post(client, {"status": "draft", "lead_id": smiths, "remote_phone": "+14155550150", "text": "Hi"})
+    assert draft["lead_id"] == smiths
+    edited = client.put(f"{SMS}{draft['id']}/", json={"text": "Hi there"})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["lead_id"] == smiths
+    sent = client.put(f"{SMS}{draft['id']}/", json={"status": "outbox"})
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["lead_id"], sent.json()["status"]) == (smiths, "sent")
+    readdressed = _post(client, {"status": "draft", "lead_id": smiths, "remote_phone": "+14155550150", "text": "x"})
+    to_sarah = client.put(f"{SMS}{readdressed['id']}/", json={"contact_id": contacts["Sarah Lee"].id})
+    assert to_sarah.status_code == 200, to_sarah.text  # a new recipient brings its own lead
+    assert to_sarah.json()["lead_id"] == contacts["Sarah Lee"].lead_id
+
+
 # -- the draft lifecycle ---------------------------------------------------------------------------------------
 
 
@@ -507,6 +593,34 @@ def test_idempotency_key_creates_once(client, contacts, factory, runtime) -> Non
     assert _post(client, {"status": "sent", "remote_phone": "+14155550132", "text": "x"},
                  headers={"Idempotency-Key": "log-1"})["id"] == logged["id"]
     assert _sms_count(factory) == 2
+
+
+def test_an_idempotency_key_repeated_with_another_request_is_refused(client, contacts, factory, runtime) -> None:
+    """As Stripe does: a key names one request; the same key with other values is a 422 naming the key, and
+    makes and sends nothing."""
+    sarah = contacts["Sarah Lee"].id
+    key = {"Idempotency-Key": "send-43"}
+    first = _post(client, {"status": "outbox", "contact_id": sarah, "text": "Only once"}, headers=key)
+    for other in ({"status": "outbox", "contact_id": sarah, "text": "Something else"},
+                  {"status": "outbox", "contact_id": contacts["John Park"].id, "text": "Only once"},
+                  {"status": "sent", "contact_id": sarah, "text": "Only once"}):
+        refused = client.post(SMS, json=other, headers=key)
+        assert refused.status_code == 422, refused.text
+        assert refused.json() == {"error": "This Idempotency-Key was already used with other values; use a new key "
+                                           "for a new request."}
+    # The same values, in another order or with a default spelled out, are the same request.
+    same = _post(client, {"text": "Only once", "contact_id": sarah, "status": "outbox", "lead_id": None}, headers=key)
+    assert same["id"] == first["id"]
+    assert _sms_count(factory) == 1 and _sent_count(runtime) == 1
+    assert client.get(f"{SMS}{first['id']}/").json()["text"] == "Only once"
+
+    call_key = {"Idempotency-Key": "call-43"}
+    call = client.post("/api/v1/call/dial/", json={"contact_id": sarah}, headers=call_key)
+    assert call.status_code == 200, call.text
+    other_call = client.post("/api/v1/call/dial/", json={"contact_id": contacts["John Park"].id}, headers=call_key)
+    assert other_call.status_code == 422, other_call.text
+    assert "Idempotency-Key" in other_call.json()["error"]
+    runtime.provider.wait_idle(10)
 
 
 # -- isolation between workspaces ------------------------------------------------------------------------------

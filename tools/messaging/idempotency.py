@@ -1,22 +1,61 @@
-"""Idempotency-Key: a request repeated with the key answers with what the first one made, and makes nothing."""
+"""Idempotency-Key: a request repeated with the key answers with what the first one made, and makes nothing.
 
+The key names one request: repeated with other values, it is refused (as Stripe does), never answered with a row
+made for something else.
+"""
+
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Activity
 from tools.context import Ctx
-from tools.problems import Conflict
+from tools.problems import Conflict, ServiceError
 
 _WHAT = {"sms": "a text", "call": "a call"}
 
 
-def made_before(session: Session, ctx: Ctx, kind: str) -> Activity | None:
-    """The activity the caller's key already made in this workspace; Conflict when it made another kind."""
+class KeyReused(ServiceError):
+    """The Idempotency-Key already made a row for a request with other values."""
+
+    status_code = 422
+
+
+def request_hash(request: BaseModel) -> str:
+    """The request's values, parsed, so that the same values in another order or spelling hash alike."""
+    return hashlib.sha256(f"{type(request).__name__}:{request.model_dump_json()}".encode()).hexdigest()
+
+
+def key_columns(ctx: Ctx, request: BaseModel) -> dict[str, Any]:
+    """The Activity columns that remember the caller's key and what it was for."""
+    return {
+        "idempotency_key": ctx.idempotency_key,
+        "request_hash": request_hash(request) if ctx.idempotency_key else None,
+    }
+
+
+def made_before(session: Session, ctx: Ctx, kind: str, request: BaseModel) -> Activity | None:
+    """The activity the caller's key already made in this workspace for this same request.
+
+    Conflict when the key made another kind of activity; KeyReused when it made one for a request with other values.
+    """
     if not ctx.idempotency_key:
         return None
-    found = session.scalar(select(Activity).where(Activity.organization_id == ctx.organization_id,
-                                                  Activity.idempotency_key == ctx.idempotency_key))
-    if found is not None and found.type != kind:
-        raise Conflict(f"This Idempotency-Key was already used for {_WHAT.get(found.type, found.type)}; "
-                       f"use a new key for {_WHAT.get(kind, kind)}.")
+    found = session.scalar(
+        select(Activity).where(
+            Activity.organization_id == ctx.organization_id, Activity.idempotency_key == ctx.idempotency_key
+        )
+    )
+    if found is None:
+        return None
+    if found.type != kind:
+        raise Conflict(
+            f"This Idempotency-Key was already used for {_WHAT.get(found.type, found.type)}; "
+            f"use a new key for {_WHAT.get(kind, kind)}."
+        )
+    if found.request_hash is not None and found.request_hash != request_hash(request):
+        raise KeyReused("This Idempotency-Key was already used with other values; use a new key for a new request.")
     return found

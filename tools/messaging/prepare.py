@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload, lazyload
 from db.models import Contact, Organization, SmsTemplate, User
 from db.types import utcnow
 from tools.context import Ctx
-from tools.messaging import checks
+from tools.messaging import checks, parties
 from tools.messaging.request import SEND_STATUSES, Prepared, SendRequest
 from tools.messaging.sender import choose_sender
 from tools.optouts import OPTED_OUT
@@ -30,7 +30,7 @@ class Recipient:
 def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str | None) -> Prepared:
     problems: list[Problem] = _request_problems(req)
     recipient = _recipient(session, ctx, req)
-    problems += recipient.problems
+    problems += recipient.problems + parties.lead_problems(session, ctx, req.lead_id, recipient.contact)
     capability = "mms" if req.attachments else "sms"
     sender, sender_problems = (None, [])
     if recipient.to:
@@ -65,7 +65,7 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
     return Prepared(
         request=req, organization_id=ctx.organization_id, user_id=ctx.user_id,
         contact_id=recipient.contact.id if recipient.contact else None,
-        lead_id=recipient.contact.lead_id if recipient.contact else None,
+        lead_id=recipient.contact.lead_id if recipient.contact else req.lead_id,
         contact_name=recipient.contact.name if recipient.contact else None,
         to=recipient.to, from_=sender.number if sender else None, phone_number_id=sender.id if sender else None,
         messaging_service_sid=service, text=text, encoding=segments.encoding, segments=segments.segments,
@@ -152,6 +152,8 @@ def _recipient(session: Session, ctx: Ctx, req: SendRequest) -> Recipient:
         phone = normalise(raw, "US", field="remote_phone")
     except Invalid as exc:
         return Recipient(contact, None, None, None, exc.problems)
+    if contact is None:
+        contact = parties.only_contact_with(session, ctx, phone.e164, req.lead_id)
     return Recipient(contact, phone.e164, phone.number, phone.region, [])
 
 

@@ -20,9 +20,10 @@ class Attachment(BaseModel):
 
 
 class SendRequest(BaseModel):
-    """One outbound text: to a contact or a bare number, with text or a template."""
+    """One outbound text: to a contact or a bare number, with text or a template; on a lead, if named."""
 
     contact_id: str | None = None
+    lead_id: str | None = Field(default=None, max_length=40)
     remote_phone: str | None = Field(default=None, max_length=64)
     local_phone: str | None = Field(default=None, max_length=64)
     text: str | None = Field(default=None, max_length=10_000)

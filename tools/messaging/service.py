@@ -11,15 +11,15 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Activity, Contact, ContactPhone, Lead, WebhookReceipt
+from db.models import Activity, Contact, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
-from tools.messaging import calls, checks, lifecycle
+from tools.messaging import calls, checks, lifecycle, parties
 from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
 from tools.messaging.holds import BACK_TO_DRAFT
-from tools.messaging.idempotency import made_before
+from tools.messaging.idempotency import key_columns, made_before
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
 from tools.moments import Moment
@@ -95,7 +95,7 @@ class Messaging:
 
     def execute(self, session: Session, ctx: Ctx, request: SendRequest, expected_fingerprint: str | None = None) -> Activity:
         """Re-check, save the activity, assign the thread, and deliver it now if it is due now."""
-        existing = made_before(session, ctx, "sms")
+        existing = made_before(session, ctx, "sms", request)
         if existing is not None:
             return existing
         prepared = self.prepare(session, ctx, request)
@@ -108,7 +108,7 @@ class Messaging:
             session.commit()
         except IntegrityError:
             session.rollback()
-            existing = made_before(session, ctx, "sms")
+            existing = made_before(session, ctx, "sms", request)
             if existing is None:
                 raise
             return existing
@@ -213,7 +213,7 @@ class Messaging:
         renders a template if one is named, counts segments, writes the row and touches the contact's thread.
         With `send_to_inbox`, a received SMS also lands in the Inbox of whoever must see it.
         """
-        existing = made_before(session, ctx, "sms")
+        existing = made_before(session, ctx, "sms", request)
         if existing is not None:
             return existing
         contact, lead_id, remote, local = _log_parties(session, ctx, request)
@@ -233,7 +233,7 @@ class Messaging:
             organization_id=ctx.organization_id, type="sms", direction=direction, status=request.status,
             source=request.source, lead_id=lead_id, contact_id=contact.id if contact else None, user_id=ctx.user_id,
             created_by=ctx.user_id, updated_by=ctx.user_id, activity_at=at, date_sent=at, channel=ctx.channel,
-            idempotency_key=ctx.idempotency_key, local_phone=local, remote_phone=remote, text=text,
+            **key_columns(ctx, request), local_phone=local, remote_phone=remote, text=text,
             template_id=request.template_id, encoding=segments.encoding, segments=segments.segments,
             attachments=attachments,
         )
@@ -251,7 +251,7 @@ class Messaging:
             session.commit()
         except IntegrityError:
             session.rollback()
-            existing = made_before(session, ctx, "sms")
+            existing = made_before(session, ctx, "sms", request)
             if existing is None:
                 raise
             return existing
@@ -360,7 +360,7 @@ class Messaging:
         activity = Activity(
             organization_id=ctx.organization_id, type="sms", direction="outbound", status=status,
             lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
-            updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, idempotency_key=ctx.idempotency_key,
+            updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, **key_columns(ctx, req),
             local_phone=prepared.from_, remote_phone=prepared.to, text=prepared.text, template_id=req.template_id,
             date_scheduled=when, encoding=prepared.encoding, segments=prepared.segments,
             attachments=prepared.attachments, messaging_service_sid=prepared.messaging_service_sid,
@@ -413,19 +413,13 @@ def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact |
         problems.append(Problem("invalid_choice", "direction", "Not a valid choice."))
     if req.source not in SOURCES:
         problems.append(Problem("invalid_choice", "source", "Not a valid choice."))
-    lead = None
-    if req.lead_id:
-        lead = session.scalar(select(Lead).where(Lead.id == req.lead_id, Lead.organization_id == ctx.organization_id))
-        if lead is None:
-            problems.append(Problem("not_found", "lead_id", "Lead not found."))
     contact = None
     if req.contact_id:
         contact = session.scalar(select(Contact).where(Contact.id == req.contact_id,
                                                        Contact.organization_id == ctx.organization_id))
         if contact is None:
             problems.append(Problem("not_found", "contact_id", "Contact not found."))
-        elif lead is not None and contact.lead_id != lead.id:
-            problems.append(Problem("invalid", "lead_id", "The contact belongs to another lead."))
+    problems += parties.lead_problems(session, ctx, req.lead_id, contact)
     remote = local = None
     raw = req.remote_phone or _textable_phone(contact)
     if not raw:
@@ -442,20 +436,9 @@ def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact |
             problems += exc.problems
     if problems:
         raise Invalid(problems)
-    if contact is None and not req.contact_id and remote:
-        contact = _only_contact_with(session, ctx, remote, lead.id if lead else None)
-    lead_id = contact.lead_id if contact else (lead.id if lead else None)
-    return contact, lead_id, remote, local
-
-
-def _only_contact_with(session: Session, ctx: Ctx, phone: str, lead_id: str | None) -> Contact | None:
-    """The contact who has this phone, when exactly one does (within the lead, if given)."""
-    stmt = (select(ContactPhone.contact_id).join(Contact, ContactPhone.contact_id == Contact.id)
-            .where(ContactPhone.organization_id == ctx.organization_id, ContactPhone.phone == phone).distinct().limit(2))
-    if lead_id:
-        stmt = stmt.where(Contact.lead_id == lead_id)
-    found = list(session.scalars(stmt))
-    return session.get(Contact, found[0]) if len(found) == 1 else None
+    if contact is None and remote:
+        contact = parties.only_contact_with(session, ctx, remote, req.lead_id)
+    return contact, contact.lead_id if contact else req.lead_id, remote, local
 
 
 def _given_fields(activity: Activity, changes: SendRequest) -> set[str]:
@@ -495,6 +478,7 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         text, render = activity.text, None
     request = SendRequest(
         contact_id=contact_id, remote_phone=remote,
+        lead_id=None if given & {"contact_id", "remote_phone"} else activity.lead_id,  # a new recipient, its own lead
         local_phone=changes.local_phone if "local_phone" in given else activity.local_phone,
         text=text, template_id=render, variables=changes.variables,
         attachments=changes.attachments if "attachments" in given else [Attachment(**a) for a in activity.attachments or []],

@@ -1,0 +1,181 @@
+"""Custom fields on leads and contacts, as Close documents them: `custom.FIELD_ID` keys set a field on create and
+update, null removes one, `.add`/`.remove` change one value of a list; the answer carries each as `custom.FIELD_ID`.
+"""
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from db.models.crm import Contact, Lead
+
+BUDGET, AREAS, ROLE = "cf_budget01", "cf_areas01", "cf_role01"
+
+
+@pytest.fixture
+def db_url(any_db_url: str) -> str:
+    return any_db_url
+
+
+def _ok(response: httpx.Response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _stored_custom(factory, model: type[Lead] | type[Contact], row_id: str) -> dict:
+    with factory() as session:
+        return session.scalar(select(model.custom).where(model.id == row_id))
+
+
+@pytest.fixture(params=["lead", "contact"])
+def resource(request: pytest.FixtureRequest) -> tuple[str, type[Lead] | type[Contact]]:
+    """The two kinds of record that carry custom fields: (API path, model)."""
+    return {"lead": ("/api/v1/lead/", Lead), "contact": ("/api/v1/contact/", Contact)}[request.param]
+
+
+def test_custom_field_ids_are_stored_on_create(api: httpx.Client, factory, resource) -> None:
+    path, model = resource
+    created = _ok(
+        api.post(
+            path,
+            json={
+                "name": "Acme",
+                f"custom.{BUDGET}": "500k",
+                f"custom.{AREAS}": ["Midtown", "Uptown"],
+                f"custom.{ROLE}": None,
+            },
+        )
+    )
+    assert created[f"custom.{BUDGET}"] == "500k"
+    assert created[f"custom.{AREAS}"] == ["Midtown", "Uptown"]
+    assert f"custom.{ROLE}" not in created  # null on create is no value
+    assert created["custom"] == {BUDGET: "500k", AREAS: ["Midtown", "Uptown"]}
+    assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k", AREAS: ["Midtown", "Uptown"]}
+    assert _ok(api.get(f"{path}{created['id']}/"))[f"custom.{BUDGET}"] == "500k"
+
+
+def test_a_nested_contact_keeps_its_custom_field_ids(api: httpx.Client, factory) -> None:
+    lead = _ok(
+        api.post(
+            "/api/v1/lead/",
+            json={
+                "name": "The Smiths",
+                f"custom.{BUDGET}": "450k",
+                "contacts": [{"name": "Mary Smith", f"custom.{ROLE}": "Buyer"}],
+            },
+        )
+    )
+    assert lead["custom"] == {BUDGET: "450k"}
+    assert lead["contacts"][0]["custom"] == {ROLE: "Buyer"}
+    assert lead["contacts"][0][f"custom.{ROLE}"] == "Buyer"
+    assert _stored_custom(factory, Contact, lead["contacts"][0]["id"]) == {ROLE: "Buyer"}
+
+
+def test_custom_field_ids_over_a_custom_dict_on_create(api: httpx.Client, resource) -> None:
+    path, _ = resource
+    created = _ok(
+        api.post(path, json={"name": "Acme", "custom": {"Budget": "1M", ROLE: "Seller"}, f"custom.{ROLE}": "Buyer"})
+    )
+    assert created["custom"] == {"Budget": "1M", ROLE: "Buyer"}
+
+
+def test_put_with_a_custom_field_id_changes_only_that_field(api: httpx.Client, factory, resource) -> None:
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    url = f"{path}{created['id']}/"
+
+    changed = _ok(api.put(url, json={f"custom.{BUDGET}": "600k"}))
+    assert changed["custom"] == {BUDGET: "600k", AREAS: ["Midtown"]}
+    assert changed["name"] == "Acme"
+
+    removed = _ok(api.put(url, json={f"custom.{BUDGET}": None}))
+    assert removed["custom"] == {AREAS: ["Midtown"]}
+    assert f"custom.{BUDGET}" not in removed
+    assert _stored_custom(factory, model, created["id"]) == {AREAS: ["Midtown"]}
+
+    gone = _ok(api.put(url, json={f"custom.{ROLE}": None}))  # removing a field that has no value is no change
+    assert gone["custom"] == {AREAS: ["Midtown"]}
+
+
+def test_put_adds_to_and_removes_from_a_list(api: httpx.Client, factory, resource) -> None:
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
+    url = f"{path}{created['id']}/"
+
+    added = _ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))
+    assert added[f"custom.{AREAS}"] == ["Midtown", "Uptown"]
+    again = _ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))  # a value already there is not repeated
+    assert again[f"custom.{AREAS}"] == ["Midtown", "Uptown"]
+    fresh = _ok(api.put(url, json={f"custom.{ROLE}.add": "Buyer"}))  # a field with no value starts a list
+    assert fresh[f"custom.{ROLE}"] == ["Buyer"]
+
+    removed = _ok(api.put(url, json={f"custom.{AREAS}.remove": "Midtown"}))
+    assert removed[f"custom.{AREAS}"] == ["Uptown"]
+    emptied = _ok(api.put(url, json={f"custom.{AREAS}.remove": "Uptown"}))
+    assert f"custom.{AREAS}" not in emptied
+    assert _stored_custom(factory, model, created["id"]) == {ROLE: ["Buyer"]}
+
+
+def test_put_with_a_custom_dict_replaces_every_custom_field(api: httpx.Client, resource) -> None:
+    """The deprecated `custom` dict is one field: sent, it is the new set of custom fields; `custom.X` keys apply
+    over it."""
+    path, _ = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    url = f"{path}{created['id']}/"
+    replaced = _ok(api.put(url, json={"custom": {ROLE: "Buyer"}, f"custom.{BUDGET}": "700k"}))
+    assert replaced["custom"] == {ROLE: "Buyer", BUDGET: "700k"}
+    cleared = _ok(api.put(url, json={"custom": None}))
+    assert cleared["custom"] == {}
+
+
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        ("custom.", "x", "custom field"),
+        ("custom..add", "x", "custom field"),
+        (f"custom.{BUDGET}.add", None, "value"),
+        (f"custom.{BUDGET}.add", "x", "one value"),
+    ],
+)
+def test_a_bad_custom_key_on_update_is_a_400_naming_it_and_changes_nothing(
+    api: httpx.Client, factory, resource, key: str, value, reason: str
+) -> None:
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
+    response = api.put(f"{path}{created['id']}/", json={"name": "Renamed", key: value})
+    assert response.status_code == 400, response.text
+    errors = response.json()["field-errors"]
+    assert set(errors) == {key}
+    assert reason in errors[key]
+    assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k"}
+    assert _ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
+
+
+def test_a_bad_custom_key_on_create_stores_nothing(api: httpx.Client, factory) -> None:
+    response = api.post("/api/v1/lead/", json={"name": "Acme", "contacts": [{"name": "Mary", "custom.": "x"}]})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["field-errors"]) == {"contacts.0.custom."}
+    with factory() as session:
+        assert session.scalars(select(Lead)).all() == []
+
+
+def test_fields_selects_custom_fields(api: httpx.Client, resource) -> None:
+    path, _ = resource
+    body = {"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}
+    one = _ok(api.post(path, params={"_fields": f"id,custom.{BUDGET}"}, json=body))
+    assert set(one) == {"id", f"custom.{BUDGET}"}
+    every = _ok(api.get(f"{path}{one['id']}/", params={"_fields": "custom"}))
+    assert every == {
+        "custom": {BUDGET: "500k", AREAS: ["Midtown"]},
+        f"custom.{BUDGET}": "500k",
+        f"custom.{AREAS}": ["Midtown"],
+    }
+
+
+def test_another_workspace_cannot_set_custom_fields(
+    api: httpx.Client, other_api: httpx.Client, factory, resource
+) -> None:
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
+    response = other_api.put(f"{path}{created['id']}/", json={f"custom.{BUDGET}": "1"})
+    assert response.status_code == 404
+    assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k"}

@@ -172,6 +172,21 @@ def test_stop_blocks_every_path_and_start_lifts_it(cody, factory, demo):
         assert sent.status == "sent"
 
 
+def test_twilios_advanced_opt_out_decides_with_its_own_keywords(cody, factory, demo):
+    """With Advanced Opt-Out the account may have keywords of its own (ARRET, SUBSCRIBE); Twilio says what it did."""
+    def opted_out() -> bool:
+        with factory() as session:
+            return session.scalar(select(func.count()).select_from(OptOut)) == 1
+
+    cody.post_twilio(SMS, inbound_form("ARRET", "SM" + "a1" * 16) + [("OptOutType", "STOP")])
+    assert opted_out()
+    cody.post_twilio(SMS, inbound_form("SUBSCRIBE", "SM" + "a2" * 16) + [("OptOutType", "START")])
+    assert not opted_out()
+    # Twilio's word wins over the default keyword it sent with: STOP that it handled as HELP opts nobody out.
+    cody.post_twilio(SMS, inbound_form("STOP", "SM" + "a3" * 16) + [("OptOutType", "HELP")])
+    assert not opted_out()
+
+
 def test_help_is_logged_like_any_message_and_opts_nobody_out(cody, factory):
     cody.post_twilio(SMS, inbound_form("HELP", "SM" + "8" * 32))
     with factory() as session:

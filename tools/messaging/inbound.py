@@ -31,6 +31,7 @@ class InboundSms:
     body: str
     messaging_service_sid: str | None
     media: list[dict]
+    opt_out_type: str | None = None  # what Twilio's Advanced Opt-Out did with this text: STOP, START or HELP
 
     @classmethod
     def from_form(cls, form: FormPairs) -> "InboundSms":
@@ -39,7 +40,8 @@ class InboundSms:
                   "filename": None, "size": 0} for i in range(min(count, 10)) if form.get(f"MediaUrl{i}")]
         return cls(sid=form.get("MessageSid") or form.get("SmsSid") or "", to=form.get("To") or "",
                    from_=form.get("From") or "", body=form.get("Body") or "",
-                   messaging_service_sid=form.get("MessagingServiceSid"), media=media)
+                   messaging_service_sid=form.get("MessagingServiceSid"), media=media,
+                   opt_out_type=(form.get("OptOutType") or "").upper() or None)
 
 
 # Built once, values bound at execution (every incoming text and call runs these), through Core: no ORM object is
@@ -166,7 +168,7 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
     org_id = number.organization_id
     contact = (_Sender(number.contact_id, number.lead_id) if number.contact_id is not None
                else contact_for_new_sender(session, org_id, from_))
-    _apply_keyword(session, org_id, from_, sms.body)
+    _apply_keyword(session, org_id, from_, sms)
     activity_id, thread_id, assignee_id = _log(session, number, contact, sms, from_)
     members = number.members.split(_SEPARATOR) if number.members else []
     add_inbox_items(session, org_id, activity_id, thread_id, recipients_for(session, assignee_id, org_id, members),
@@ -205,11 +207,17 @@ def _log(session: Session, number: Row, contact: "_Sender | Contact", sms: Inbou
     return activity_id, thread_id, assignee_id
 
 
-def _apply_keyword(session: Session, organization_id: str, phone: str, body: str) -> None:
-    keyword = keyword_of(body)
-    if keyword in OPT_OUT_KEYWORDS:
+def _apply_keyword(session: Session, organization_id: str, phone: str, sms: InboundSms) -> None:
+    """Opt the sender out or back in. Twilio's word (`OptOutType`, sent when Advanced Opt-Out handled the text,
+    with keywords of the account's own, such as ARRET or SUBSCRIBE) wins; without it, the default keywords."""
+    if sms.opt_out_type is not None:
+        opted_out, opted_in = sms.opt_out_type == "STOP", sms.opt_out_type == "START"
+    else:
+        keyword = keyword_of(sms.body)
+        opted_out, opted_in = keyword in OPT_OUT_KEYWORDS, keyword in OPT_IN_KEYWORDS
+    if opted_out:
         record_opt_out(session, organization_id, phone)
-    elif keyword in OPT_IN_KEYWORDS:
+    elif opted_in:
         remove_opt_out(session, organization_id, phone)
 
 

@@ -1,17 +1,16 @@
 """Incoming texts: route to the workspace by the dialled number, match the contact, log, opt-out, Inbox."""
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Integer, Row, Select, bindparam, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session, lazyload
 
 from db.ids import new_id
 from db.models import Activity, Contact, ContactPhone, Lead, Membership, PhoneNumber, Thread, WebhookReceipt
 from db.types import utcnow
-from tools import threads
+from tools import locks, threads
 from tools.inbox import add_inbox_items, recipients_for
 from tools.optouts import OPT_IN_KEYWORDS, OPT_OUT_KEYWORDS, keyword_of, record_opt_out, remove_opt_out
 from tools.phones import format_phone, normalise
@@ -107,37 +106,14 @@ def match_contact(session: Session, organization_id: str, phone: str) -> Contact
     return session.get(Contact, found.id, options=_CONTACT_ONLY) if found is not None else None
 
 
-# The class of PostgreSQL advisory locks taken on a sender (a workspace and a phone): "Cody" in ASCII, so that another
-# use of advisory locks picks a different class and never waits on these.
-_SENDER_LOCK_CLASS = 0x436F6479
-_LOCK_SENDER = select(func.pg_advisory_xact_lock(bindparam("lock_class", type_=Integer),
-                                                 bindparam("lock_key", type_=Integer)))
-
-
 def contact_for_new_sender(session: Session, organization_id: str, phone: str) -> Contact:
     """The contact of a sender nobody had at first look: found again under the sender's lock (a text or call that
     raced this one may have made it since), else made now, as a new lead and contact.
 
     Two first messages from a new number that arrive together (texts or calls, in any process) thus make one lead.
     """
-    _lock_sender(session, organization_id, phone)
+    locks.hold(session, locks.SENDER, organization_id, phone)
     return match_contact(session, organization_id, phone) or _new_contact_for(session, organization_id, phone)
-
-
-def _lock_sender(session: Session, organization_id: str, phone: str) -> None:
-    """Wait for, and hold to the end of the transaction, this workspace's lock on this phone.
-
-    On PostgreSQL a transaction-scoped advisory lock on a hash of the two (a collision only makes two senders wait for
-    each other). SQLite needs none: every transaction takes the database's write lock at BEGIN (db/session.py).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_SENDER, {"lock_class": _SENDER_LOCK_CLASS, "lock_key": _lock_key(organization_id, phone)})
-
-
-def _lock_key(organization_id: str, phone: str) -> int:
-    """A signed 32-bit hash of the workspace and phone (pg_advisory_xact_lock's second key is an int4)."""
-    digest = hashlib.blake2b(f"{organization_id} {phone}".encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _new_contact_for(session: Session, organization_id: str, phone: str) -> Contact:

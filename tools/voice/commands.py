@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.ids import new_id
 from db.models import Draft, Membership, PhoneNumber, User, VoiceCommandSession
 from db.types import utcnow
+from tools import locks
 from tools.context import Ctx
 from tools.settings import TelephonySettings
 from tools.upsert import insert_ignore
@@ -84,6 +85,9 @@ def check_pin(session: Session, settings: TelephonySettings, call_sid: str, turn
     row = claim(session, call_sid, "pin", turn)
     if row is None:
         return repeat(session, settings, call_sid, "pin")
+    # One PIN check at a time per user, in every process, until this one's failure is counted (committed): calls made
+    # together would otherwise each read the count before any of them added to it, and guess past the lockout.
+    locks.hold(session, locks.VOICE_PIN, row.user_id)
     if _locked_out(session, row.user_id):
         log.warning("voice commands locked for %s: call %s refused", row.user_id, call_sid)
         return finish(session, row, f"{LOCKED} {GOODBYE}")

@@ -9,6 +9,7 @@ import json
 import re
 from datetime import datetime
 
+from assistant import unsend
 from assistant.service import ChatResult
 from db.models import Activity, Draft
 from tools.phones import format_phone
@@ -90,6 +91,8 @@ def _who(draft: Draft) -> tuple[str, str | None]:
 
 
 def _status(draft: Draft, activity: Activity | None) -> str | None:
+    if draft.tool == unsend.TOOL:
+        return _cancel_status(draft)
     name, _ = _who(draft)
     if draft.state == "executed":
         status = activity.status if activity is not None else None
@@ -117,12 +120,43 @@ def _status(draft: Draft, activity: Activity | None) -> str | None:
     return None
 
 
+def _cancel_status(draft: Draft) -> str | None:
+    """A draft to cancel a waiting text: done, it is back to draft; dropped or failed, it still goes out."""
+    return {
+        "executed": ":no_entry_sign: Canceled: it won't go out; it's kept as a draft.",
+        "canceled": ":ok_hand: Kept; the text still goes out.",
+        "failed": f":x: Not canceled: {escape(draft.error or 'it failed')}",
+        "expired": ":hourglass: This draft expired; the text still goes out. Ask Cody again to cancel it.",
+        "confirmed": ":hourglass_flowing_sand: Canceling\u2026",
+    }.get(draft.state)
+
+
+def _heading(draft: Draft, name: str) -> str:
+    if draft.tool == unsend.TOOL:
+        return f"*Cancel the text to {escape(name)}*"
+    return f"*{'Call' if draft.tool == 'call_contact' else 'Text'} {escape(name)}*"
+
+
+def _buttons(draft: Draft) -> list[dict]:
+    """Confirm, Edit (a text), Cancel; for a cancel of a waiting text, "Cancel the text" and "Keep it"."""
+    unsending = draft.tool == unsend.TOOL
+    confirm = {"type": "button", "action_id": CONFIRM, "text": plain("Cancel the text" if unsending else "Confirm"),
+               "style": "danger" if unsending else "primary", "value": draft.id}
+    edit = {"type": "button", "action_id": EDIT, "text": plain("Edit"), "value": draft.id}
+    keep = {"type": "button", "action_id": CANCEL, "text": plain("Keep it" if unsending else "Cancel"),
+            "value": draft.id}
+    elements = [] if draft.problems else [confirm]
+    if draft.tool not in ("call_contact", unsend.TOOL):
+        elements.append(edit)
+    return [*elements, keep if unsending else {**keep, "style": "danger"}]
+
+
 def draft_blocks(draft: Draft, activity: Activity | None = None, note: str | None = None) -> list[dict]:
     """One draft: recipient, line, exact text, encoding and segments, schedule, problems; buttons while pending."""
     preview = draft.preview or {}
     name, number = _who(draft)
     is_call = draft.tool == "call_contact"
-    head = f"*{'Call' if is_call else 'Text'} {escape(name)}*" + (f"  {escape(number)}" if number else "")
+    head = _heading(draft, name) + (f"  {escape(number)}" if number else "")
     if preview.get("from"):
         head += f"\nFrom {escape(format_phone(preview['from']) or preview['from'])}"
     blocks = [section(head)]
@@ -140,6 +174,8 @@ def draft_blocks(draft: Draft, activity: Activity | None = None, note: str | Non
         scheduled = preview.get("date_scheduled")
         if scheduled:
             facts.append(f"Scheduled for {_when(scheduled)}")
+        elif draft.tool == unsend.TOOL:
+            facts.append("Going out now")
         elif draft.state == "pending":
             facts.append("Sends when you confirm")
         if facts:
@@ -152,15 +188,7 @@ def draft_blocks(draft: Draft, activity: Activity | None = None, note: str | Non
     if status:
         blocks.append(context(status))
     if draft.state == "pending":
-        buttons = []
-        if not draft.problems:
-            buttons.append({"type": "button", "action_id": CONFIRM, "text": plain("Confirm"), "style": "primary",
-                            "value": draft.id})
-        if not is_call:
-            buttons.append({"type": "button", "action_id": EDIT, "text": plain("Edit"), "value": draft.id})
-        buttons.append({"type": "button", "action_id": CANCEL, "text": plain("Cancel"), "style": "danger",
-                        "value": draft.id})
-        blocks.append({"type": "actions", "block_id": f"draft:{draft.id}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": f"draft:{draft.id}", "elements": _buttons(draft)})
     return blocks
 
 
@@ -170,6 +198,8 @@ def draft_text(draft: Draft, activity: Activity | None = None) -> str:
     status = _status(draft, activity)
     if status:
         return f"{name}: {re.sub(r':[a-z_]+: ', '', status)}"
+    if draft.tool == unsend.TOOL:
+        return f"Cancel the text to {name}? Cancel it or keep it."
     return f"Draft for {name}: confirm, edit or cancel."
 
 

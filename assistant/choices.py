@@ -2,9 +2,10 @@
 
 A choice is {"label": "Mary Smith (The Smiths)", "value": "@cont_..."}; a button sends its value. A typed answer
 picks a choice by its value, by its whole name ("Mary Smith"), by position ("2", "the second one", "number two",
-"the last one"), or by words that only one choice has ("Mary", "the one from Acme"): first the words of its name
-(the label before any parenthesis), then those of its whole label. Two choices that fit as well pick nothing, and
-nor does anything else: the caller asks again.
+"the last one"), or by words that only one choice has ("Mary", "the one from Acme", "the one about the keys"), filler
+words aside ("the one", "about", "saying", ...): first the words of its name (the label before any parenthesis), then
+those of its whole label. Two choices that fit as well pick nothing, and nor does anything else: the caller asks
+again.
 """
 
 import re
@@ -23,7 +24,7 @@ _POSITIONS = {
 }
 _FILLER = frozenset(
     "the one i mean meant want pick choose take please thanks thank you number no option choice from at "
-    "with its it is that".split()
+    "with its it is that about saying says said text message scheduled".split()
 )
 
 
@@ -33,7 +34,7 @@ def pick(answer: str, choices: list[Choice]) -> Choice | None:
         if answer.strip() == choice["value"]:
             return choice
     said = fold(answer)
-    named = [c for c in choices if fold(_name(c["label"])) == said]
+    named = [c for c in choices if fold(name_of(c["label"])) == said]
     if len(named) == 1:
         return named[0]
     words = [w for w in said.split() if w not in _FILLER] or said.split()  # "one" alone is a position
@@ -48,7 +49,8 @@ def listing(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])}, or {labels[-1]}"
 
 
-def _name(label: str) -> str:
+def name_of(label: str) -> str:
+    """A choice's name: its label before any parenthesis ("Sarah Lee (Buyer)" -> "Sarah Lee")."""
     return re.sub(r"\s*\(.*$", "", label)
 
 
@@ -61,7 +63,7 @@ def _position(words: list[str], count: int) -> int | None:
 def _by_words(words: list[str], choices: list[Choice]) -> Choice | None:
     """The choice whose name, or else whole label, has every word (as a whole word, or begun by one of 3 letters
     or more), when exactly one has."""
-    for text in (lambda c: _name(c["label"]), lambda c: c["label"]):
+    for text in (lambda c: name_of(c["label"]), lambda c: c["label"]):
         for begun in (False, True):
             fits = [c for c in choices if _has_all(fold(text(c)).split(), words, begun)]
             if fits:

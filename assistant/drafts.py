@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from assistant import unsend
 from db.models import Activity, Draft
 from db.types import utcnow
 from tools.context import Ctx
@@ -39,8 +40,9 @@ def prepare_args(session: Session, ctx: Ctx, messaging: Messaging, tool: str, ar
     return messaging.prepare(session, ctx, request_from_args(args))
 
 
-def create_draft(session: Session, ctx: Ctx, tool: str, args: dict, prepared: Prepared | PreparedCall,
-                 conversation_id: str | None, ttl_minutes: int) -> Draft:
+def create_draft(session: Session, ctx: Ctx, tool: str, args: dict,
+                 prepared: Prepared | PreparedCall | unsend.PreparedCancel, conversation_id: str | None,
+                 ttl_minutes: int) -> Draft:
     preview, problems, digest = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
     draft = Draft(organization_id=ctx.organization_id, user_id=ctx.user_id, conversation_id=conversation_id,
                   channel=ctx.channel, tool=tool, args=args, preview=preview, problems=problems, args_hash=digest,
@@ -63,11 +65,43 @@ def _owned_pending(session: Session, ctx: Ctx, draft_id: str) -> Draft:
     if draft.user_id != ctx.user_id:
         raise Forbidden("This draft belongs to another user; only they can confirm, edit or cancel it.")
     if draft.state == "pending" and draft.expires_at <= utcnow():
-        draft.state = "expired"
-        session.commit()
+        _move(session, draft, "expired")
     if draft.state != "pending":
         raise Conflict(f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one.")
     return draft
+
+
+def _move(session: Session, draft: Draft, state: str, same_args: bool = False, **values: object) -> bool:
+    """Move the draft from pending to `state` with one conditional UPDATE, committed, and read it back.
+
+    False when another request moved it first (confirmed, canceled, expired), or, with `same_args`, changed its
+    arguments since this one read them: nothing is written then, and `draft` shows what the other request left.
+    """
+    still = [Draft.id == draft.id, Draft.state == "pending"]
+    if same_args:
+        still.append(Draft.args_hash == draft.args_hash)
+    moved = session.execute(update(Draft).where(*still).values(state=state, date_updated=utcnow(), **values)
+                            .execution_options(synchronize_session=False)).rowcount == 1
+    if moved:
+        session.commit()
+    else:
+        session.rollback()
+    session.refresh(draft)
+    return moved
+
+
+def _lost(draft: Draft, action: str) -> Conflict:
+    """Why `action` (confirm, cancel or edit) did nothing: the request that got to the draft first decided it."""
+    if draft.state in ("confirmed", "executed"):
+        done = {"confirm": "is already being confirmed; nothing more was sent.",
+                "cancel": "was already confirmed; nothing was canceled.",
+                "edit": "was already confirmed; it can't be changed now."}[action]
+        return Conflict(f"This draft {done}")
+    if draft.state == "pending":
+        return Conflict("This draft was changed meanwhile; look at it again before changing it.")
+    if draft.state == "canceled":
+        return Conflict("This draft was canceled; nothing was sent.")
+    return Conflict(f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one.")
 
 
 def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> tuple[Draft, Activity]:
@@ -75,20 +109,12 @@ def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> 
     draft = _owned_pending(session, ctx, draft_id)
     if draft.problems:
         raise Invalid([Problem(**p) for p in draft.problems])
-    claimed = session.execute(update(Draft).where(Draft.id == draft.id, Draft.state == "pending")
-                              .values(state="confirmed", date_updated=utcnow())
-                              .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        session.rollback()
-        raise Conflict("This draft is already being confirmed; nothing more was sent.")
-    session.commit()
+    if not _move(session, draft, "confirmed"):
+        raise _lost(draft, "confirm")
     run_ctx = Ctx(ctx.organization_id, ctx.user_id, ctx.channel, idempotency_key=f"draft:{draft.id}",
                   permissions=ctx.permissions, role=ctx.role)
     try:
-        if draft.tool == "call_contact":
-            activity = messaging.dial(session, run_ctx, call_request_from_args(draft.args), draft.args_hash)
-        else:
-            activity = messaging.execute(session, run_ctx, request_from_args(draft.args), draft.args_hash)
+        activity = _execute(session, run_ctx, messaging, draft)
     except ServiceError as exc:
         session.rollback()
         _finish(session, draft, "failed", error=exc.message)
@@ -98,16 +124,34 @@ def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> 
     return draft, activity
 
 
+def _execute(session: Session, ctx: Ctx, messaging: Messaging, draft: Draft) -> Activity:
+    """Do what the draft says, checked against its hash: a send, a call, or a waiting text canceled."""
+    if draft.tool == "call_contact":
+        return messaging.dial(session, ctx, call_request_from_args(draft.args), draft.args_hash)
+    if draft.tool == unsend.TOOL:
+        return unsend.execute(session, ctx, messaging, draft.args["activity_id"], draft.args_hash)
+    return messaging.execute(session, ctx, request_from_args(draft.args), draft.args_hash)
+
+
 def cancel(session: Session, ctx: Ctx, draft_id: str) -> Draft:
+    """Drop a pending draft; one that a confirm claimed since it was read stays confirmed (Conflict)."""
     draft = _owned_pending(session, ctx, draft_id)
-    _finish(session, draft, "canceled")
+    if not _move(session, draft, "canceled"):
+        raise _lost(draft, "cancel")
     log.info("draft %s canceled by %s on %s", draft.id, ctx.user_id, ctx.channel)
     return draft
 
 
 def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, changes: dict, ttl_minutes: int) -> Draft:
-    """Validate new arguments and prepare again; the preview, problems and hash follow the new arguments."""
+    """Validate new arguments and prepare again; the preview, problems and hash follow the new arguments.
+
+    Saved only if the draft is still pending with the arguments read here: an edit never changes a draft a confirm
+    claimed, nor overwrites another edit it did not see (Conflict).
+    """
     draft = _owned_pending(session, ctx, draft_id)
+    if draft.tool == unsend.TOOL:
+        raise Invalid.one("not_editable", "args", "Canceling a text has nothing to change; confirm it, or say no "
+                                                  "to keep the text as it is.")
     unknown = set(changes) - EDITABLE_ARGS
     if unknown:
         raise Invalid([Problem("invalid", f"args.{k}", f"{k} can't be changed on a draft.") for k in sorted(unknown)])
@@ -118,10 +162,10 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
         prepared = prepare_args(session, ctx, messaging, draft.tool, args)
     except ValueError as exc:
         raise Invalid.one("invalid", "args", f"Those changes aren't valid: {exc}") from None
-    draft.preview, draft.problems, draft.args_hash = prepared.preview(), prepared.problems_as_dicts(), prepared.fingerprint()
-    draft.args = args
-    draft.expires_at = utcnow() + timedelta(minutes=ttl_minutes)
-    session.commit()
+    if not _move(session, draft, "pending", same_args=True, args=args, preview=prepared.preview(),
+                 problems=prepared.problems_as_dicts(), args_hash=prepared.fingerprint(),
+                 expires_at=utcnow() + timedelta(minutes=ttl_minutes)):
+        raise _lost(draft, "edit")
     log.info("draft %s edited by %s on %s", draft.id, ctx.user_id, ctx.channel)
     return draft
 

@@ -1,7 +1,7 @@
 """What a planner makes of one user turn, before anything is resolved against the workspace."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal
 
 WriteTool = Literal["send_sms", "send_template", "call_contact"]
@@ -19,6 +19,15 @@ class WriteIntent:
     template_value: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     send_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CancelIntent:
+    """A request to stop a text still waiting to go out ("cancel the 7pm text to John"); it only ever becomes a
+    draft. `at` is the time of day the user named the text by, in the workspace's zone."""
+
+    contact: str
+    at: time | None = None
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,7 @@ class Unknown:
     reply: str
 
 
-Intent = WriteIntent | ReadIntent | Ask | Unknown
+Intent = WriteIntent | CancelIntent | ReadIntent | Ask | Unknown
 
 CAPABILITIES = ("I can text, call or send templates; try \"text Sarah I'm running 10 minutes late\", "
                 "\"send the Smiths the showing confirmation for 7pm\" or \"call John\".")

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 from assistant.intents import (
     CAPABILITIES,
     Ask,
+    CancelIntent,
     Intent,
     ReadIntent,
     ReadTool,
@@ -50,8 +51,8 @@ SYSTEM_PROMPT = """\
 You are Cody, the assistant inside {organization}'s CRM, working for {user}. You turn what {user} types into \
 actions with your tools.
 Rules:
-- send_sms, send_template and call_contact only make drafts: nothing is sent or called until {user} confirms. \
-When a request is clear, call the tool at once; do not ask for permission.
+- send_sms, send_template, call_contact and cancel_scheduled_sms only make drafts: nothing is sent, called or \
+canceled until {user} confirms. When a request is clear, call the tool at once; do not ask for permission.
 - Name recipients exactly as the user did ("Alex", "the Garcias", "Sam from Globex"); Cody looks them up itself. \
 Never invent a contact, a phone number or message text the user didn't give.
 - Keep the message in the user's own words, e.g. "text Alex I'm running 10 minutes late" -> \
@@ -205,9 +206,10 @@ class LlmPlanner:
                 if name in WRITE_TOOLS:
                     intent = self._write_intent(name, args, turn.now, tz)
                     _add(intents, intent)
-                    wrote = wrote or isinstance(intent, WriteIntent)
+                    drafted = isinstance(intent, (WriteIntent, CancelIntent))
+                    wrote = wrote or drafted
                     results[call_id] = ("Drafted for the user to confirm; nothing was sent. Don't call it again."
-                                        if isinstance(intent, WriteIntent) else f"Not drafted: {_text_of(intent)}")
+                                        if drafted else f"Not drafted: {_text_of(intent)}")
                 elif name in READ_TOOLS:
                     read_intent = _read_intent(name, args)
                     if read_intent is None:
@@ -238,7 +240,7 @@ class LlmPlanner:
             _add(intents, Unknown(NOT_UNDERSTOOD))
         return intents or [Unknown(CAPABILITIES)]
 
-    def _write_intent(self, name: str, args: dict, now: datetime, tz: tzinfo) -> WriteIntent | Ask:
+    def _write_intent(self, name: str, args: dict, now: datetime, tz: tzinfo) -> WriteIntent | CancelIntent | Ask:
         schema = cast(type[BaseModel], WRITE_TOOLS[name])
         missing, model = _missing_fields(schema, args)
         raw_contact = args.get("contact")
@@ -248,6 +250,8 @@ class LlmPlanner:
             return Ask(who.get(name, "Who should I send it to?"))
         if name == "call_contact":
             return WriteIntent(tool="call_contact", contact=contact)
+        if name == "cancel_scheduled_sms":
+            return _cancel_intent(contact, args.get("time"), now, tz)
         send_at = None
         raw_when = args.get("send_at")
         if isinstance(raw_when, str) and raw_when.strip():
@@ -329,6 +333,17 @@ def _read_intent(name: str, args: dict) -> ReadIntent | None:
         return None
     tool: ReadTool = "find_contacts" if name == "find_contacts" else "read_thread"
     return ReadIntent(tool=tool, query=_one_line(value, 200))
+
+
+def _cancel_intent(contact: str, raw_time: object, now: datetime, tz: tzinfo) -> CancelIntent | Ask:
+    """The text to cancel, named by its recipient and, if the user said it, its time of day."""
+    if not isinstance(raw_time, str) or not raw_time.strip():
+        return CancelIntent(contact)
+    at = parse_send_at(raw_time, now, tz)
+    if at is None:
+        return Ask(f"Which text to {contact} should I cancel? I couldn't tell when {raw_time.strip()!r} is; "
+                   "try a time like \"7pm\".")
+    return CancelIntent(contact, at.time().replace(second=0, microsecond=0))
 
 
 def _add(intents: list[Intent], intent: Intent) -> None:

@@ -38,21 +38,28 @@ Reads: "what did Sarah say?", "read Sarah's messages", "show my conversation wit
 "any new messages?", "who texted me today?" list the inbox (since the start of today/yesterday/this week when
 said); "find John", "look up Sarah Lee", "who is John Park?", "what's Sarah's number?" find contacts.
 
+Canceling a text still waiting to go out: "cancel the text to Sarah", "don't send the 7pm text to John", "cancel my
+scheduled text to the Smiths", "cancel Sarah's 7pm text", "unschedule the message I scheduled for Sarah at 9am". A
+time said before the noun or after the recipient names the text by its time of day, on any day ("7pm" is 19:00; a
+bare "7" is read as any time phrase is, the next 7:00 or 19:00); a text named without a recipient gets an Unknown
+saying to name one.
+
 Missing information becomes an Ask ("text Sarah" carries the partial request, so the answer is the message, and so
 does "tell Sarah to call me", which asks for the exact words);
 anything else an Unknown with CAPABILITIES. Calls cannot be scheduled, so a call with a time gets an honest Unknown.
 
-Not handled: several recipients at once ("text Sarah and John ..." gets an honest Unknown); rewriting third-person
-messages ("tell Sarah she..." is sent as written); indirect requests ("tell Sarah to call me", "ask Sarah if...")
-get an Ask for the exact words; a lowercase multiword name with no connector ("text sarah lee hi" is "sarah");
-a capitalised word opening the message that is not a known opener ("text Sarah Bob says hi" is "Sarah Bob").
+Not handled: a cancel naming the day ("cancel tomorrow's text to Sarah" is not a cancel); several recipients at once
+("text Sarah and John ..." gets an honest Unknown); rewriting third-person messages ("tell Sarah she..." is sent
+as written); indirect requests ("tell Sarah to call me", "ask Sarah if...") get an Ask for the exact words; a
+lowercase multiword name with no connector ("text sarah lee hi" is "sarah"); a capitalised word opening the message
+that is not a known opener ("text Sarah Bob says hi" is "Sarah Bob").
 """
 
 import re
 from datetime import datetime, timedelta
 
 from assistant.honorifics import HONORIFICS
-from assistant.intents import CAPABILITIES, Ask, Intent, ReadIntent, Unknown, WriteIntent
+from assistant.intents import CAPABILITIES, Ask, CancelIntent, Intent, ReadIntent, Unknown, WriteIntent
 from assistant.timephrases import PHRASE, find_time, parse_time, wall_time
 
 __all__ = ["plan"]
@@ -65,6 +72,7 @@ ASK_MESSAGE = "What should I say to {who}?"
 ASK_EXACT_MESSAGE = "What exactly should I say to {who}?"
 ONE_AT_A_TIME = "I can text one person at a time; ask me once for each of them."
 NO_SCHEDULED_CALLS = "I can't schedule calls; say \"call {who}\" and I'll set the call up now."
+NAME_THE_TEXT = "Tell me who the text is to, e.g. \"cancel the text to Sarah\"."
 
 _IS = re.I | re.S
 # Words that mark a clause rather than a name (lowercased).
@@ -117,7 +125,7 @@ def plan(text: str, now: datetime) -> Intent:
         if re.match(r"(?:text|txt|sms|message|msg|send|shoot|drop|tell|let|reply|respond|ping|call|ring|phone"
                     r"|dial|give|use|schedule|ask|remind)\b", rest, re.I):
             s, send_at, polite_question = rest, found.when, polite_question or question
-    for handler in (_call, _text, _template):
+    for handler in (_unsend, _call, _text, _template):
         if (intent := handler(s, now, send_at, polite_question)) is not None:
             return intent
     return Unknown(CAPABILITIES)
@@ -320,6 +328,34 @@ def _since(when: str | None, now: datetime) -> datetime | None:
     start = {"today": today, "this week": today - timedelta(days=today.weekday())}.get(
         re.sub(r"\s+", " ", when.lower()), today - timedelta(days=1))
     return wall_time(start, 0, 0, now.tzinfo)
+
+
+# ---------------------------------------------------------------------------------------------------- cancels
+
+_UNSEND_VERB = (r"(?:cancel|unschedule|un-schedule|call\s+off|scrap|stop|hold|don['’]?t\s+send|do\s+not\s+send"
+                r"|no\s+need\s+to\s+send)")
+_WAITING = r"(?:(?:scheduled|pending|queued|upcoming|planned)\s+)"
+_UNSEND = re.compile(rf"""{_UNSEND_VERB}\s+(?:(?:the|my|our|that|this)\s+)?(?:(?P<when>{PHRASE})\s+)?{_WAITING}?
+    (?:(?P<when2>{PHRASE})\s+)?{_TEXT_NOUN}s?(?:\s+(?:(?:i|we)\s+)?(?:scheduled|set\s+up|queued))?
+    (?:\s+(?:to|for)\s+(?P<c>.+))?""", _IS | re.X)
+_UNSEND_WHOSE = re.compile(rf"{_UNSEND_VERB}\s+(?P<c>.+?){_POSSESSIVE}\s+(?:(?P<when>{PHRASE})\s+)?{_WAITING}?"
+                           rf"(?:(?P<when2>{PHRASE})\s+)?{_TEXT_NOUN}s?", _IS)
+
+
+def _unsend(s: str, now: datetime, _send_at: datetime | None, _q: bool) -> Intent | None:
+    s = _tidy(s)
+    if not (m := _UNSEND.fullmatch(s) or _UNSEND_WHOSE.fullmatch(s)):
+        return None
+    if not m["c"]:
+        return Unknown(NAME_THE_TEXT)
+    who, said = m["c"], m["when"] or m["when2"]
+    at = parse_time(said, now) if said else None
+    if (found := find_time(who, now, at="end")) is not None and found.start > 0:
+        who, at = re.sub(r"\s+for$", "", who[:found.start].rstrip(" ,"), flags=re.I), at or found.when
+    who = _contact(who)
+    if not _looks_like_name(who) or who.lower() in _SELF:
+        return None
+    return CancelIntent(who, at.time().replace(second=0, microsecond=0) if at else None)
 
 
 # ------------------------------------------------------------------------------------------------------ calls

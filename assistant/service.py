@@ -3,19 +3,20 @@
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant import drafts
-from assistant.choices import listing, pick
+from assistant import drafts, unsend
+from assistant.choices import listing, name_of, pick
 from assistant.control import control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
 from assistant.intents import (
     CAPABILITIES,
     Ask,
+    CancelIntent,
     Intent,
     ReadIntent,
     Unknown,
@@ -24,7 +25,7 @@ from assistant.intents import (
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
 from assistant.reads import run_read
-from assistant.resolve import TemplateMatch, resolve_recipient, resolve_template, template_by_id
+from assistant.resolve import Match, TemplateMatch, resolve_recipient, resolve_template, template_by_id
 from assistant.settings import AssistantSettings
 from db.models import Activity, Contact, Draft, Lead, Organization, User
 from db.types import utcnow
@@ -43,8 +44,8 @@ NOT_CAUGHT = "I didn't catch which one."
 class Pending:
     """A request waiting for the answer to Cody's question, kept in the conversation until the next turn."""
 
-    intent: WriteIntent
-    needs: str  # "text", "recipient", "template" or "variable:<name>"
+    intent: WriteIntent | CancelIntent
+    needs: str  # "text", "recipient", "template", "variable:<name>" or "message" (which waiting text to cancel)
     contact_ids: tuple[str, ...] = ()  # the recipients, once known
     template_id: str | None = None  # the template, once known
 
@@ -138,10 +139,12 @@ class Assistant:
             if control.action == "confirm":
                 draft, activity = drafts.confirm(session, ctx, self.messaging, draft.id)
                 result.activities.append(activity)
-                result.reply = _sent_reply(activity)
+                result.reply = (unsend.done_reply(draft.preview) if draft.tool == unsend.TOOL
+                                else _sent_reply(activity))
             elif control.action == "cancel":
                 draft = drafts.cancel(session, ctx, draft.id)
-                result.reply = "Canceled; nothing was sent."
+                result.reply = (unsend.kept_reply(draft.preview) if draft.tool == unsend.TOOL
+                                else "Canceled; nothing was sent.")
             else:
                 draft = drafts.edit(session, ctx, self.messaging, draft.id, {"text": control.text},
                                     self.settings.draft_ttl_minutes)
@@ -167,6 +170,8 @@ class Assistant:
             return True
         choices = question.get("choices") or []
         choice = pick(text, choices)
+        if choice is None and pending.needs == "message":
+            choice = unsend.pick_by_time(text, choices, utcnow().astimezone(self._zone(session, ctx)))
         if choice is None:
             if _is_new_command(text):
                 return False
@@ -175,6 +180,11 @@ class Assistant:
         elif pending.needs == "template":
             picked = dataclasses.replace(pending, template_id=choice["value"].removeprefix("@"))
             self._resume(session, ctx, conversation_id, picked, result)
+        elif pending.needs == "message":
+            self._unsend_draft(session, ctx, conversation_id, choice["value"].removeprefix("@"), result)
+        elif isinstance(pending.intent, CancelIntent):
+            self._unsend_to(session, ctx, conversation_id, pending.intent, choice["value"].removeprefix("@"),
+                            name_of(choice["label"]), result)
         else:
             contact_ids = self._contact_ids_for(session, ctx, choice["value"].removeprefix("@"))
             self._reach(session, ctx, conversation_id, pending.intent, choice["label"], contact_ids, result)
@@ -193,6 +203,8 @@ class Assistant:
     def _apply(self, session: Session, ctx: Ctx, conversation_id: str, intent: Intent, result: ChatResult) -> None:
         if isinstance(intent, WriteIntent):
             self._write(session, ctx, conversation_id, intent, result)
+        elif isinstance(intent, CancelIntent):
+            self._unsend(session, ctx, conversation_id, intent, result)
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
         elif isinstance(intent, Ask):
@@ -203,8 +215,7 @@ class Assistant:
     def _write(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, result: ChatResult) -> None:
         resolution = resolve_recipient(session, ctx, intent.contact)
         if resolution.ambiguous:
-            _ask(result, f"Which {intent.contact} do you mean: {listing([m.label for m in resolution.matches])}?",
-                 [{"label": m.label, "value": f"@{m.id}"} for m in resolution.matches], Pending(intent, "recipient"))
+            _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
             return
         match = resolution.unique
         if match is None:
@@ -277,6 +288,52 @@ class Assistant:
             _append(result, f"I couldn't find a template called {intent.template!r}.")
         return resolution.unique
 
+    # -- canceling a text still waiting to go out -----------------------------------------------------------
+
+    def _unsend(self, session: Session, ctx: Ctx, conversation_id: str, intent: CancelIntent,
+                result: ChatResult) -> None:
+        """"Cancel the text to Sarah": whose texts, asked as for a send when the name fits several."""
+        resolution = resolve_recipient(session, ctx, intent.contact)
+        if resolution.ambiguous:
+            _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
+            return
+        match = resolution.unique
+        if match is None:
+            _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
+            return
+        self._unsend_to(session, ctx, conversation_id, intent, match.id, name_of(match.label), result)
+
+    def _unsend_to(self, session: Session, ctx: Ctx, conversation_id: str, intent: CancelIntent, recipient_id: str,
+                   name: str, result: ChatResult) -> None:
+        """The recipient's waiting texts: none is said plainly, one is drafted, several make a question."""
+        zone = self._zone(session, ctx)
+        waiting = unsend.waiting_texts(session, ctx, recipient_id, intent.at, zone)
+        if not waiting.texts:
+            at = f" at {unsend.clock(intent.at)}" if intent.at else ""
+            _append(result, f"There's no text to {name}{at} waiting to go out, so there's nothing to cancel.")
+            return
+        if len(waiting.texts) == 1:
+            self._unsend_draft(session, ctx, conversation_id, waiting.texts[0].id, result)
+            return
+        choices = unsend.offer(session, ctx, waiting.texts, zone, recipient_id)
+        more = f" (the {len(choices)} soonest; say a time to find another)" if waiting.more else ""
+        _ask(result, f"Which text to {name} should I cancel: {listing([c['label'] for c in choices])}?{more}",
+             choices, Pending(intent, "message"))
+
+    def _unsend_draft(self, session: Session, ctx: Ctx, conversation_id: str, activity_id: str,
+                      result: ChatResult) -> None:
+        prepared = unsend.prepare(session, ctx, activity_id, self._zone(session, ctx))
+        if prepared is None:
+            _append(result, "That text isn't waiting to go out any more, so there's nothing to cancel.")
+            return
+        draft = drafts.create_draft(session, ctx, unsend.TOOL, {"activity_id": activity_id}, prepared,
+                                    conversation_id, self.settings.draft_ttl_minutes)
+        result.drafts.append(draft)
+        _append(result, _draft_reply([draft]))
+
+    def _zone(self, session: Session, ctx: Ctx) -> ZoneInfo:
+        return ZoneInfo(session.get(Organization, ctx.organization_id).timezone)
+
     def _contact_ids_for(self, session: Session, ctx: Ctx, chosen_id: str) -> list[str]:
         """The contacts behind a choice the user picked (a contact, or a lead's textable contacts)."""
         if chosen_id.startswith("cont_"):
@@ -291,7 +348,7 @@ class Assistant:
 
 def _is_new_command(text: str) -> bool:
     """An answer to Cody's question ("6:30pm") versus a fresh request ("text Sarah hi"), decided by code."""
-    return isinstance(offline_plan(text, utcnow()), (WriteIntent, ReadIntent))
+    return isinstance(offline_plan(text, utcnow()), (WriteIntent, CancelIntent, ReadIntent))
 
 
 def _append(result: ChatResult, text: str) -> None:
@@ -306,18 +363,31 @@ def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | 
     result.pending = pending
 
 
+def _ask_which(result: ChatResult, said: str, matches: list[Match], pending: Pending) -> None:
+    """"Which Smith do you mean: Mary Smith (The Smiths), or David Smith (The Smiths)?", one choice per match."""
+    _ask(result, f"Which {said} do you mean: {listing([m.label for m in matches])}?",
+         [{"label": m.label, "value": f"@{m.id}"} for m in matches], pending)
+
+
 def _draft_reply(made: list[Draft]) -> str:
     lines = []
     for draft in made:
         who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
-        if draft.tool == "call_contact":
+        if draft.tool == unsend.TOOL:
+            lines.append(unsend.draft_line(draft.preview))
+        elif draft.tool == "call_contact":
             lines.append(f"Call {who}?")
         else:
             when = f" at {draft.preview['date_scheduled']}" if draft.preview.get("date_scheduled") else ""
             lines.append(f"Text {who}{when}: \u201c{draft.preview.get('text', '')}\u201d")
         if draft.problems:
             lines.append("It can't go out yet: " + " ".join(p["message"] for p in draft.problems))
-    tail = "Confirm to send, edit it, or cancel." if all(not d.problems for d in made) else ""
+    if any(d.problems for d in made):
+        tail = ""
+    elif all(d.tool == unsend.TOOL for d in made):
+        tail = "Confirm to cancel it, or say no to keep it."
+    else:
+        tail = "Confirm to send, edit it, or cancel."
     return "\n".join(lines + ([tail] if tail else []))
 
 
@@ -331,12 +401,16 @@ def _sent_reply(activity: Activity) -> str:
     return "Sent." if activity.status in ("sent", "delivered", "sending") else f"Saved ({activity.status})."
 
 
-def _intent_to(intent: WriteIntent) -> dict:
+def _intent_to(intent: WriteIntent | CancelIntent) -> dict:
+    if isinstance(intent, CancelIntent):
+        return {"kind": "cancel", "contact": intent.contact, "at": intent.at.isoformat() if intent.at else None}
     data = dataclasses.asdict(intent)
     data["send_at"] = intent.send_at.isoformat() if intent.send_at else None
     return data
 
 
-def _intent_from(data: dict) -> WriteIntent:
+def _intent_from(data: dict) -> WriteIntent | CancelIntent:
+    if data.get("kind") == "cancel":
+        return CancelIntent(data["contact"], time.fromisoformat(data["at"]) if data.get("at") else None)
     send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else None
     return WriteIntent(**{**data, "send_at": send_at})

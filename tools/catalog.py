@@ -26,6 +26,13 @@ class CallContact(BaseModel):
     contact: str = Field(description="Who to call, as the user named them")
 
 
+class CancelScheduledSms(BaseModel):
+    """Draft canceling a scheduled text to a contact; it goes back to draft. Nothing changes until the user confirms."""
+
+    contact: str = Field(description="Whom the text is to, as the user named them: 'Sarah', 'the Smiths'")
+    time: str | None = Field(default=None, description="The text's time, if the user named it: '7pm', '19:00'")
+
+
 class FindContacts(BaseModel):
     """Look up contacts in the workspace by name, company or phone."""
 
@@ -42,6 +49,7 @@ class ListInbox(BaseModel):
     """List the user's Inbox: unread texts, missed calls and voicemails."""
 
 
-WRITE_TOOLS = {"send_sms": SendSms, "send_template": SendTemplate, "call_contact": CallContact}
+WRITE_TOOLS = {"send_sms": SendSms, "send_template": SendTemplate, "call_contact": CallContact,
+               "cancel_scheduled_sms": CancelScheduledSms}
 READ_TOOLS = {"find_contacts": FindContacts, "read_thread": ReadThread, "list_inbox": ListInbox}
 CATALOG = WRITE_TOOLS | READ_TOOLS

@@ -481,6 +481,17 @@
     pending: ["Waiting for you", "warn"], confirmed: ["Sending", ""], executed: ["Sent", "ok"],
     canceled: ["Canceled", ""], expired: ["Expired", "bad"], failed: ["Not sent", "bad"],
   };
+  // A draft to cancel a text still waiting to go out: done, the text is back to draft; dropped, it still goes out.
+  var UNSEND = "cancel_scheduled_sms";
+  var UNSEND_LABELS = {
+    pending: ["Waiting for you", "warn"], confirmed: ["Canceling", ""], executed: ["Canceled", "ok"],
+    canceled: ["Kept", ""], expired: ["Expired", "bad"], failed: ["Not canceled", "bad"],
+  };
+  var UNSEND_ENDINGS = {
+    executed: "Canceled: it won't go out; it's kept as a draft.",
+    canceled: "Kept; the text still goes out.",
+    expired: "This draft expired; the text still goes out. Ask Cody again to cancel it.",
+  };
 
   function draftCard(draft) {
     var card = el("article", { class: "card draft-card", dataset: { draftId: draft.id } });
@@ -498,14 +509,18 @@
     var d = card._draft;
     var p = d.preview || {};
     var call = d.tool === "call_contact";
+    var unsend = d.tool === UNSEND;
     var who = p.contact_name || fmtPhone(p.to) || "this contact";
-    var label = STATE_LABELS[d.state] || [d.state, ""];
+    var label = (unsend ? UNSEND_LABELS : STATE_LABELS)[d.state] || [d.state, ""];
     var dl = el("dl");
     row(dl, "To", p.contact_name ? [p.contact_name, p.to ? " · " + fmtPhone(p.to) : ""] : fmtPhone(p.to) || "\u2014");
     row(dl, "From", p.from ? fmtPhone(p.from) : "\u2014");
     if (call) {
       if (p.forwarding_phone) row(dl, "Rings first", fmtPhone(p.forwarding_phone) + " (your phone)");
       if (p.record !== undefined) row(dl, "Recording", p.record ? "This call is recorded" : "Not recorded");
+    } else if (unsend) {
+      row(dl, "Text", p.text || "", "text");
+      row(dl, "When", p.date_scheduled ? "Scheduled for " + fmtTime(p.date_scheduled) : "Going out now");
     } else {
       row(dl, "Text", p.text || "", "text");
       if (p.attachments && p.attachments.length) row(dl, "Attachments", plural(p.attachments.length, "file"));
@@ -514,13 +529,15 @@
     }
     var problems = d.problems || [];
     var children = [
-      el("h4", null, (call ? "Call " : "Text ") + who, badge(label[0], label[1])),
+      el("h4", null, (unsend ? "Cancel the text to " : call ? "Call " : "Text ") + who, badge(label[0], label[1])),
       dl,
       problems.length ? el("ul", { class: "problems" }, problems.map(function (pr) {
         return el("li", { text: asSentence(pr.message) });
       })) : null,
     ];
-    if (d.state === "pending") {
+    if (unsend) {
+      children.push(unsendEnding(card, d, error));
+    } else if (d.state === "pending") {
       children.push(el("div", { class: "row" },
         el("button", { type: "button", class: "primary", text: "Confirm", disabled: problems.length > 0,
                        onclick: function () { confirmDraft(card); } }),
@@ -542,6 +559,22 @@
     }
     children.push(el("p", { class: "error draft-error", role: "alert", hidden: !error, text: error || null }));
     card.replaceChildren.apply(card, children.filter(Boolean));
+  }
+
+  /** The buttons, or how it ended, of a draft to cancel a waiting text. */
+  function unsendEnding(card, d, error) {
+    if (d.state === "pending") {
+      return el("div", { class: "row" },
+        el("button", { type: "button", class: "primary", text: "Cancel the text",
+                       onclick: function () { confirmDraft(card); } }),
+        el("button", { type: "button", text: "Keep it", onclick: function () { cancelDraft(card); } }));
+    }
+    if (error) return null;  // the error below says what happened
+    if (d.state === "failed") {
+      return el("p", { class: "error", text: "Not canceled: " + asSentence(d.error || "it failed") });
+    }
+    var ending = UNSEND_ENDINGS[d.state];
+    return ending ? el("p", { class: "muted", text: ending }) : null;
   }
 
   function draftAction(card, method, path, body) {

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from api.voice import assistant_of
-from assistant import drafts
+from assistant import drafts, unsend
 from assistant.control import control_of
 from assistant.service import ChatResult
 from db.models import Activity, Draft
@@ -32,6 +32,7 @@ from tools.voice.commands import (
 DONE = re.compile(r"^(no( thanks| thank you)?|nope|nothing( else)?|that'?s (all|it)|(good)?bye|hang up)[.,! ]*$",
                   re.IGNORECASE)
 GO_AHEAD = "Say yes to go ahead, or no to cancel."
+SHALL_I = "Shall I? Say yes to cancel it, or no to keep it."
 CANCELLED = "Cancelled, nothing was sent."
 MAX_SPEECH = 1000
 
@@ -71,9 +72,8 @@ def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
         return commands.finish(session, row, f"{NOTHING_SENT} {GOODBYE}")
     control = control_of(_speech(form))
     if control is None or control.action != "confirm":
-        for draft_id in row.draft_ids:
-            _cancel(session, ctx, draft_id)
-        return commands.advance(session, settings, row, "request", ANYTHING_ELSE, CANCELLED)
+        dropped = [_cancel(session, ctx, draft_id) for draft_id in row.draft_ids]
+        return commands.advance(session, settings, row, "request", ANYTHING_ELSE, _dropped(dropped))
     outcome = " ".join(_confirm(app, session, ctx, draft_id) for draft_id in row.draft_ids)
     return commands.advance(session, settings, row, "request", ANYTHING_ELSE, outcome)
 
@@ -84,19 +84,26 @@ def _speech(form: FormPairs) -> str:
 
 def _confirm(app: FastAPI, session: Session, ctx: Ctx, draft_id: str) -> str:
     try:
-        _, activity = drafts.confirm(session, ctx, assistant_of(app).messaging, draft_id)
+        draft, activity = drafts.confirm(session, ctx, assistant_of(app).messaging, draft_id)
     except ServiceError as exc:
         session.rollback()
         draft = session.get(Draft, draft_id)
         return ALREADY_SENT if draft is not None and draft.state == "executed" else f"I couldn't do that: {exc.message}"
-    return _outcome(activity)
+    return unsend.done_reply(draft.preview) if draft.tool == unsend.TOOL else _outcome(activity)
 
 
-def _cancel(session: Session, ctx: Ctx, draft_id: str) -> None:
+def _cancel(session: Session, ctx: Ctx, draft_id: str) -> Draft | None:
     try:
-        drafts.cancel(session, ctx, draft_id)
+        return drafts.cancel(session, ctx, draft_id)
     except ServiceError:  # no longer pending (sent, canceled or expired elsewhere): nothing to undo
         session.rollback()
+        return None
+
+
+def _dropped(dropped: list[Draft | None]) -> str:
+    """What saying no did: drafts to send or call were dropped; a text Cody was to cancel still goes out."""
+    kept = [unsend.kept_reply(d.preview) for d in dropped if d is not None and d.tool == unsend.TOOL]
+    return " ".join(([CANCELLED] if len(kept) < len(dropped) else []) + kept)
 
 
 def _outcome(activity: Activity) -> str:
@@ -110,11 +117,14 @@ def _outcome(activity: Activity) -> str:
 
 
 def _read_back(waiting: list[Draft]) -> str:
-    return " ".join([_describe(d) for d in waiting] + [GO_AHEAD])
+    ask = SHALL_I if all(d.tool == unsend.TOOL for d in waiting) else GO_AHEAD
+    return " ".join([_describe(d) for d in waiting] + [ask])
 
 
 def _describe(draft: Draft) -> str:
     who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    if draft.tool == unsend.TOOL:
+        return f"I'll cancel {unsend.the_text(draft.preview, short=True)}: {_sentence(draft.preview.get('text') or '')}"
     if draft.tool == "call_contact":
         return f"I'll call {who}."
     when = draft.preview.get("date_scheduled")

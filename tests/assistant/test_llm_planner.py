@@ -2,14 +2,14 @@
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import respx
 
-from assistant.intents import Ask, ReadIntent, Unknown, WriteIntent
+from assistant.intents import Ask, CancelIntent, ReadIntent, Unknown, WriteIntent
 from assistant.llm import NOT_UNDERSTOOD, LlmPlanner
 from assistant.planner import Turn
 from assistant.settings import AssistantSettings
@@ -19,7 +19,8 @@ BASE = "http://llm.test/v1"
 KEY = "sk-test"
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 11, 18, 15, 4, tzinfo=LA)  # a Wednesday
-TOOL_NAMES = ["send_sms", "send_template", "call_contact", "find_contacts", "read_thread", "list_inbox"]
+TOOL_NAMES = ["send_sms", "send_template", "call_contact", "cancel_scheduled_sms", "find_contacts", "read_thread",
+              "list_inbox"]
 
 
 def settings(**kw) -> AssistantSettings:
@@ -157,6 +158,20 @@ def test_call_contact(router, planner):
 
     assert planner.plan(turn("call John from Acme"), no_reads) == [WriteIntent(tool="call_contact", contact="John from Acme")]
     only_request(router, route)
+
+
+def test_cancel_scheduled_sms_names_the_text_by_recipient_and_time_of_day(router, planner):
+    route = router.post("/chat/completions").mock(side_effect=[
+        completion(call("cancel_scheduled_sms", {"contact": "John", "time": "7pm"})),
+        completion(call("cancel_scheduled_sms", {"contact": "the Smiths"})),
+        completion(call("cancel_scheduled_sms", {"contact": "Sarah", "time": "when the moon is blue"})),
+    ])
+
+    assert planner.plan(turn("don't send the 7pm text to John"), no_reads) == [CancelIntent("John", time(19, 0))]
+    assert planner.plan(turn("cancel my scheduled text to the Smiths"), no_reads) == [CancelIntent("the Smiths")]
+    [unreadable] = planner.plan(turn("cancel Sarah's text when the moon is blue"), no_reads)
+    assert isinstance(unreadable, Ask) and unreadable.text.startswith("Which text to Sarah should I cancel?")
+    assert route.call_count == 3
 
 
 def test_send_at_in_iso_8601_becomes_an_aware_datetime_in_the_users_timezone(router, planner):

@@ -1,11 +1,11 @@
 """The offline planner on a table of phrasings: exact tool, contact, text, template, template value and send time."""
 
-from datetime import datetime
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.intents import CAPABILITIES, Ask, ReadIntent, Unknown, WriteIntent
+from assistant.intents import CAPABILITIES, Ask, CancelIntent, ReadIntent, Unknown, WriteIntent
 from assistant.offline import plan
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -342,6 +342,23 @@ MISSING = [
     ("ask Sarah: are you still interested?", sms("Sarah", "are you still interested?")),
 ]
 
+CANCELS = [
+    ("cancel the text to Sarah", CancelIntent("Sarah")),
+    ("don't send the 7pm text to John", CancelIntent("John", time(19, 0))),
+    ("don’t send the 7 pm text to John Park", CancelIntent("John Park", time(19, 0))),
+    ("cancel my scheduled text to the Smiths", CancelIntent("the Smiths")),
+    ("please cancel the scheduled message to Sarah Lee", CancelIntent("Sarah Lee")),
+    ("cancel the 7:30 pm text to John from Acme", CancelIntent("John from Acme", time(19, 30))),
+    ("cancel Sarah's 9am text", CancelIntent("Sarah", time(9, 0))),
+    ("unschedule the message I scheduled for Sarah at 9am", CancelIntent("Sarah", time(9, 0))),
+    ("stop the text to Sarah for 5pm", CancelIntent("Sarah", time(17, 0))),
+    ("cancel my texts to the Smiths", CancelIntent("the Smiths")),
+    ("cancel the text", Unknown("Tell me who the text is to, e.g. \"cancel the text to Sarah\".")),
+    ("text Sarah cancel the meeting", sms("Sarah", "cancel the meeting")),
+    ("cancel the call to John", UNKNOWN),
+    ("cancel the text to me", UNKNOWN),
+]
+
 GARBAGE = [
     ("what's the weather", UNKNOWN),
     ("asdfgh", UNKNOWN),
@@ -364,7 +381,7 @@ GARBAGE = [
     ("send the Smiths and the Lees the showing confirmation", UNKNOWN),
 ]
 
-TABLE = TEXTS + ACCENTED_AND_TITLED + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + GARBAGE
+TABLE = TEXTS + ACCENTED_AND_TITLED + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + CANCELS + GARBAGE
 
 
 def test_the_table_is_large_and_has_no_duplicates():

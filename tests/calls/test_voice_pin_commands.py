@@ -3,8 +3,10 @@ the draft read back and sends it with a spoken yes. Signed webhooks, TwiML parse
 URL Cody put in the <Gather> action, as Twilio would."""
 
 import re
+from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -26,6 +28,7 @@ PIN = "4821"
 VOICE = "/api/webhooks/twilio/voice"
 COMMAND = VOICE + "/command"
 REQUEST = "text Sarah I'm running late"
+DEMO_ZONE = ZoneInfo("America/Los_Angeles")
 
 
 class Call:
@@ -212,6 +215,42 @@ def test_a_later_send_is_read_back_with_its_time_and_scheduled(cody, api, factor
     call.speak("yes")
     assert call.said().startswith("Scheduled.")
     assert [m["status"] for m in sms_to_sarah(api)] == ["scheduled"] and sent_by_carrier(cody) == 0
+
+
+def schedule_for_sarah_tomorrow_at_7pm(api) -> dict:
+    day = datetime.now(DEMO_ZONE).date() + timedelta(days=1)
+    at = datetime.combine(day, time(19), DEMO_ZONE)
+    made = api.post("/api/v1/activity/sms/", json={"status": "scheduled", "contact_id": contact_id_of(api, "Sarah Lee"),
+                                                   "text": "See you at the showing", "date_scheduled": at.isoformat()})
+    assert made.status_code == 200, made.text
+    return made.json()
+
+
+def contact_id_of(api, name: str) -> str:
+    found = api.get("/api/v1/contact/", params={"query": name}).json()["data"]
+    return next(c["id"] for c in found if c["name"] == name)
+
+
+def test_a_scheduled_text_is_read_back_as_a_cancel_and_a_yes_cancels_it(cody, api, pin):
+    text = schedule_for_sarah_tomorrow_at_7pm(api)
+    call = authenticated(cody, 28)
+    call.speak("cancel the text to Sarah")
+    assert call.gather().find("Say").text == ("I'll cancel the 7 PM text to Sarah Lee tomorrow: See you at the "
+                                              "showing. Shall I? Say yes to cancel it, or no to keep it.")
+    call.speak("yes")
+    assert call.said().startswith("Canceled: the 7:00 PM text to Sarah Lee tomorrow won't go out; it's kept as a "
+                                  "draft.")
+    assert [(m["id"], m["status"]) for m in sms_to_sarah(api)] == [(text["id"], "draft")]
+    assert sent_by_carrier(cody) == 0
+
+
+def test_no_to_a_cancel_keeps_the_scheduled_text(cody, api, pin):
+    text = schedule_for_sarah_tomorrow_at_7pm(api)
+    call = authenticated(cody, 29)
+    call.speak("don't send the 7pm text to Sarah")
+    call.speak("no")
+    assert call.said().startswith("Okay, I've left it: the 7:00 PM text to Sarah Lee tomorrow still goes out.")
+    assert [(m["id"], m["status"]) for m in sms_to_sarah(api)] == [(text["id"], "scheduled")]
 
 
 # -- nothing is sent without the PIN and a yes --------------------------------------------------------------

@@ -64,6 +64,18 @@ def test_a_call_draft_cannot_be_edited_as_text():
     assert "*Call Sarah Lee*" in all_text(blocks) and [b["action_id"] for b in buttons(blocks)] == ["cody_cancel"]
 
 
+def test_a_finished_cancel_card_says_whether_the_text_still_goes_out():
+    preview = {**make_draft().preview, "activity_id": "acti_1", "status": "scheduled", "scheduled_by": None}
+    for state, says in [("executed", "Canceled: it won't go out; it's kept as a draft."),
+                        ("canceled", "Kept; the text still goes out."),
+                        ("failed", "Not canceled: That text changed."),
+                        ("expired", "This draft expired; the text still goes out.")]:
+        blocks = kit.draft_blocks(make_draft(tool="cancel_scheduled_sms", preview=preview, state=state,
+                                             error="That text changed."))
+        assert buttons(blocks) == [] and says in all_text(blocks)
+        assert "*Cancel the text to Sarah Lee*" in all_text(blocks) and "nothing was sent" not in all_text(blocks)
+
+
 def test_a_reply_is_plain_text_and_the_fallback_is_escaped():
     text, blocks = kit.result_message(ChatResult(conversation_id="conv_1", reply="Sarah <sarah@x.test> *said* hi"))
     assert text == "Sarah &lt;sarah@x.test&gt; *said* hi"

@@ -7,6 +7,7 @@ every call, including the posts to response_url.
 
 import json
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import httpx
@@ -16,6 +17,7 @@ from sqlalchemy import func, select
 
 from db.models import Activity, Conversation, Draft, WebhookReceipt
 from db.session import transaction
+from db.types import utcnow
 from tests.api.server import both_databases
 from tests.live import live_cody
 from tests.slack.fake_slack import (
@@ -252,6 +254,45 @@ def test_edit_opens_a_modal_and_the_submission_changes_the_draft(sender, slack, 
     slack.wait_for("respond", "btn")
     refused = sender.submit_view(view, "one more change")
     assert refused.json()["response_action"] == "errors" and "canceled" in refused.json()["errors"]["text"]
+
+
+def scheduled_for_sarah(cody, demo) -> str:
+    """A text to Sarah scheduled through the REST API for tomorrow at 19:00 UTC; its activity id."""
+    at = (utcnow() + timedelta(days=1)).replace(hour=19, minute=0, second=0, microsecond=0)
+    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+        sarah = next(c["id"] for c in api.get("/api/v1/contact/", params={"query": "Sarah Lee"}).json()["data"])
+        made = api.post("/api/v1/activity/sms/", json={
+            "status": "scheduled", "contact_id": sarah, "text": "See you at the showing",
+            "date_scheduled": at.isoformat()})
+    assert made.status_code == 200, made.text
+    return made.json()["id"]
+
+
+def test_a_cancel_card_cancels_the_scheduled_text_with_its_own_buttons(sender, slack, factory, cody, demo):
+    text_id = scheduled_for_sarah(cody, demo)
+    _, blocks, draft_id = draft_card(sender, slack, "cancel the text to Sarah")
+    assert [(b["action_id"], b["text"]["text"]) for b in buttons(blocks)] == [
+        ("cody_confirm", "Cancel the text"), ("cody_cancel", "Keep it")]
+    text = all_text(blocks)
+    assert "*Cancel the text to Sarah Lee*  (415) 555-0132" in text and "Scheduled for <!date^" in text
+    assert "See you at the showing" in text and "Sends when you confirm" not in text
+
+    sender.click("cody_confirm", draft_id)
+    [update] = slack.wait_for("respond", "btn")
+    assert "Canceled: it won't go out; it's kept as a draft." in all_text(blocks_of(update))
+    assert buttons(blocks_of(update)) == []
+    with factory() as session:
+        assert (session.get(Activity, text_id).status, session.get(Draft, draft_id).state) == ("draft", "executed")
+
+
+def test_keep_it_leaves_the_scheduled_text_alone(sender, slack, factory, cody, demo):
+    text_id = scheduled_for_sarah(cody, demo)
+    _, _, draft_id = draft_card(sender, slack, "cancel the text to Sarah")
+    sender.click("cody_cancel", draft_id)
+    [update] = slack.wait_for("respond", "btn")
+    assert "Kept; the text still goes out." in all_text(blocks_of(update))
+    with factory() as session:
+        assert session.get(Activity, text_id).status == "scheduled"
 
 
 def test_a_question_comes_with_choice_buttons_that_answer_it(sender, slack, factory):

@@ -176,6 +176,30 @@ def test_a_card_text_goes_through_the_messaging_service_and_an_edit_reprepares(p
         assert (sms.text, sms.remote_phone, sms.status) == ("The keys are in the lockbox.", "+12125550123", "delivered")
 
 
+def test_a_scheduled_text_is_canceled_from_a_cancel_card(page, cody, demo, factory):
+    at = (utcnow() + timedelta(days=1)).replace(second=0, microsecond=0)
+    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+        made = api.post("/api/v1/activity/sms/", json={
+            "status": "scheduled", "contact_id": session_contact_id(factory, "Sarah Lee"),
+            "text": "See you at the showing", "date_scheduled": at.isoformat()})
+    assert made.status_code == 200, made.text
+    sign_in(page, cody.base_url, demo.api_key)
+
+    card = ask(page, "cancel the text to Sarah")
+    expect(card.locator("h4")).to_contain_text("Cancel the text to Sarah Lee")
+    expect(card.locator('dd[data-field="text"]')).to_have_text("See you at the showing")
+    expect(card.locator('dd[data-field="when"]')).to_contain_text("Scheduled for")
+    expect(card.locator('dd[data-field="encoding"]')).to_have_count(0)
+    expect(card.get_by_role("button", name="Edit", exact=True)).to_have_count(0)
+    expect(card.get_by_role("button", name="Keep it", exact=True)).to_be_enabled()
+    card.get_by_role("button", name="Cancel the text", exact=True).click()
+    expect(card.locator("h4 .badge")).to_have_text("Canceled")
+    expect(card).to_contain_text("Canceled: it won't go out; it's kept as a draft.")
+    with factory() as session:
+        assert session.get(Activity, made.json()["id"]).status == "draft"
+    assert outbound_count(factory) == 1, "the text was kept as a draft, and nothing was sent"
+
+
 def test_contacts_page_through_and_search(page, cody, demo, factory):
     with transaction(factory) as session:
         ctx = Ctx(organization_id=demo.organization_id, user_id=demo.user_id, role="admin")

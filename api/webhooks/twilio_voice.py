@@ -23,6 +23,7 @@ from tools.context import Ctx
 from tools.messaging import calls
 from tools.messaging.calls import CallUpdate
 from tools.messaging.voice_inbound import receive_call
+from tools.problems import Conflict
 from tools.voice import commands, twiml
 
 router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
@@ -172,5 +173,9 @@ def withdraw_text_back(session: Session, activity: Activity) -> None:
         Draft.channel == "webhook", Draft.tool == "send_sms", Draft.state == "pending",
         Draft.date_created >= activity.date_created)).all()
     for draft in pending:
-        if draft.args.get("contact_id") == activity.contact_id:
+        if draft.args.get("contact_id") != activity.contact_id:
+            continue
+        try:
             drafts.cancel(session, ctx, draft.id)
+        except Conflict:  # confirmed (or ended) by the user since it was read: theirs to keep
+            log.info("text-back draft %s was no longer pending when its call turned out answered", draft.id)

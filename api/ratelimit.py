@@ -1,10 +1,12 @@
 """Per-API-key rate limit, shared by every API process through the database.
 
-Pure ASGI middleware over /api/v1/* and /api/chat/* (webhooks and /healthz are never limited). Each request with
+Pure ASGI middleware over every /api/ route a key calls (REST, chat, the web page's API, voice commands, the
+sandbox); the signed webhooks of Twilio and Slack, the page and /healthz are never limited. Each request with
 credentials costs one statement: an upsert of its (sha256(key)[:32], window start) bucket that returns the new
-count. Windows are fixed and aligned to the epoch: `ApiSettings.rate_limit_window_seconds` long (default 60),
-`ApiSettings.rate_limit_per_minute` requests each (0 turns the limit off). Requests without credentials are not
-counted: authentication answers them 401.
+count, made only for a key that exists and is not revoked. Windows are fixed and aligned to the epoch:
+`ApiSettings.rate_limit_window_seconds` long (default 60), `ApiSettings.rate_limit_per_minute` requests each (0
+turns the limit off). Requests without credentials, or with a key that is not one, are not counted and write
+nothing: authentication answers them 401.
 
 Over the limit the answer is 429 with `RateLimit: limit=N, remaining=0, reset=S`, `Retry-After: S` and
 `{"error": "Rate limit exceeded: ...", "rate_reset": S}`, which Close's Python client reads to sleep and retry.
@@ -20,17 +22,19 @@ import re
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import api_key_from_header
-from db.models import RateLimitBucket
+from db.models import ApiKey, RateLimitBucket
+from tools.workspaces import hash_key
 
 log = logging.getLogger("cody.ratelimit")
 
-LIMITED_PREFIXES = ("/api/v1/", "/api/chat/")
+LIMITED_PREFIX = "/api/"
+UNLIMITED_PREFIXES = ("/api/webhooks/", "/api/slack/")  # signed by the carrier or Slack, who must never be refused
 _SLASHES = re.compile(r"/{2,}")
 
 
@@ -56,15 +60,19 @@ class Verdict:
         return f"limit={self.limit}, remaining={self.remaining}, reset={self.reset}".encode()
 
 
-def count_request(factory: sessionmaker[Session], key: str, window_start: int) -> int:
-    """Add one to the bucket, atomically on SQLite and PostgreSQL alike; the bucket's new count."""
+def count_request(factory: sessionmaker[Session], api_key: str, window_start: int) -> int | None:
+    """Add one to the key's bucket, atomically on SQLite and PostgreSQL alike; the bucket's new count, or None (and
+    nothing written) when no live API key has this value."""
+    known = select(literal(bucket_key(api_key)), literal(window_start), literal(1)).where(
+        ApiKey.key_hash == hash_key(api_key), ApiKey.revoked.is_(False))
     with factory() as session, session.begin():
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        stmt = (dialect.insert(RateLimitBucket).values(key=key, window_start=window_start, count=1)
+        stmt = (dialect.insert(RateLimitBucket).from_select(["key", "window_start", "count"], known)
                 .on_conflict_do_update(index_elements=["key", "window_start"],
                                        set_={"count": RateLimitBucket.count + 1})
                 .returning(RateLimitBucket.count))
-        return int(session.execute(stmt).scalar_one())
+        count = session.execute(stmt).scalar_one_or_none()
+        return int(count) if count is not None else None
 
 
 def drop_old_buckets(factory: sessionmaker[Session], before: int) -> None:
@@ -78,7 +86,7 @@ class RateLimit:
         self._swept_window: int | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not _SLASHES.sub("/", scope["path"]).startswith(LIMITED_PREFIXES):
+        if scope["type"] != "http" or not _limited(_SLASHES.sub("/", scope["path"])):
             await self.app(scope, receive, send)
             return
         app = scope.get("app")
@@ -105,12 +113,18 @@ class RateLimit:
             if self._swept_window != window_start:
                 self._swept_window = window_start
                 drop_old_buckets(factory, window_start - window)
-            count = count_request(factory, bucket_key(api_key), window_start)
+            count = count_request(factory, api_key, window_start)
         except Exception:
             log.exception("rate limit check failed; letting the request through")
             return None
+        if count is None:
+            return None
         reset = max(1, math.ceil(window_start + window - now))
         return Verdict(limit=limit, count=count, reset=reset)
+
+
+def _limited(path: str) -> bool:
+    return path.startswith(LIMITED_PREFIX) and not path.startswith(UNLIMITED_PREFIXES)
 
 
 def _with_header(send, verdict: Verdict):

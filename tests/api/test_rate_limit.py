@@ -91,6 +91,28 @@ def test_webhooks_healthz_and_requests_without_credentials_are_not_limited(db_ur
         assert [b.key for b in session.scalars(select(RateLimitBucket))] == [bucket_key(workspace.api_key)]
 
 
+def test_every_route_a_key_calls_shares_its_limit(db_url, factory, workspace):
+    """The assistant, the web page's API and the sandbox cost as much as REST: one bucket per key for all of them."""
+    with server(db_url, factory, limit=3) as base_url, client(base_url, workspace.api_key) as api:
+        fresh_window(3600, 10)
+        assert api.get("/api/web/contacts/").status_code == 200
+        assert api.post("/api/chat/messages", json={"text": "hello"}).status_code == 200
+        assert api.get(ME).status_code == 200
+        refused = [api.get("/api/web/contacts/"), api.post("/api/chat/messages", json={"text": "hello"}),
+                   api.post("/api/voice/commands", json={"text": "hello"}), api.get(ME)]
+    assert [r.status_code for r in refused] == [429] * 4
+
+
+def test_keys_that_are_not_keys_write_nothing(db_url, factory, workspace):
+    with server(db_url, factory, limit=5) as base_url:
+        fresh_window(3600, 10)
+        for n in range(10):
+            with client(base_url, f"made-up-key-{n}") as stranger:
+                assert stranger.get(ME).status_code == 401
+    with factory() as session:
+        assert session.scalars(select(RateLimitBucket)).all() == []
+
+
 def test_the_count_is_shared_by_every_process_on_the_database(db_url, factory, workspace):
     with (server(db_url, factory, limit=4) as first, server(db_url, factory, limit=4) as second,
           client(first, workspace.api_key) as a, client(second, workspace.api_key) as b):

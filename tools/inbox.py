@@ -4,12 +4,12 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from db.ids import new_id
-from db.models import Activity, InboxItem, Membership, Thread
+from db.models import Activity, InboxItem, Membership, Thread, User
 from db.types import utcnow
 from tools.context import Ctx
 from tools.paging import Page, PageRequest, fetch_page
-from tools.problems import Invalid, NotFound
-from tools.threads import claim_if_unclaimed
+from tools.problems import Forbidden, Invalid, NotFound
+from tools.threads import claim_if_unclaimed, hand_over_items
 from tools.upsert import insert_ignore_many
 
 INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
@@ -103,14 +103,33 @@ def claim(session: Session, ctx: Ctx, thread_id: str) -> Thread:
 
 
 def assign(session: Session, ctx: Ctx, thread_id: str, user_id: str | None) -> Thread:
-    """Give the thread to a member of the workspace, or to nobody."""
-    thread = get_thread(session, ctx, thread_id)
+    """Give the thread to a member of the workspace, or to nobody.
+
+    A member may do so with a thread nobody has or one they have; taking a thread from someone else (to give it to
+    anyone, themselves included, or to nobody) is for an admin. The thread's open Inbox items go with it to its new
+    assignee (hand_over_items); unassigned, a thread's items stay where they are.
+    """
+    # Read with the row locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database), so the holder
+    # checked is still the holder when the thread changes hands, and the items handed over are the current ones.
+    thread = session.scalar(select(Thread).where(Thread.id == thread_id, Thread.organization_id == ctx.organization_id)
+                            .with_for_update().execution_options(populate_existing=True))
+    if thread is None:
+        raise NotFound("Thread not found.")
+    holder = thread.assignee_id
+    if holder is not None and holder != ctx.user_id and not ctx.is_admin:
+        who = session.scalar(select(User).join(Membership, Membership.user_id == User.id)
+                             .where(User.id == holder, Membership.organization_id == ctx.organization_id))
+        raise Forbidden(f"{who.display_name if who is not None else 'Someone else'} has this thread; only an admin "
+                        "can reassign or unassign a thread someone else has.")
     if user_id is not None:
         member = session.scalar(select(Membership.id).where(Membership.organization_id == ctx.organization_id,
                                                             Membership.user_id == user_id))
         if member is None:
             raise Invalid.one("invalid", "user_id", "That user is not a member of this workspace.")
-    session.execute(update(Thread).where(Thread.id == thread.id).values(assignee_id=user_id, date_updated=utcnow())
+    session.execute(update(Thread).where(Thread.id == thread.id, Thread.organization_id == ctx.organization_id)
+                    .values(assignee_id=user_id, date_updated=utcnow())
                     .execution_options(synchronize_session=False))
     session.refresh(thread)
+    if user_id is not None and user_id != holder:
+        hand_over_items(session, thread, user_id)
     return thread

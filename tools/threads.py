@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from db.ids import new_id
-from db.models import Thread
+from db.models import InboxItem, Thread
 from db.types import utcnow
 from tools.upsert import insert_ignore
 
@@ -104,7 +104,8 @@ def _current_thread(session: Session, organization_id: str, contact_id: str) -> 
 
 
 def claim_if_unclaimed(session: Session, thread: Thread, user_id: str) -> bool:
-    """Assign the thread to user_id only if nobody has it; exactly one of racing claimers wins."""
+    """Assign the thread to user_id only if nobody has it; exactly one of racing claimers wins. The winner's claim
+    takes the thread's open Inbox items with it (hand_over_items): the other members' are theirs no more."""
     result = session.execute(
         update(Thread)
         .where(Thread.id == thread.id, Thread.assignee_id.is_(None))
@@ -112,7 +113,46 @@ def claim_if_unclaimed(session: Session, thread: Thread, user_id: str) -> bool:
         .execution_options(synchronize_session=False)
     )
     session.refresh(thread)
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    hand_over_items(session, thread, user_id)
+    return True
+
+
+def hand_over_items(session: Session, thread: Thread, user_id: str) -> None:
+    """The thread's open Inbox items follow it to its new assignee, who is now the one to answer them.
+
+    For each message with an open item held by someone else: if `user_id` has no item for it, one of those items
+    moves to them (kept open, with its id and date); the others' open items for it are removed, as if the thread had
+    been theirs when the message came (what a claimed thread's new messages do). An item `user_id` already has stays
+    as it is, done or not. Done items of the others stay: they are what those people did.
+
+    Call it with the thread's row locked by the assignment (its UPDATE): an inbound message touches that row before
+    it makes items, so it either made them before this reads them or makes them for the new assignee only.
+    """
+    rows = session.execute(
+        select(InboxItem.id, InboxItem.activity_id, InboxItem.user_id)
+        .where(InboxItem.organization_id == thread.organization_id, InboxItem.thread_id == thread.id,
+               or_(InboxItem.done.is_(False), InboxItem.user_id == user_id))
+        .order_by(InboxItem.date_created, InboxItem.id)
+    ).all()
+    held = {activity_id for _, activity_id, holder in rows if holder == user_id}
+    move, drop = [], []
+    for item_id, activity_id, holder in rows:
+        if holder == user_id:
+            continue
+        if activity_id in held:
+            drop.append(item_id)
+        else:
+            move.append(item_id)
+            held.add(activity_id)
+    if drop:
+        session.execute(delete(InboxItem).where(InboxItem.organization_id == thread.organization_id,
+                                                InboxItem.id.in_(drop)))
+    if move:
+        session.execute(update(InboxItem).where(InboxItem.organization_id == thread.organization_id,
+                                                InboxItem.id.in_(move))
+                        .values(user_id=user_id, date_updated=utcnow()))
 
 
 def touch(session: Session, thread: Thread, at: datetime, inbound: bool = False) -> None:

@@ -1,4 +1,5 @@
-"""Inbox and threads."""
+"""Inbox and threads. A member claims or assigns a thread nobody has or one they have; a thread someone else has is
+an admin's to reassign or unassign (403). A thread's open Inbox items follow it to whoever takes it."""
 
 from typing import Annotated
 

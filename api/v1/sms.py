@@ -2,6 +2,8 @@
 
 Drafts, scheduled and outbox messages go through the messaging service's prepare/execute; `inbox` and `sent`
 record a message that already happened (Messaging.log_message). Only drafts are edited (Messaging.update_draft).
+Every member reads every text; only its sender edits or sends a draft, its sender or an admin cancels or deletes a
+text not yet sent, and only an admin deletes one sent or received (403 otherwise; tools/messaging/service._may).
 """
 
 import dataclasses

@@ -6,12 +6,20 @@ from sqlalchemy import select
 
 from db.models import Activity, Contact
 from db.session import transaction
+from tests.api.server import both_databases
+from tests.api.team import LINE, Team, live_team
 from tests.live import live_cody
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.context import Ctx
 from tools.demo import seed_demo
 from tools.messaging import SendRequest
 from tools.workspaces import add_member, create_api_key, create_user
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest) -> str:
+    """SQLite, or PostgreSQL for a test marked `both_databases`."""
+    return request.getfixturevalue({"sqlite": "sqlite_url", "postgres": "pg_url"}[getattr(request, "param", "sqlite")])
 
 
 @pytest.fixture
@@ -70,7 +78,7 @@ def test_a_later_inbound_on_a_claimed_thread_goes_only_to_its_assignee(setup):
     cody.post_twilio(SMS, inbound_form("are you there?", "SM" + "5" * 32))
     mine = [i["activity_id"] for i in me.get("/api/v1/inbox/").json()["data"]]
     theirs = [i["activity_id"] for i in mate.get("/api/v1/inbox/").json()["data"]]
-    assert len(theirs) == 2 and len(mine) == 1
+    assert len(theirs) == 2 and mine == []  # the claim took my open item for "hello" too
 
 
 def test_leads_with_errored_sms_can_be_found(setup, factory):
@@ -87,3 +95,101 @@ def test_leads_with_errored_sms_can_be_found(setup, factory):
     assert [lead["id"] for lead in errored] == [lead_id]
     clean = {lead["id"] for lead in me.get("/api/v1/lead/", params={"has_errored_sms": "false"}).json()["data"]}
     assert lead_id not in clean and len(clean) == 3
+
+
+# -- Inbox items follow the thread ----------------------------------------------------------------------------------
+# While a thread is nobody's, a text from the customer is in every member's Inbox. Whoever takes the thread (by
+# answering it, claiming it or being given it) takes its open items: the others' are removed, as if the thread had
+# been theirs when the texts came, and a reassigned thread's unanswered items move to its new assignee. Items someone
+# already marked done stay theirs.
+
+
+@pytest.fixture
+def team(db_url, factory):
+    with live_team(db_url, factory) as team:
+        yield team
+
+
+def _open(person) -> list[dict]:
+    return person.api.get("/api/v1/inbox/", params={"done": "false"}).json()["data"]
+
+
+def _done(person) -> list[dict]:
+    return person.api.get("/api/v1/inbox/", params={"done": "true"}).json()["data"]
+
+
+def _sarah(team: Team, body: str, sid: str) -> str:
+    """Sarah texts the shared line; the id of her text."""
+    assert team.live.post_twilio(SMS, inbound_form(body, sid, to=LINE)).status_code == 200
+    return team.ana.api.get("/api/v1/activity/sms/", params={"direction": "inbound"}).json()["data"][0]["id"]
+
+
+def _thread_url(team: Team) -> str:
+    thread = team.ana.api.get("/api/v1/thread/", params={"contact_id": team.sarah_id}).json()["data"][0]
+    return f"/api/v1/thread/{thread['id']}"
+
+
+@both_databases
+def test_answering_a_thread_nobody_had_takes_it_from_the_other_members_inboxes(team):
+    ana, bob, carol = team.ana, team.bob, team.carol
+    asked = _sarah(team, "Is the house still available?", "SM" + "a" * 32)
+    assert [[i["activity_id"] for i in _open(p)] for p in (ana, bob, carol)] == [[asked]] * 3
+    carol_item = _open(carol)[0]
+    assert carol.api.post(f"/api/v1/inbox/{carol_item['id']}/done/").status_code == 200
+
+    reply = bob.api.post("/api/v1/activity/sms/", json={"contact_id": team.sarah_id, "status": "outbox",
+                                                        "text": "Yes it is!"})
+    assert reply.status_code == 200 and reply.json()["status"] == "sent"
+    assert ana.api.get(f"{_thread_url(team)}/").json()["assignee_id"] == bob.user_id
+    # Ana can't answer it too by mistake: it left her Inbox. Carol's item, which she had closed, stays hers.
+    assert _open(ana) == [] and _done(ana) == []
+    assert _open(carol) == [] and [i["id"] for i in _done(carol)] == [carol_item["id"]]
+    assert [i["activity_id"] for i in _open(bob)] == [asked]
+
+    again = _sarah(team, "Can I see it Saturday?", "SM" + "b" * 32)
+    assert [i["activity_id"] for i in _open(bob)] == [again, asked]
+    assert _open(ana) == _open(carol) == []
+
+
+@both_databases
+def test_claiming_a_thread_takes_its_open_items_from_the_other_members(team):
+    ana, bob, carol = team.ana, team.bob, team.carol
+    asked = _sarah(team, "Anyone there?", "SM" + "c" * 32)
+    bobs = _open(bob)
+    assert bob.api.post(f"{_thread_url(team)}/claim/").status_code == 200
+    assert _open(bob) == bobs and bobs[0]["activity_id"] == asked
+    assert _open(ana) == _open(carol) == []
+
+
+@both_databases
+def test_a_reassigned_thread_brings_its_unanswered_items_to_the_new_assignee(team):
+    ana, bob, carol = team.ana, team.bob, team.carol
+    first = _sarah(team, "Is the house still available?", "SM" + "d" * 32)
+    assert bob.api.post("/api/v1/activity/sms/", json={"contact_id": team.sarah_id, "status": "outbox",
+                                                       "text": "Yes it is!"}).status_code == 200
+    assert bob.api.post(f"/api/v1/inbox/{_open(bob)[0]['id']}/done/").status_code == 200  # answered it
+    second = _sarah(team, "Can I see it Saturday?", "SM" + "e" * 32)
+    unanswered = _open(bob)
+    assert [i["activity_id"] for i in unanswered] == [second]
+
+    # Bob goes on leave: Ana gives the thread to Carol, and Sarah's question goes with it.
+    given = ana.api.post(f"{_thread_url(team)}/assign/", json={"user_id": carol.user_id})
+    assert given.status_code == 200 and given.json()["assignee_id"] == carol.user_id
+    moved = _open(carol)
+    assert [(i["id"], i["activity_id"], i["user_id"]) for i in moved] == [(unanswered[0]["id"], second, carol.user_id)]
+    assert _open(bob) == [] and [i["activity_id"] for i in _done(bob)] == [first]
+    assert _open(ana) == []
+
+    third = _sarah(team, "Saturday at 11?", "SM" + "f" * 32)
+    assert [i["activity_id"] for i in _open(carol)] == [third, second]
+    assert _open(bob) == _open(ana) == []
+
+
+@both_databases
+def test_a_member_giving_a_thread_nobody_had_to_a_colleague_gives_them_its_items(team):
+    ana, bob, carol = team.ana, team.bob, team.carol
+    asked = _sarah(team, "Hello?", "SM" + "1" * 32)
+    carols = _open(carol)
+    assert bob.api.post(f"{_thread_url(team)}/assign/", json={"user_id": carol.user_id}).status_code == 200
+    assert _open(carol) == carols and carols[0]["activity_id"] == asked
+    assert _open(ana) == _open(bob) == []

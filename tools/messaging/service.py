@@ -11,7 +11,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from db.models import Activity, Contact, WebhookReceipt
+from db.models import Activity, Contact, Membership, User, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
 from tools.context import Ctx
@@ -25,7 +25,7 @@ from tools.messaging.request import Attachment, Prepared, SendRequest
 from tools.moments import Moment
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise
-from tools.problems import Conflict, Invalid, NotFound, Problem
+from tools.problems import Conflict, Forbidden, Invalid, NotFound, Problem
 from tools.segments import count_segments
 from tools.settings import TelephonySettings
 from tools.telephony.base import Provider
@@ -137,7 +137,8 @@ class Messaging:
         return deliver(session, self.provider, activity, self.status_callback, self.settings.send_retry_attempts)
 
     def cancel(self, session: Session, ctx: Ctx, activity_id: str) -> Activity:
-        """A scheduled or not-yet-sent outbox message goes back to draft."""
+        """A scheduled or not-yet-sent outbox message goes back to draft: the sender's own, or anyone's for an admin
+        (Forbidden otherwise)."""
         activity = self._back_to_draft(session, ctx, activity_id)
         session.commit()
         return activity
@@ -145,6 +146,7 @@ class Messaging:
     def _back_to_draft(self, session: Session, ctx: Ctx, activity_id: str) -> Activity:
         """cancel's change, not yet committed."""
         activity = self.get(session, ctx, activity_id)
+        _may(session, ctx, activity, "cancel")
         result = session.execute(
             update(Activity).where(Activity.id == activity.id, Activity.status.in_(lifecycle.CANCELLABLE),
                                    Activity.claimed_by.is_(None))
@@ -263,13 +265,20 @@ class Messaging:
         Only the fields set in `changes` (pydantic's `model_fields_set`) change; the others stay as the draft has
         them. `status: "draft"` on a scheduled or not-yet-sent outbox message cancels it first. Anything else
         about a message that is not a draft is refused; fields repeated with their current value are ignored.
+
+        Only the message's sender edits or sends it (else Forbidden, before anything changes); a cancel alone is
+        also an admin's to make (`cancel`).
         """
         activity = self.get(session, ctx, activity_id)
         given = _given_fields(activity, changes)
         if not given:
             return activity
-        if "status" in given and changes.status == "draft" and activity.status in lifecycle.CANCELLABLE:
+        cancelling = "status" in given and changes.status == "draft" and activity.status in lifecycle.CANCELLABLE
+        if cancelling:
             given.discard("status")
+        if given:
+            _may(session, ctx, activity, "edit")
+        if cancelling:
             if not given:
                 return self.cancel(session, ctx, activity_id)
             # Cancelled and edited in one transaction: an edit refused below leaves the message scheduled.
@@ -320,12 +329,23 @@ class Messaging:
         return activity
 
     def delete_message(self, session: Session, ctx: Ctx, activity_id: str) -> None:
-        """Remove an SMS activity; one the dispatcher is handing to the carrier right now stays."""
+        """Remove an SMS activity; one the dispatcher is handing to the carrier right now stays.
+
+        A draft, scheduled or outbox text is its sender's or an admin's to delete; one sent, delivered, failed or
+        received is the conversation's history, an admin's only (Forbidden otherwise, and nothing changes).
+        """
         activity = self.get(session, ctx, activity_id)
-        result = session.execute(delete(Activity).where(Activity.id == activity.id, Activity.status != "sending")
-                                 .execution_options(synchronize_session=False))
+        _may(session, ctx, activity, "delete")
+        stmt = delete(Activity).where(Activity.id == activity.id, Activity.organization_id == ctx.organization_id,
+                                      Activity.status != "sending")
+        if not ctx.is_admin:  # what the check allowed: a text that went out since is history, not the sender's
+            stmt = stmt.where(Activity.status.in_(UNSENT))
+        result = session.execute(stmt.execution_options(synchronize_session=False))
         if result.rowcount != 1:
             session.rollback()
+            activity = self.get(session, ctx, activity_id)
+            if activity.status != "sending":
+                _may(session, ctx, activity, "delete")
             raise Conflict("The message is being sent right now; try again in a moment.")
         session.commit()
 
@@ -488,3 +508,44 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         whatsapp=changes.whatsapp,
     )
     return request, template_id
+
+
+# -- who may change a text ------------------------------------------------------------------------------------------
+
+# Texts not yet gone out; any other status (sent, delivered, error, inbox) is the conversation's history.
+UNSENT = ("draft", *lifecycle.CANCELLABLE)
+_HISTORY_WORDS = {"inbox": "received", "error": "failed"}
+
+
+def _may(session: Session, ctx: Ctx, activity: Activity, action: str) -> None:
+    """Forbidden unless ctx may `action` ("edit", "cancel" or "delete") this text.
+
+    Editing or sending is the sender's only (`user_id`): sent by anyone else it would carry the sender's name on
+    words they didn't write. Cancelling a waiting text and deleting an unsent one are the sender's or an admin's;
+    deleting history is an admin's. A text with no sender (logged or received with no user) is an admin's to change.
+    """
+    own = activity.user_id is not None and activity.user_id == ctx.user_id
+    if action == "delete" and activity.status not in (*UNSENT, "sending"):
+        if ctx.is_admin:
+            return
+        word = _HISTORY_WORDS.get(activity.status, activity.status)
+        raise Forbidden(f"Only an admin can delete a {word} text: it is part of the conversation's history.")
+    if own or (ctx.is_admin and (action != "edit" or activity.user_id is None)):
+        return
+    whose = _sender_name(session, ctx, activity)
+    if action == "edit":
+        raise Forbidden(f"You can't edit or send {whose} text: only the person who wrote it can."
+                        if whose else "This text has no sender; only an admin can edit or send it.")
+    verb = "cancel" if action == "cancel" else "delete"
+    raise Forbidden(f"You can't {verb} {whose} text: only they or an admin can."
+                    if whose else f"This text has no sender; only an admin can {verb} it.")
+
+
+def _sender_name(session: Session, ctx: Ctx, activity: Activity) -> str | None:
+    """"Ana Diaz's" for the text's sender in ctx's workspace, "another user's" for one no longer in it, None when
+    the text has no sender."""
+    if activity.user_id is None:
+        return None
+    user = session.scalar(select(User).join(Membership, Membership.user_id == User.id)
+                          .where(User.id == activity.user_id, Membership.organization_id == ctx.organization_id))
+    return f"{user.display_name}'s" if user is not None else "another user's"

@@ -7,17 +7,22 @@ Buying, in this order, so that a refusal or a carrier failure leaves no charge:
 1. permission (`numbers_create`), 2. the number is not active anywhere here, 3. the carrier offers it (a search),
 4. reserve the first month from the wallet (conditional UPDATE + ledger row, committed), 5. buy at the carrier with
 its webhooks pointed at PUBLIC_BASE_URL, 6. on a carrier failure refund the reservation (ledger row), 7. save the
-number. `purchase` and `request_internal` therefore commit by themselves.
+number, paid until one month on. `purchase` and `request_internal` therefore commit by themselves.
+
+Later months are charged by tools/renewals.py. A number being released is `billing_status` "releasing" (committed
+before the carrier is asked), so no renewal charges it while the carrier call is under way.
 """
 
+import calendar
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import case, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,6 +43,7 @@ KINDS = ("local", "toll_free", "mobile")
 SHARING = ("personal", "group")
 NUMBER_TYPES = ("internal", "external")
 STATUSES = ("active", "inactive")
+BILLING_STATUSES = ("paid", "past_due", "releasing")
 MAX_SEARCH = 50
 
 SMS_WEBHOOK = "/api/webhooks/twilio/sms"
@@ -70,6 +76,23 @@ def close_status(exc: ServiceError) -> str:
             if problem.code in STATUS_BY_CODE:
                 return STATUS_BY_CODE[problem.code]
     return "error"
+
+
+# -- billing periods ---------------------------------------------------------------------------------------
+
+
+def months_after(start: datetime, months: int = 1, day: int | None = None) -> datetime:
+    """`start` moved on whole calendar months, to `day` of the month (start's own by default), or to the month's last
+    day when it has fewer: a number bought on 31 January is paid until 28 (or 29) February, then 31 March."""
+    year, month = divmod(start.month - 1 + months, 12)
+    year += start.year
+    return start.replace(year=year, month=month + 1,
+                         day=min(day or start.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def next_paid_until(paid_until: datetime, bought: datetime) -> datetime:
+    """The end of the month after the one ending at `paid_until`, on the day of the month the number was bought."""
+    return months_after(paid_until, 1, bought.day)
 
 
 # -- search ------------------------------------------------------------------------------------------------
@@ -152,8 +175,9 @@ def find_offer(provider: Provider, e164: str, parsed: phonenumbers.PhoneNumber, 
 
 def list_numbers(session: Session, ctx: Ctx, page: PageRequest, number_type: str | None = None,
                  status: str | None = "active", number: str | None = None, user_id: str | None = None,
-                 is_group_number: bool | None = None) -> Page:
-    """The workspace's numbers; active ones unless `status` says "inactive" or "all"."""
+                 is_group_number: bool | None = None, billing_status: str | None = None) -> Page:
+    """The workspace's numbers; active ones unless `status` says "inactive" or "all"; `billing_status` "past_due"
+    finds those whose renewal the wallet could not pay."""
     stmt = select(PhoneNumber).where(PhoneNumber.organization_id == ctx.organization_id)
     problems = []
     if number_type is not None:
@@ -165,6 +189,11 @@ def list_numbers(session: Session, ctx: Ctx, page: PageRequest, number_type: str
         problems.append(Problem("invalid_choice", "status", "Not a valid choice: use active, inactive or all."))
     elif status != "all":
         stmt = stmt.where(PhoneNumber.status == status)
+    if billing_status is not None:
+        if billing_status not in BILLING_STATUSES:
+            problems.append(Problem("invalid_choice", "billing_status",
+                                    f"Not a valid choice: use one of {', '.join(BILLING_STATUSES)}."))
+        stmt = stmt.where(PhoneNumber.billing_status == billing_status)
     if problems:
         raise Invalid(problems)
     if number:
@@ -242,27 +271,79 @@ def update_number(session: Session, ctx: Ctx, phone_id: str, data: NumberPatch) 
 
 
 def release_number(session: Session, ctx: Ctx, provider: Provider, phone_id: str) -> PhoneNumber:
-    """Release the number at the carrier and mark it inactive; texts and calls to it are no longer routed."""
+    """Release the number at the carrier and mark it inactive; texts and calls to it are no longer routed.
+
+    A billed number is marked "releasing" (committed) before the carrier is asked, so no renewal charges it meanwhile;
+    if the carrier refuses, it goes back to what it was."""
     number = get_number(session, ctx, phone_id)
     if not ctx.can("numbers_delete"):
         raise Forbidden("You don't have permission to release phone numbers (numbers_delete).")
     if number.status != "active":
         return number
     if number.number_type == "internal" and number.provider_sid:
+        claimed = claim_release(session, number.id) if number.billing_status is not None else False
         end_transaction(session)
         try:
-            provider.release_number(number.provider_sid)
-        except ProviderError as exc:
-            if exc.status != 404:  # already gone at the carrier: release here too
-                if exc.retryable or exc.status is None or exc.status >= 500:
-                    raise ProviderUnavailable(f"The carrier could not release the number: {exc.message}") from exc
-                raise Invalid.one("provider_error", "", f"The carrier could not release the number: {exc.message}") from exc
-    number.status = "inactive"
-    hold_sends_from_number(session, ctx, number.number)
-    number.date_released = utcnow()
-    number.date_updated = number.date_released
-    session.flush()
+            release_at_carrier(provider, number.provider_sid)
+        except BaseException:
+            if claimed:
+                session.rollback()
+                give_back_release(session, number.id)
+                session.commit()
+            raise
+    mark_released(session, ctx, number.id, number.number)
+    session.refresh(number)
     return number
+
+
+# What a billed number's billing_status is once no longer "releasing": past due when its grace period had begun.
+SETTLED_BILLING_STATUS = case((PhoneNumber.billing_status.is_(None), null()),
+                              (PhoneNumber.grace_until.is_(None), "paid"), else_="past_due")
+
+
+def claim_release(session: Session, phone_id: str) -> bool:
+    """Mark an active billed number "releasing" (no renewal charges it from then on); the caller commits."""
+    done = session.execute(update(PhoneNumber)
+                           .where(PhoneNumber.id == phone_id, PhoneNumber.status == "active",
+                                  PhoneNumber.billing_status.is_not(None))
+                           .values(billing_status="releasing", date_updated=utcnow())
+                           .execution_options(synchronize_session=False))
+    return done.rowcount == 1
+
+
+def give_back_release(session: Session, phone_id: str) -> None:
+    """The carrier kept the number: it is billed again as it was before `claim_release`."""
+    session.execute(update(PhoneNumber)
+                    .where(PhoneNumber.id == phone_id, PhoneNumber.status == "active",
+                           PhoneNumber.billing_status == "releasing")
+                    .values(billing_status=SETTLED_BILLING_STATUS, date_updated=utcnow())
+                    .execution_options(synchronize_session=False))
+
+
+def release_at_carrier(provider: Provider, sid: str) -> None:
+    """Give the number back to the carrier; one the carrier no longer has (404) counts as given back."""
+    try:
+        provider.release_number(sid)
+    except ProviderError as exc:
+        if exc.status != 404:  # already gone at the carrier: release here too
+            if exc.retryable or exc.status is None or exc.status >= 500:
+                raise ProviderUnavailable(f"The carrier could not release the number: {exc.message}") from exc
+            raise Invalid.one("provider_error", "", f"The carrier could not release the number: {exc.message}") from exc
+
+
+def mark_released(session: Session, ctx: Ctx, phone_id: str, number: str) -> bool:
+    """Mark an active number inactive (released now) and hold the texts waiting to go out from it; False when it was
+    released already. Its billing_status keeps what it was (paid, or past due). The caller commits."""
+    now = utcnow()
+    done = session.execute(update(PhoneNumber)
+                           .where(PhoneNumber.id == phone_id, PhoneNumber.status == "active")
+                           .values(status="inactive", billing_status=SETTLED_BILLING_STATUS, date_released=now,
+                                   date_updated=now)
+                           .execution_options(synchronize_session=False))
+    if done.rowcount != 1:
+        return False
+    hold_sends_from_number(session, ctx, number)
+    return True
 
 
 # -- buying --------------------------------------------------------------------------------------------------
@@ -327,11 +408,13 @@ def _buy(session: Session, ctx: Ctx, provider: Provider, public_base_url: str, o
         refund("the purchase failed")
         raise
 
+    now = utcnow()
     row = PhoneNumber(id=phone_id, organization_id=ctx.organization_id, number=bought.number or offer.number,
                       label=label, number_type="internal", kind=offer.kind, country=offer.country,
                       sms=bought.sms, mms=bought.mms, voice=bought.voice, status="active", sharing=sharing,
                       user_id=ctx.user_id if sharing == "personal" else None, provider=provider.name,
-                      provider_sid=bought.sid, monthly_cost=cost)
+                      provider_sid=bought.sid, monthly_cost=cost, date_created=now, date_updated=now,
+                      paid_until=months_after(now), billing_status="paid")
     session.add(row)
     try:
         session.commit()

@@ -101,6 +101,13 @@ def add_credit(session: Session, organization_id: str, amount: Decimal, reason: 
     return _entry(session, organization_id, amount, after, reason, reference, user_id)
 
 
+def note(session: Session, organization_id: str, reason: str, reference: str | None = None,
+         user_id: str | None = None) -> WalletEntry:
+    """A ledger row that moves no money (amount 0.00, the balance as it is): something the workspace should read next
+    to its charges, such as a monthly charge the balance could not pay."""
+    return _entry(session, organization_id, Decimal(0), balance(session, organization_id), reason, reference, user_id)
+
+
 def parse_amount(value: Any, field: str = "amount") -> Decimal:
     """A dollar amount from JSON (number or string): positive, at most MAX_CREDIT, whole cents."""
     def bad(message: str) -> Invalid:

@@ -1,6 +1,8 @@
 """Phone numbers in Close's dialect: list, get, update, release; search the carrier's stock and buy.
 
-Buying is paid from the workspace's wallet (tools/wallet); see tools/numbers for the order of steps.
+Buying is paid from the workspace's wallet (tools/wallet); see tools/numbers for the order of steps. Each later month
+is charged when `paid_until` comes (tools/renewals): `billing_status` says "past_due" when the wallet could not pay,
+and `grace_until` when the number is released unless it is paid by then.
 """
 
 from typing import Annotated, Any
@@ -46,6 +48,9 @@ def phone_number_json(row: PhoneNumber) -> dict[str, Any]:
         "forward_to_enabled": row.forward_to is not None,
         "status": row.status,
         "monthly_cost": money(row.monthly_cost),
+        "paid_until": iso(row.paid_until),
+        "billing_status": row.billing_status,
+        "grace_until": iso(row.grace_until),
         "date_created": iso(row.date_created),
         "date_updated": iso(row.date_updated),
         "date_released": iso(row.date_released),
@@ -92,12 +97,14 @@ def list_numbers(session: SessionDep, ctx: CurrentCtx, page: PageDep, fields: Fi
                  status: Annotated[str | None, Query(max_length=20)] = None,
                  number: Annotated[str | None, Query(max_length=64)] = None,
                  user_id: Annotated[str | None, Query(max_length=40)] = None,
-                 is_group_number: Annotated[str | None, Query(max_length=10)] = None) -> dict:
+                 is_group_number: Annotated[str | None, Query(max_length=10)] = None,
+                 billing_status: Annotated[str | None, Query(max_length=20)] = None) -> dict:
     problems: list[Problem] = []
     group = _flag(is_group_number, "is_group_number", problems)
     if problems:
         raise Invalid(problems)
-    result = numbers.list_numbers(session, ctx, page, number_type, status, number, user_id, group)
+    result = numbers.list_numbers(session, ctx, page, number_type, status, number, user_id, group,
+                                  (billing_status or "").strip() or None)
     return page_json([select_fields(phone_number_json(x), fields) for x in result.items], result.has_more)
 
 

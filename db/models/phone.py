@@ -43,6 +43,13 @@ class PhoneNumber(Timestamps, Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), index=True)
     monthly_cost: Mapped[Decimal] = mapped_column(Numeric(12, 4), default=Decimal("0"))
     date_released: Mapped[datetime | None]
+    # Monthly billing (tools/renewals.py), for numbers bought from a carrier; all three are None for numbers Cody
+    # does not bill (external ones, seeded ones). paid_until: the end of the last month paid for. billing_status:
+    # "paid", "past_due" (a renewal the wallet could not pay; the number still works until grace_until) or
+    # "releasing" (being given back to the carrier: never charged again).
+    paid_until: Mapped[datetime | None] = mapped_column(index=True)
+    billing_status: Mapped[str | None] = mapped_column(String(20))
+    grace_until: Mapped[datetime | None]
 
     def __init__(self, **kw):
         kw.setdefault("id", new_id("phon"))

@@ -1,4 +1,5 @@
-"""The row is the job: claim due messages atomically, deliver them, and resolve stale claims."""
+"""The row is the job: claim due messages atomically, deliver them, and resolve stale claims; and, every few
+minutes, renew the numbers whose month has come (tools/renewals.py)."""
 
 import logging
 import threading
@@ -11,6 +12,7 @@ from db.models import Activity
 from db.types import utcnow
 from tools.messaging.delivery import carrier_outcome, find_sent
 from tools.messaging.service import Messaging
+from tools.renewals import RENEW_EVERY_SECONDS, RenewalReport, run_renewals
 from tools.telephony.base import ProviderError
 
 log = logging.getLogger("cody.dispatcher")
@@ -44,12 +46,14 @@ def claim_due(session: Session, worker_id: str, batch: int) -> list[str]:
 
 class Dispatcher:
     def __init__(self, messaging: Messaging, factory: sessionmaker[Session], batch: int = 50,
-                 poll_seconds: float = 0.5, worker_id: str | None = None):
+                 poll_seconds: float = 0.5, worker_id: str | None = None,
+                 renew_every: float | None = RENEW_EVERY_SECONDS):
         self.messaging = messaging
         self.factory = factory
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or messaging.worker_id
+        self.renew_every = renew_every  # seconds between renewal passes in run_forever; None for none
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -125,6 +129,10 @@ class Dispatcher:
             log.warning("%s was left sending; %s", activity.id, outcome)
         # else its sender renewed the claim or finished meanwhile: the row is not stale any more
 
+    def renew_numbers(self) -> RenewalReport:
+        """One renewal pass (safe alongside other processes' passes)."""
+        return run_renewals(self.factory, self.messaging.provider)
+
     def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver everything due now (tests and `cody worker --once`)."""
         total = 0
@@ -136,7 +144,7 @@ class Dispatcher:
         return total
 
     def run_forever(self) -> None:
-        last_reconcile = 0.0
+        last_reconcile = last_renewal = 0.0
         every = min(30.0, max(1.0, self.messaging.settings.sending_timeout_seconds / 2))
         while not self._stop.is_set():
             try:
@@ -145,6 +153,9 @@ class Dispatcher:
                 if now - last_reconcile > every:
                     self.reconcile_stale()
                     last_reconcile = now
+                if self.renew_every is not None and now - last_renewal > self.renew_every:
+                    last_renewal = now  # before the pass: one that fails waits for the next interval too
+                    self.renew_numbers()
             except Exception:
                 log.exception("dispatcher round failed")
                 claimed = 0

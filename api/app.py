@@ -15,7 +15,7 @@ from assistant.service import Assistant
 from assistant.settings import assistant_settings
 from assistant.setup import build_assistant
 from db.session import make_engine, make_sessionmaker
-from tools.runtime import Runtime, build_runtime
+from tools.runtime import Runtime, start_runtime
 from tools.settings import telephony_settings
 
 log = logging.getLogger("cody.api")
@@ -26,7 +26,8 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     settings = settings or api_settings()
     if factory is None:
         factory = make_sessionmaker(make_engine(settings.database_url))
-    runtime = runtime or build_runtime(telephony_settings(), factory, poll_seconds=settings.dispatcher_poll_seconds)
+    # Without a runtime given, this is a serving process: its telephony settings are checked and its carrier logged.
+    runtime = runtime or start_runtime(telephony_settings(), factory, poll_seconds=settings.dispatcher_poll_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

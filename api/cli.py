@@ -1,17 +1,23 @@
 """The `cody` command: serve, worker, migrate, admin."""
 
+import ipaddress
 import json
 import os
 import signal
+from typing import NoReturn
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy import select, update
 
-from api.settings import api_settings
+from api.logs import configure_logging
+from api.settings import ApiSettings, api_settings
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker, transaction
+from tools.settings import ConfigurationError, TelephonySettings, configuration_error, telephony_settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Cody: the assistant behind your business line.")
 admin = typer.Typer(no_args_is_help=True, help="Workspace administration.")
@@ -23,10 +29,46 @@ def _factory():
     return make_sessionmaker(make_engine(api_settings().database_url))
 
 
+def _refuse(message: str) -> NoReturn:
+    """Stop before doing anything, with a message naming the setting and the fix (exit code 2, as for bad options)."""
+    console.print(f"[red]Cody can't start: {escape(message)}[/red]", soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _settings() -> ApiSettings:
+    try:
+        return api_settings()
+    except ValidationError as exc:
+        _refuse(str(configuration_error(exc)))
+
+
+def _telephony() -> TelephonySettings:
+    try:
+        return telephony_settings()
+    except ValidationError as exc:
+        _refuse(str(configuration_error(exc)))
+
+
+def _start_runtime(telephony: TelephonySettings, factory, poll_seconds: float):
+    from tools.runtime import start_runtime  # the carrier SDKs load only for the commands that send
+
+    try:
+        return start_runtime(telephony, factory, poll_seconds=poll_seconds)
+    except ConfigurationError as exc:
+        _refuse(str(exc))
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest revision."""
-    upgrade(api_settings().database_url)
+    upgrade(_settings().database_url)
     console.print("Schema is up to date.")
 
 
@@ -34,30 +76,54 @@ def migrate() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
-    demo: bool = typer.Option(False, help="Seed a demo workspace first and print its API key"),
+    demo: bool = typer.Option(False, help="Seed a demo workspace first and print its API key (sandbox line only)"),
     no_dispatcher: bool = typer.Option(False, "--no-dispatcher", help="Leave sending to `cody worker` processes"),
 ) -> None:
     """Run migrations and serve the API (with the dispatcher in-process unless --no-dispatcher)."""
-    os.environ.setdefault("PUBLIC_BASE_URL", f"http://{host}:{port}")
     if no_dispatcher:
         os.environ["RUN_DISPATCHER"] = "false"
-    settings = api_settings()
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    telephony = _telephony()
+    if demo and telephony.uses_twilio:
+        _refuse("--demo runs on the sandbox line and signs the web page in with an admin key, so it does not run "
+                "with Twilio credentials. Unset TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to try the demo, or run "
+                "`cody serve` without --demo.")
+    if not telephony.uses_twilio and "public_base_url" not in telephony.model_fields_set:
+        # The sandbox calls this server back; Twilio mode needs PUBLIC_BASE_URL set (checked by start_runtime).
+        telephony = telephony.model_copy(update={"public_base_url": f"http://{host}:{port}"})
+    factory = _factory()
+    runtime = _start_runtime(telephony, factory, settings.dispatcher_poll_seconds)
     upgrade(settings.database_url)
     if demo:
         from tools.demo import seed_demo
 
-        with transaction(_factory()) as session:
+        with transaction(factory) as session:
+            revoked = _revoke_demo_keys(session)
             info = seed_demo(session)
-        _print_demo(info, host, port)
+        _print_demo(info, host, port, revoked)
     from api.app import create_app
 
-    app = create_app()
+    app = create_app(settings, factory, runtime)
     if demo:
-        app.state.demo_api_key = info.api_key  # the web page signs the demo in by itself (api/web.py)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+        # The web page signs the demo in by itself, but only for a browser on this machine (api/web.py).
+        app.state.demo_api_key = info.api_key
+    # log_config=None: uvicorn's own records go through the handler configure_logging installed.
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None)
 
 
-def _print_demo(info, host: str, port: int) -> None:
+def _revoke_demo_keys(session) -> int:
+    """Revoke every key the demo user holds, so only the key this run prints (and puts in the page) works."""
+    from db.models import ApiKey, User
+    from tools.demo import DEMO_EMAIL
+
+    demo_users = select(User.id).where(User.email == DEMO_EMAIL)
+    done = session.execute(update(ApiKey).where(ApiKey.user_id.in_(demo_users), ApiKey.revoked.is_(False))
+                           .values(revoked=True))
+    return done.rowcount or 0
+
+
+def _print_demo(info, host: str, port: int, revoked: int = 0) -> None:
     base = f"http://{host}:{port}"
     # soft_wrap: never break a line at the console width (80 when stderr is not a terminal), so the key
     # and the curl command stay whole and copyable in logs.
@@ -67,8 +133,14 @@ def _print_demo(info, host: str, port: int) -> None:
     say(f"[bold]Demo workspace ready[/bold] ({'created' if info.created else 'existing'}): {info.organization_id}")
     say(f"Business line (sandbox): {info.number}")
     say(f"API key: [bold]{info.api_key}[/bold]")
+    if revoked:
+        say(f"Revoked the demo's earlier keys ({revoked}): only this one works now.")
     say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
-    say(f"Open {base}/ in a browser: the demo signs in by itself.")
+    if _is_loopback(host):
+        say(f"Open {base}/ in a browser: the demo signs in by itself.")
+    else:
+        say(f"Open the page in a browser on this machine (http://127.0.0.1:{port}/) and it signs in by itself; "
+            "from anywhere else, paste the key above.")
     say(f"Or ask Cody: curl -u {info.api_key}: -H 'Content-Type: application/json' "
         f"-d '{{\"text\": \"text Sarah I am running late\"}}' {base}/api/chat/messages")
 
@@ -79,10 +151,9 @@ def worker(
     poll: float = typer.Option(0.5, help="Seconds between looks for due messages when idle"),
 ) -> None:
     """Run the dispatcher alone (scaled deployments run several against one PostgreSQL)."""
-    from tools.runtime import build_runtime
-    from tools.settings import telephony_settings
-
-    runtime = build_runtime(telephony_settings(), _factory(), poll_seconds=poll)
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = _start_runtime(_telephony(), _factory(), poll)
     if once:
         console.print(f"Sent {runtime.dispatcher.drain()} due message(s).")
         return
@@ -119,7 +190,7 @@ def create_org(
     from tools.problems import Invalid
     from tools.workspaces import create_organization
 
-    upgrade(api_settings().database_url)
+    upgrade(_settings().database_url)
     try:
         with transaction(_factory()) as session:
             ws = create_organization(session, name, email)

@@ -44,10 +44,36 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PlainFormatter(logging.Formatter):
+    """`LOG_JSON=false`: one readable line per record (tracebacks follow), secrets masked in all of it."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+HANDLER_NAME = "cody"
+# Request tracing of the HTTP libraries (one INFO line per request; the Twilio SDK's is eight, headers included)
+# is kept for LOG_LEVEL=DEBUG.
+CHATTY_LOGGERS = ("httpx", "httpcore", "tools.telephony.httpx_client", "twilio")
+
+
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
+    """Send every log record, Cody's and uvicorn's, to stderr as one line (JSON unless `as_json` is false), masked.
+
+    Called once by the processes Cody runs (`cody serve`, `cody worker`), never by `create_app`, so tests and other
+    embedders keep their own logging (pytest's caplog). A second call replaces the handler the first installed and
+    leaves any other handler of the root logger alone.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(JsonFormatter() if as_json else PlainFormatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
+    root.setLevel(level.upper())
+    quiet = level.upper() != "DEBUG"
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -6,9 +6,13 @@ as `Authorization: Bearer <key>`. Two small JSON routes help the page: `/api/web
 this server runs) and `/api/web/contacts/` (contacts searched by name, lead, phone or email, paged like Close).
 
 A key is put into the page only when the app was started with `cody serve --demo` (app.state.demo_api_key), so the
-demo signs in by itself; otherwise the page never carries a key.
+demo signs in by itself, and only for a browser on the server's own machine: a loopback client address (as uvicorn
+reports it, after X-Forwarded-For from a trusted local proxy) that asked for a loopback host (so a web site whose
+name was re-pointed at 127.0.0.1 cannot read it either). Any other visitor gets the page without it, and a server not
+started with --demo never puts a key in it.
 """
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated
@@ -49,9 +53,27 @@ def is_sandbox(request: Request) -> bool:
     return getattr(getattr(runtime, "provider", None), "name", None) == "sandbox"
 
 
+def _loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def from_this_machine(request: Request) -> bool:
+    """Whether a loopback client asked for a loopback host (never true for a request that names no client)."""
+    return bool(request.client) and _loopback(request.client.host) and _loopback(request.url.hostname or "")
+
+
 @router.get("/", response_class=HTMLResponse)
 def page(request: Request) -> HTMLResponse:
-    demo_key = getattr(request.app.state, "demo_api_key", None) or None
+    demo_key = (getattr(request.app.state, "demo_api_key", None) or None) if from_this_machine(request) else None
     response = templates.TemplateResponse(request, "index.html", {"sandbox": is_sandbox(request), "demo_key": demo_key})
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -65,14 +65,15 @@ def test_create_org_refuses_a_bad_email(tmp_path: Path) -> None:
 
 
 class Serve:
-    """`cody serve --demo` in a subprocess, its merged output read line by line in a thread."""
+    """`cody serve --demo` (or with other `args`) in a subprocess, its merged output read line by line in a thread."""
 
-    def __init__(self, tmp_path: Path, db_path: Path):
+    def __init__(self, tmp_path: Path, db_path: Path, args: tuple[str, ...] = ("--demo",),
+                 env: dict[str, str] | None = None):
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([CODY, "serve", "--demo", "--port", str(self.port)], cwd=tmp_path,
-                                     env=_env(db_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1)
+        self.proc = subprocess.Popen([CODY, "serve", *args, "--port", str(self.port)], cwd=tmp_path,
+                                     env=_env(db_path) | (env or {}), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, bufsize=1)
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -114,8 +115,15 @@ class Serve:
             time.sleep(0.1)
         pytest.fail("cody serve did not start listening")
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
+        """Stop the server; return every line it printed."""
         stop_process(self.proc)
+        try:
+            while (line := self._queue.get(timeout=10)) is not None:
+                self.lines.append(line)
+        except queue.Empty:
+            pass
+        return self.lines
 
 
 def _start_demo(tmp_path: Path, db_path: Path) -> tuple[Serve, str, str, str]:
@@ -166,12 +174,15 @@ def test_serve_demo_then_again(tmp_path: Path) -> None:
         serve.stop()
     assert serve.proc.returncode is not None
 
-    # Second run against the same database: same workspace, a fresh key that works, nothing seeded twice.
+    # Second run against the same database: same workspace, a fresh key that works, nothing seeded twice, and the
+    # first run's key (which its page handed out) no longer works.
     serve2, key2, org_id2, how2 = _start_demo(tmp_path, db_path)
     try:
         assert how2 == "existing"
         assert org_id2 == org_id
         assert key2 != key and key2.startswith("cody_")
+        assert any("Revoked the demo's earlier keys (1): only this one works now." in line for line in serve2.lines)
+        assert httpx.get(f"{serve2.base_url}/api/v1/me/", auth=(key, ""), timeout=30).status_code == 401
         with httpx.Client(base_url=serve2.base_url, auth=(key2, ""), timeout=30) as client:
             me = client.get("/api/v1/me/")
             assert me.status_code == 200, me.text

@@ -41,3 +41,37 @@ def test_the_environment_is_checked_too(monkeypatch):
     monkeypatch.setenv("SENDING_TIMEOUT_SECONDS", "5")
     with pytest.raises(ValidationError, match="sending_timeout_seconds"):
         settings()
+
+
+def test_a_refused_setting_never_quotes_the_auth_token(monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "tok-never-shown-0123456789")
+    monkeypatch.setenv("SENDING_TIMEOUT_SECONDS", "5")
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    assert "sending_timeout_seconds" in str(caught.value) and "tok-never-shown" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("given", "missing"), [
+    ({"twilio_account_sid": "AC" + "4" * 32}, "TWILIO_AUTH_TOKEN"),
+    ({"twilio_auth_token": "tok-never-shown-0123456789"}, "TWILIO_ACCOUNT_SID"),
+    ({"twilio_account_sid": "AC" + "4" * 32, "twilio_auth_token": ""}, "TWILIO_AUTH_TOKEN"),
+    ({"twilio_messaging_service_sid": "MG" + "5" * 32}, "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"),
+])
+def test_half_a_twilio_configuration_is_refused_naming_what_is_missing(given, missing):
+    with pytest.raises(ValidationError) as caught:
+        settings(**given)
+    assert f"{missing} {'are' if ' and ' in missing else 'is'} not. Set {missing}" in str(caught.value)
+    assert "tok-never-shown" not in str(caught.value)
+
+
+def test_no_twilio_setting_at_all_is_the_sandbox():
+    assert not settings().uses_twilio and settings().public_base_url_problem() is None
+
+
+def test_a_runtime_for_twilio_without_a_public_url_is_refused_whoever_builds_it(factory):
+    """Not only `cody serve`: the default URL is this machine's, which Twilio can never call back."""
+    from tools.runtime import build_runtime
+    from tools.settings import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="PUBLIC_BASE_URL is not set, and Twilio credentials are"):
+        build_runtime(settings(twilio_account_sid="AC" + "4" * 32, twilio_auth_token="tok"), factory)

@@ -50,12 +50,40 @@ def test_the_page_is_a_shell_with_no_key_in_it(client, demo):
     assert response.headers["cache-control"] == "no-store"
 
 
-def test_a_demo_server_puts_its_key_in_the_page_escaped(app, client, demo):
+def here(app, address: str = "127.0.0.1", host: str = "127.0.0.1:8000") -> TestClient:
+    """A browser at `address` asking for http://`host`/."""
+    return TestClient(app, base_url=f"http://{host}", client=(address, 50000))
+
+
+def test_a_demo_server_puts_its_key_in_the_page_escaped(app, demo):
     app.state.demo_api_key = demo.api_key
-    assert f'<meta name="cody-demo-key" content="{demo.api_key}">' in client.get("/").text
-    app.state.demo_api_key = '"><script>alert(1)</script>'
-    html = client.get("/").text
+    with here(app) as browser_here:
+        assert f'<meta name="cody-demo-key" content="{demo.api_key}">' in browser_here.get("/").text
+        app.state.demo_api_key = '"><script>alert(1)</script>'
+        html = browser_here.get("/").text
     assert "<script>alert(1)" not in html and "&#34;&gt;&lt;script&gt;" in html
+
+
+@pytest.mark.parametrize(("address", "host"), [
+    ("127.0.0.1", "127.0.0.1:8000"), ("::1", "[::1]:8000"), ("::ffff:127.0.0.1", "localhost:8000"),
+])
+def test_a_demo_servers_key_reaches_a_browser_on_its_own_machine(app, demo, address, host):
+    app.state.demo_api_key = demo.api_key
+    with here(app, address, host) as browser:
+        assert f'<meta name="cody-demo-key" content="{demo.api_key}">' in browser.get("/").text
+
+
+@pytest.mark.parametrize(("address", "host"), [
+    ("203.0.113.7", "cody.example.com"), ("192.168.1.20", "192.168.1.5:8000"), ("2001:db8::7", "[::1]:8000"),
+    ("testclient", "127.0.0.1:8000"),
+    ("127.0.0.1", "rebound.example.com:8000"),  # a web site whose name now points at 127.0.0.1 (DNS rebinding)
+])
+def test_a_demo_servers_key_reaches_no_other_browser(app, demo, address, host):
+    """The demo key is an admin's (numbers, wallet): a visitor from anywhere else gets the page without it."""
+    app.state.demo_api_key = demo.api_key
+    with here(app, address, host) as elsewhere:
+        page = elsewhere.get("/")
+    assert page.status_code == 200 and "cody-demo-key" not in page.text and demo.api_key not in page.text
 
 
 def test_no_sandbox_panel_with_a_real_carrier(db_url, factory, demo):

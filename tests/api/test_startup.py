@@ -1,0 +1,157 @@
+"""What an operator sees when `cody serve` and `cody worker` start.
+
+A misconfiguration stops them before anything is created, with exit code 2 and one message naming the setting and
+the fix, and never quoting a secret. A good configuration logs which carrier the process sends through (never the
+auth token), and from then on every log line, Cody's and uvicorn's, is written as LOG_JSON says, secrets masked.
+"""
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from db.migrate import upgrade
+from tests.api.test_cli import CODY, Serve
+
+SID = "AC" + "4" * 32
+TOKEN = "live-auth-token-0123456789abcdef"
+SERVICE = "MG" + "5" * 32
+TWILIO = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN}
+PUBLIC = {"PUBLIC_BASE_URL": "https://cody.example.com"}
+
+
+def cody(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `cody ARGS` in `tmp_path` with only `env` set among Cody's settings (a SQLite file there by default)."""
+    clean = {name: value for name, value in os.environ.items()
+             if not name.upper().startswith(("TWILIO_", "PUBLIC_BASE_URL", "LOG_", "DATABASE_URL", "RUN_DISPATCHER"))}
+    clean["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cody.db'}"
+    return subprocess.run([CODY, *args], cwd=tmp_path, env=clean | env, capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def refused(result: subprocess.CompletedProcess, tmp_path: Path) -> str:
+    """The one message a refused start printed; checks that it is only that."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and TOKEN not in output
+    assert not (tmp_path / "cody.db").exists(), "nothing is created before the configuration is checked"
+    assert result.stderr.startswith("Cody can't start: "), output
+    return " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("command", [["serve"], ["worker", "--once"]])
+def test_an_account_sid_with_a_misspelt_token_stops_cody(tmp_path, command):
+    result = cody(tmp_path, *command, TWILIO_ACCOUNT_SID=SID, TWILIO_AUTHTOKEN=TOKEN)
+    message = refused(result, tmp_path)
+    assert "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not. Set TWILIO_AUTH_TOKEN (from the Twilio console) " \
+           "to send through Twilio, or unset TWILIO_ACCOUNT_SID to use the sandbox line." in message
+    assert "TWILIO_AUTHTOKEN is set, but Cody reads no such setting (did you mean TWILIO_AUTH_TOKEN?)" in message
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"TWILIO_AUTH_TOKEN": TOKEN}, "TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not. Set TWILIO_ACCOUNT_SID"),
+    ({"TWILIO_MESSAGING_SERVICE_SID": SERVICE},
+     "TWILIO_MESSAGING_SERVICE_SID is set but TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not."),
+    ({"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": "  "}, "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not."),
+])
+def test_half_a_twilio_configuration_never_runs_as_the_sandbox(tmp_path, env, says):
+    assert says in refused(cody(tmp_path, "serve", **env, **PUBLIC), tmp_path)
+
+
+@pytest.mark.parametrize(("command", "public_base_url", "says"), [
+    ("serve", None, "PUBLIC_BASE_URL is not set, and Twilio credentials are."),
+    ("worker", None, "PUBLIC_BASE_URL is not set, and Twilio credentials are."),
+    ("serve", "http://cody.example.com", "PUBLIC_BASE_URL (http://cody.example.com) is not an https URL."),
+    ("worker", "https://127.0.0.1:8000",
+     "PUBLIC_BASE_URL (https://127.0.0.1:8000) names an address Twilio cannot reach (127.0.0.1)"),
+    ("serve", "https://0.0.0.0:8000", "names an address Twilio cannot reach (0.0.0.0)"),
+    ("worker", "https://localhost", "names an address Twilio cannot reach (localhost)"),
+    ("serve", "https://10.1.2.3", "names an address Twilio cannot reach (10.1.2.3)"),
+])
+def test_twilio_needs_a_public_https_url_to_call_back(tmp_path, command, public_base_url, says):
+    args = ["serve", "--host", "0.0.0.0"] if command == "serve" else ["worker", "--once"]
+    env = TWILIO | ({"PUBLIC_BASE_URL": public_base_url} if public_base_url else {})
+    message = refused(cody(tmp_path, *args, **env), tmp_path)
+    assert says in message
+    assert "Set PUBLIC_BASE_URL to the https URL Twilio reaches this server at (e.g. https://cody.example.com)" \
+        in message
+
+
+def test_a_carrier_on_this_machine_may_call_back_on_loopback(tmp_path):
+    """TWILIO_API_BASE_URL pointing at a fake carrier (load tests, tests/scale) runs with a loopback PUBLIC_BASE_URL."""
+    upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
+    result = cody(tmp_path, "worker", "--once", **TWILIO, TWILIO_API_BASE_URL="http://127.0.0.1:9",
+                  PUBLIC_BASE_URL="http://127.0.0.1:8000")
+    assert result.returncode == 0, result.stderr
+    assert "Telephony: Twilio, account AC...4444 at http://127.0.0.1:9," in result.stderr
+
+
+def test_the_demo_does_not_run_with_twilio_credentials(tmp_path):
+    message = refused(cody(tmp_path, "serve", "--demo", **TWILIO, **PUBLIC), tmp_path)
+    assert "--demo runs on the sandbox line and signs the web page in with an admin key, so it does not run with " \
+           "Twilio credentials. Unset TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to try the demo" in message
+
+
+def test_a_log_level_logging_does_not_know_is_named(tmp_path):
+    message = refused(cody(tmp_path, "worker", "--once", LOG_LEVEL="verbose"), tmp_path)
+    assert message == "Cody can't start: LOG_LEVEL: 'verbose' is not a log level; use one of DEBUG, INFO, WARNING, " \
+                      "ERROR, CRITICAL"
+
+
+def json_lines(text: str) -> list[dict]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]
+
+
+def test_a_twilio_worker_logs_its_carrier_and_never_the_token(tmp_path):
+    upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
+    result = cody(tmp_path, "worker", "--once", **TWILIO, **PUBLIC, TWILIO_MESSAGING_SERVICE_SID=SERVICE,
+                  TWILIO_ACOUNT_SID="AC-typo")
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    logs, said = result.stderr.split("Sent 0 due message(s).")
+    assert said.strip() == ""
+    entries = json_lines(logs)
+    assert {"level": "INFO", "logger": "cody.runtime",
+            "msg": f"Telephony: Twilio, account AC...4444 at https://api.twilio.com, messaging service {SERVICE}; "
+                   "webhooks and status callbacks at https://cody.example.com"} in [
+        {k: e[k] for k in ("level", "logger", "msg")} for e in entries]
+    assert {"level": "WARNING", "logger": "cody.runtime",
+            "msg": "TWILIO_ACOUNT_SID is set, but Cody reads no such setting (did you mean TWILIO_ACCOUNT_SID?)"} in [
+        {k: e[k] for k in ("level", "logger", "msg")} for e in entries]
+
+
+def test_a_sandbox_worker_says_so_in_plain_lines_when_log_json_is_false(tmp_path):
+    upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
+    result = cody(tmp_path, "worker", "--once", LOG_JSON="false")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^\d{4}-\d\d-\d\dT[\d:]{8} INFO cody\.runtime Telephony: the sandbox line \(no Twilio "
+                     r"credentials\): no text or call reaches a carrier; its callbacks go to http://127\.0\.0\.1:8000$",
+                     result.stderr, re.MULTILINE), result.stderr
+
+
+@pytest.mark.slow
+def test_serve_writes_every_log_line_as_json_with_secrets_masked(tmp_path):
+    serve = Serve(tmp_path, tmp_path / "cody.db", args=())
+    secret = "cody_" + "s3cr3t" * 6
+    try:
+        serve.wait_until_listening()
+        # A forged Twilio webhook is refused with a warning; a key in a query string is in the access log.
+        forged = httpx.post(f"{serve.base_url}/api/webhooks/twilio/sms", data={"From": "+1", "Body": "x"}, timeout=30)
+        assert forged.status_code == 403
+        assert httpx.get(f"{serve.base_url}/api/v1/me/?api_key={secret}", timeout=30).status_code == 401
+    finally:
+        lines = serve.stop()
+    entries = json_lines("\n".join(lines))  # every line, uvicorn's too, is one JSON object
+    said = [(e["level"], e["logger"], e["msg"]) for e in entries]
+    assert ("INFO", "cody.runtime", "Telephony: the sandbox line (no Twilio credentials): no text or call reaches a "
+            f"carrier; its callbacks go to {serve.base_url}") in said
+    assert ("WARNING", "cody.webhooks", "refused a Twilio webhook with a missing or wrong signature") in said
+    assert ("INFO", "uvicorn.error", f"Uvicorn running on {serve.base_url} (Press CTRL+C to quit)") in said
+    access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
+    assert access and "api_key=***" in access[0]
+    assert secret not in "\n".join(lines)

@@ -28,10 +28,17 @@ def recipients_for(session: Session, assignee_id: str | None, organization_id: s
 
 
 def create_inbox_items(session: Session, activity: Activity, item_type: str = "incoming_sms") -> int:
-    """One item per person who must see this activity; a repeat makes nothing new."""
-    thread = session.get(Thread, activity.thread_id) if activity.thread_id else None
-    recipients = recipients_for(session, thread.assignee_id if thread is not None else None, activity.organization_id)
+    """One item per person who must see this activity; a repeat makes nothing new.
+
+    The thread's row is locked while its assignee is read, as an inbound text's touch locks it: a claim or an
+    assignment committing meanwhile is waited for, and its hand-over of items never misses these.
+    """
+    assignee_id = session.scalar(_ASSIGNEE, {"thread": activity.thread_id}) if activity.thread_id else None
+    recipients = recipients_for(session, assignee_id, activity.organization_id)
     return add_inbox_items(session, activity.organization_id, activity.id, activity.thread_id, recipients, item_type)
+
+
+_ASSIGNEE = select(Thread.assignee_id).where(Thread.id == bindparam("thread")).with_for_update()  # built once
 
 
 def add_inbox_items(session: Session, organization_id: str, activity_id: str, thread_id: str | None,

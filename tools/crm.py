@@ -136,8 +136,28 @@ def _split_custom_name(name: str) -> tuple[str, str | None]:
 def _patched_custom(current: dict[str, Any] | None, patch: LeadPatch | ContactPatch) -> dict[str, Any]:
     """The custom fields after a PUT: a `custom` dict, when given, replaces them all (null: none); then each
     `custom.FIELD_ID` key changes its one field."""
-    base = patch.custom if "custom" in patch.model_fields_set else current
-    return with_custom_keys(base or {}, patch.custom_keys)
+    if "custom" not in patch.model_fields_set:
+        return with_custom_keys(current or {}, patch.custom_keys)
+    return with_custom_keys(patch.custom or {}, _changes_beside(current or {}, patch.custom or {}, patch.custom_keys))
+
+
+def _changes_beside(stored: dict[str, Any], sent: dict[str, Any], keys: dict[str, Any]) -> dict[str, Any]:
+    """The `custom.FIELD_ID` keys of a PUT that also sends the whole `custom` dict, kept only where they change a
+    field. A key repeating the stored value is the echo of a read (read the record, edit its dict, send it all
+    back), so the dict's edit stands; a key and the dict that change one field two ways are a 400."""
+    changes, problems = {}, []
+    for key, value in keys.items():
+        field_id, change = _split_custom_name(key.removeprefix(CUSTOM))
+        if change is not None:
+            changes[key] = value
+        elif value != stored.get(field_id):
+            if field_id in sent and sent[field_id] not in (value, stored.get(field_id)):
+                problems.append(Problem("invalid", key, f"{key} and the custom dict give {field_id} two values; "
+                                                        "send one."))
+            changes[key] = value
+    if problems:
+        raise Invalid(problems)
+    return changes
 
 
 def _phones(ctx: Ctx, items: list[PhoneIn], prefix: str = "phones") -> list[ContactPhone]:

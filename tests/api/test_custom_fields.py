@@ -127,6 +127,26 @@ def test_put_with_a_custom_dict_replaces_every_custom_field(api: httpx.Client, r
     assert cleared["custom"] == {}
 
 
+def test_a_record_read_edited_in_its_custom_dict_and_sent_back_keeps_the_edit(api: httpx.Client, factory,
+                                                                              resource) -> None:
+    """A GET answers each field twice (in `custom` and as `custom.FIELD_ID`): a client that edits the dict and PUTs
+    the whole record back must not have its edit undone by the echoed keys."""
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    url = f"{path}{created['id']}/"
+    record = _ok(api.get(url))
+    record["custom"][BUDGET] = "650k"
+    del record["custom"][AREAS]
+    edited = _ok(api.put(url, json=record))
+    assert edited["custom"] == {BUDGET: "650k"}
+    assert _stored_custom(factory, model, created["id"]) == {BUDGET: "650k"}
+
+    both = api.put(url, json={"custom": {BUDGET: "700k"}, f"custom.{BUDGET}": "800k"})
+    assert both.status_code == 400
+    assert f"custom.{BUDGET}" in both.json()["field-errors"]
+    assert _stored_custom(factory, model, created["id"]) == {BUDGET: "650k"}
+
+
 @pytest.mark.parametrize(
     "key, value, reason",
     [

@@ -1,9 +1,9 @@
 """Per-API-key rate limit, shared by every API process through the database.
 
 Pure ASGI middleware over every /api/ route a key calls (REST, chat, the web page's API, voice commands, the
-sandbox); the signed webhooks of Twilio and Slack, the page and /healthz are never limited. Each request with
-credentials costs one statement: an upsert of its (sha256(key)[:32], window start) bucket that returns the new
-count, made only for a key that exists and is not revoked. Windows are fixed and aligned to the epoch:
+sandbox, Slack's link code); the signed webhooks of Twilio and Slack, the page and /healthz are never limited.
+Each request with credentials costs one statement: an upsert of its (sha256(key)[:32], window start) bucket that
+returns the new count, made only for a key that exists and is not revoked. Windows are fixed and aligned to the epoch:
 `ApiSettings.rate_limit_window_seconds` long (default 60), `ApiSettings.rate_limit_per_minute` requests each (0
 turns the limit off). Requests without credentials, or with a key that is not one, are not counted and write
 nothing: authentication answers them 401.
@@ -34,7 +34,7 @@ from tools.workspaces import hash_key
 log = logging.getLogger("cody.ratelimit")
 
 LIMITED_PREFIX = "/api/"
-UNLIMITED_PREFIXES = ("/api/webhooks/", "/api/slack/")  # signed by the carrier or Slack, who must never be refused
+UNLIMITED_PREFIXES = ("/api/webhooks/", "/api/slack/events")  # signed by the carrier or Slack: never refused
 _SLASHES = re.compile(r"/{2,}")
 
 

@@ -612,6 +612,14 @@ def test_an_idempotency_key_repeated_with_another_request_is_refused(client, con
     same = _post(client, {"text": "Only once", "contact_id": sarah, "status": "outbox", "lead_id": None}, headers=key)
     assert same["id"] == first["id"]
     assert _sms_count(factory) == 1 and _sent_count(runtime) == 1
+    # So are one instant in two zones, and template values listed in another order.
+    later = {"Idempotency-Key": "send-44"}
+    body = {"status": "scheduled", "contact_id": sarah, "template_id": _template_id(client, "Showing confirmation"),
+            "variables": {"time": "7pm", "day": "Sunday"}, "date_scheduled": "2030-01-01T19:00:00-05:00"}
+    scheduled = _post(client, body, headers=later)
+    again = _post(client, body | {"variables": {"day": "Sunday", "time": "7pm"},
+                                  "date_scheduled": "2030-01-02T00:00:00Z"}, headers=later)
+    assert again["id"] == scheduled["id"]
     assert client.get(f"{SMS}{first['id']}/").json()["text"] == "Only once"
 
     call_key = {"Idempotency-Key": "call-43"}

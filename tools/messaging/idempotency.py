@@ -5,6 +5,8 @@ made for something else.
 """
 
 import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -25,8 +27,16 @@ class KeyReused(ServiceError):
 
 
 def request_hash(request: BaseModel) -> str:
-    """The request's values, parsed, so that the same values in another order or spelling hash alike."""
-    return hashlib.sha256(f"{type(request).__name__}:{request.model_dump_json()}".encode()).hexdigest()
+    """The request's values, parsed, so that the same values in another order or spelling hash alike: keys sorted,
+    times in UTC, and fields left at their defaults out (so a field added later changes no earlier request's hash)."""
+    values = json.dumps(request.model_dump(exclude_defaults=True), sort_keys=True, default=_plain)
+    return hashlib.sha256(f"{type(request).__name__}:{values}".encode()).hexdigest()
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
+    return str(value)
 
 
 def key_columns(ctx: Ctx, request: BaseModel) -> dict[str, Any]:

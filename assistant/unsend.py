@@ -23,7 +23,7 @@ from db.models import Activity, Contact, User
 from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import Messaging
-from tools.messaging.lifecycle import CANCELLABLE
+from tools.messaging.holds import waiting
 from tools.problems import Conflict
 
 TOOL = "cancel_scheduled_sms"
@@ -101,8 +101,7 @@ def fingerprint(activity: Activity) -> str:
 
 def _waiting(ctx: Ctx) -> Select[tuple[Activity]]:
     stmt = select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms",
-                                  Activity.direction == "outbound", Activity.status.in_(CANCELLABLE),
-                                  Activity.claimed_by.is_(None))
+                                  Activity.direction == "outbound", waiting())
     return stmt if ctx.is_admin else stmt.where(Activity.user_id == ctx.user_id)
 
 

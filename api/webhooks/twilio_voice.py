@@ -10,26 +10,21 @@ import logging
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import SessionDep
 from api.voice import intelligence
 from api.webhooks import voice_commands
 from api.webhooks.twilio_auth import TwilioForm
-from assistant import drafts
-from db.models import Activity, Draft, User
-from tools.context import Ctx
+from assistant import text_back
 from tools.messaging import calls
 from tools.messaging.calls import CallUpdate
 from tools.messaging.voice_inbound import receive_call
-from tools.problems import Conflict
 from tools.voice import commands, twiml
 
 router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
 log = logging.getLogger("cody.webhooks")
 
-TEXT_BACK_HOURS = 24
 
 
 def xml(document: str) -> Response:
@@ -134,48 +129,9 @@ def _after(request: Request, session: Session, update: CallUpdate, background: B
                             intelligence(request.app))
     if update.became == "missed" and update.activity is not None:
         try:
-            draft_text_back(request, session, update.activity)
+            text_back.draft(session, request.app.state.runtime.messaging, update.activity)
         except Exception:  # the call is logged either way; a draft that can't be made must not fail the webhook
             session.rollback()
             log.exception("could not draft a text-back for missed call %s", update.activity.id)
     if update.unmissed and update.activity is not None:
-        withdraw_text_back(session, update.activity)
-
-
-def draft_text_back(request: Request, session: Session, activity: Activity) -> None:
-    """A missed call gets a text-back drafted for the thread's owner to confirm; nothing is sent by itself.
-
-    A caller who withheld their number has no contact, so nothing to text. The call is read again, locked, so that a
-    <Dial> result that shows it was answered after all (withdraw_text_back) either comes first and no draft is made,
-    or waits for this draft and withdraws it.
-    """
-    if activity.direction != "inbound" or not activity.contact_id or not activity.user_id:
-        return
-    if session.scalar(select(Activity.status).where(Activity.id == activity.id).with_for_update()) != "missed":
-        session.rollback()
-        return
-    user = session.get(User, activity.user_id)
-    ctx = Ctx(activity.organization_id, activity.user_id, channel="webhook")
-    sign_off = f" - {user.first_name}" if user is not None and user.first_name else ""
-    args = {"contact_id": activity.contact_id, "text": f"Sorry I missed your call! How can I help?{sign_off}"}
-    prepared = request.app.state.runtime.messaging.prepare(session, ctx, drafts.request_from_args(args))
-    drafts.create_draft(session, ctx, "send_sms", args, prepared, None, TEXT_BACK_HOURS * 60)
-    session.commit()
-
-
-def withdraw_text_back(session: Session, activity: Activity) -> None:
-    """A missed call that was answered after all: the text-back drafted for it, still pending, is canceled."""
-    if not activity.contact_id or not activity.user_id:
-        return
-    ctx = Ctx(activity.organization_id, activity.user_id, channel="webhook")
-    pending = session.scalars(select(Draft).where(
-        Draft.organization_id == activity.organization_id, Draft.user_id == activity.user_id,
-        Draft.channel == "webhook", Draft.tool == "send_sms", Draft.state == "pending",
-        Draft.date_created >= activity.date_created)).all()
-    for draft in pending:
-        if draft.args.get("contact_id") != activity.contact_id:
-            continue
-        try:
-            drafts.cancel(session, ctx, draft.id)
-        except Conflict:  # confirmed (or ended) by the user since it was read: theirs to keep
-            log.info("text-back draft %s was no longer pending when its call turned out answered", draft.id)
+        text_back.withdraw(session, update.activity)

@@ -1,7 +1,7 @@
 """Sends held back after all: texts waiting to go out to a contact being deleted, or from a number being released,
 return to draft."""
 
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
 
 from db.models import Activity
@@ -11,6 +11,12 @@ from tools.messaging.lifecycle import CANCELLABLE
 
 # What cancelling a scheduled or outbox message changes: it is a draft again, with no time to go out.
 BACK_TO_DRAFT = {"status": "draft", "date_scheduled": None}
+
+
+def waiting() -> ColumnElement[bool]:
+    """A text still waiting to go out: scheduled or in the outbox, and claimed by no worker (one claimed is with the
+    carrier), so it can still be held or cancelled."""
+    return and_(Activity.status.in_(CANCELLABLE), Activity.claimed_by.is_(None))
 
 
 def hold_sends_to_contact(session: Session, ctx: Ctx, contact_id: str) -> int:
@@ -31,10 +37,9 @@ def hold_sends_from_number(session: Session, ctx: Ctx, number: str) -> int:
 
 
 def _hold(session: Session, ctx: Ctx, which: ColumnElement[bool]) -> int:
-    """Scheduled and outbox texts that no worker has claimed go back to draft (one claimed is with the carrier)."""
+    """The waiting texts among `which` go back to draft."""
     result = session.execute(
-        update(Activity).where(Activity.organization_id == ctx.organization_id, which, Activity.type == "sms",
-                               Activity.status.in_(CANCELLABLE), Activity.claimed_by.is_(None))
+        update(Activity).where(Activity.organization_id == ctx.organization_id, which, Activity.type == "sms", waiting())
         .values(**BACK_TO_DRAFT, date_updated=utcnow())
         .execution_options(synchronize_session=False)
     )

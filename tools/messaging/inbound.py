@@ -132,7 +132,7 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
     sms = InboundSms.from_form(form)
     if not sms.sid:
         return None
-    from_ = _e164_or_raw(sms.from_)
+    from_ = e164_or_raw(sms.from_)
     number = route_and_match(session, sms, from_)
     if number is None:
         log.info("incoming text to %s: not an active business number, ignored", sms.to)
@@ -198,7 +198,9 @@ def _apply_keyword(session: Session, organization_id: str, phone: str, sms: Inbo
 
 
 @lru_cache(maxsize=4096)  # a busy line hears from the same numbers again and again; parsing one costs ~0.2 ms
-def _e164_or_raw(raw: str) -> str:
+def e164_or_raw(raw: str) -> str:
+    """A sender's number in E.164, or as it came when it is no number (an alphanumeric sender ID): the key it is
+    matched, locked and stored by, the same for texts and calls."""
     try:
         return normalise(raw, None, field="From").e164
     except Invalid:

@@ -18,7 +18,7 @@ from tools.context import Ctx
 from tools.messaging import calls, checks, lifecycle, parties
 from tools.messaging.calls import CallRequest, PreparedCall
 from tools.messaging.delivery import deliver
-from tools.messaging.holds import BACK_TO_DRAFT
+from tools.messaging.holds import BACK_TO_DRAFT, waiting
 from tools.messaging.idempotency import key_columns, made_before
 from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
@@ -148,8 +148,7 @@ class Messaging:
         activity = self.get(session, ctx, activity_id)
         _may(session, ctx, activity, "cancel")
         result = session.execute(
-            update(Activity).where(Activity.id == activity.id, Activity.status.in_(lifecycle.CANCELLABLE),
-                                   Activity.claimed_by.is_(None))
+            update(Activity).where(Activity.id == activity.id, waiting())
             .values(**BACK_TO_DRAFT, date_updated=utcnow())
             .execution_options(synchronize_session=False)
         )

@@ -29,9 +29,7 @@ from db.models import Activity, Contact, Organization, PhoneNumber, Thread, User
 from db.types import utcnow
 from tools import threads
 from tools.messaging import calls
-from tools.messaging.inbound import contact_for_new_sender, match_contact
-from tools.phones import normalise
-from tools.problems import Invalid
+from tools.messaging.inbound import contact_for_new_sender, e164_or_raw, match_contact
 from tools.settings import TelephonySettings
 from tools.telephony.signing import FormPairs
 from tools.upsert import insert_ignore
@@ -90,7 +88,7 @@ def caller_number(raw: str) -> str | None:
     raw = raw.strip()
     if raw in WITHHELD_KEYPAD_SPELLINGS or not any(c.isdigit() for c in raw):
         return None
-    return _e164_or_raw(raw)
+    return e164_or_raw(raw)
 
 
 def _caller_contact(session: Session, organization_id: str, caller: str | None) -> Contact | None:
@@ -144,8 +142,3 @@ def _decide(session: Session, settings: TelephonySettings, number: PhoneNumber, 
     return calls.voicemail_twiml(session, settings, activity)
 
 
-def _e164_or_raw(raw: str) -> str:
-    try:
-        return normalise(raw, None, field="From").e164
-    except Invalid:
-        return raw

@@ -16,8 +16,6 @@ import pytest
 
 from db.session import transaction
 from db.types import utcnow
-from tests.live import LiveCody, live_cody
-from tools.demo import Demo, seed_demo
 from tools.workspaces import add_member, create_api_key, create_user
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
@@ -27,24 +25,6 @@ SMS = "/api/v1/activity/sms/"
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def demo(factory) -> Demo:
-    with transaction(factory) as session:
-        return seed_demo(session)
-
-
-@pytest.fixture
-def cody(db_url, factory, demo) -> Iterator[LiveCody]:
-    with live_cody(db_url, factory, sandbox_callback_delay_seconds=0.0) as live:
-        yield live
-
-
-@pytest.fixture
-def chat(cody, demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

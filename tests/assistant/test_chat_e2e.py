@@ -12,14 +12,7 @@ from db.session import transaction
 from db.types import utcnow
 from tests.live import live_cody
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
-from tools.demo import seed_demo
 from tools.workspaces import add_member, create_api_key, create_user
-
-
-@pytest.fixture
-def demo(factory):
-    with transaction(factory) as session:
-        return seed_demo(session)
 
 
 @pytest.fixture

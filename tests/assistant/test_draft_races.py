@@ -8,15 +8,11 @@ chat API, then carries on with that session. On SQLite and PostgreSQL, through a
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from assistant import drafts
-from db.session import transaction
-from tests.live import LiveCody, live_cody
 from tools.context import Ctx
-from tools.demo import Demo, seed_demo
 from tools.problems import Conflict
 
 TTL_MINUTES = 30
@@ -25,24 +21,6 @@ TTL_MINUTES = 30
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def demo(factory) -> Demo:
-    with transaction(factory) as session:
-        return seed_demo(session)
-
-
-@pytest.fixture
-def cody(db_url, factory, demo) -> Iterator[LiveCody]:
-    with live_cody(db_url, factory, sandbox_callback_delay_seconds=0.0) as live:
-        yield live
-
-
-@pytest.fixture
-def chat(cody, demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

@@ -9,14 +9,11 @@ Cody on the demo workspace.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from db.session import transaction
-from tests.live import live_cody
 from tools import crm
 from tools.context import Ctx
-from tools.demo import seed_demo
 from tools.sms_templates import TemplateIn, TemplatePatch, create_template, update_template
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
@@ -27,21 +24,6 @@ SMITHS = {"Mary Smith": "+14155550143", "David Smith": "+14155550144"}
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def demo(factory):
-    with transaction(factory) as session:
-        return seed_demo(session)
-
-
-@pytest.fixture
-def chat(db_url, factory, demo):
-    with (
-        live_cody(db_url, factory) as cody,
-        httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client,
-    ):
-        yield client
 
 
 THANKS = {

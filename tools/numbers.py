@@ -434,27 +434,25 @@ def _buy(session: Session, ctx: Ctx, provider: Provider, public_base_url: str, o
 
 def _buy_at_carrier(provider: Provider, number: str, webhooks: NumberWebhooks) -> BoughtNumber:
     """Buy the number. When the answer never came (a timeout, a 5xx), ask the carrier whether the purchase went
-    through after all, so a number bought there is kept and paid for, not refunded and left billing at the carrier.
-    A refusal the carrier answered is final."""
+    through after all (`recover_number`, which makes the number ready as a purchase does: in the messaging service's
+    sender pool), so a number bought there is kept and paid for, not refunded and left billing at the carrier.
+    A refusal the carrier answered is final; so is a recovery that failed (its error is raised, and the purchase
+    refunded)."""
     try:
         return provider.buy_number(number, webhooks)
     except ProviderError as exc:
         if exc.status is not None and exc.status < 500 and not exc.retryable:
             raise
-        held = _held_after_all(provider, number)
+        try:
+            held = provider.recover_number(number)
+        except ProviderError as recovery:
+            log.exception("the purchase of %s may have gone through at the carrier, but it could not be recovered: %s",
+                          number, recovery.message)
+            raise
         if held is None:
             raise
         log.warning("the purchase of %s went through at the carrier (%s) though its answer was lost", number, held.sid)
         return held
-
-
-def _held_after_all(provider: Provider, number: str) -> BoughtNumber | None:
-    try:
-        return provider.find_number(number)
-    except ProviderError:
-        log.exception("the purchase of %s may have gone through at the carrier: its answer and the check were lost",
-                      number)
-        return None
 
 
 def _saved_sid(session: Session, sid: str) -> bool:

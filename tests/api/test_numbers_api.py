@@ -5,10 +5,12 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import parse_qs
 
 import closeio_api
 import httpx
 import pytest
+import respx
 from sqlalchemy import func, select
 
 from db.models import Activity, PhoneNumber
@@ -228,7 +230,7 @@ def test_a_purchase_whose_answer_was_lost_is_kept_when_the_carrier_bought_it(api
     assert response.status_code == 201, response.text
     with factory() as session:
         row = session.scalar(select(PhoneNumber).where(PhoneNumber.number == number))
-    assert (row.status, row.provider_sid) == ("active", cody.runtime.provider.find_number(number).sid)
+    assert (row.status, row.provider_sid) == ("active", cody.runtime.provider.recover_number(number).sid)
     assert [e["amount"] for e in _wallet(api)["ledger"]] == ["-1.15", "5.00"]  # paid once, not refunded
 
 
@@ -243,6 +245,94 @@ def test_a_purchase_whose_answer_was_lost_is_refunded_when_the_carrier_did_not_b
     response = api.post(PURCHASE, json={"number": _first_available(api), "sharing": "personal"})
     assert response.status_code == 503
     assert _wallet(api)["balance"] == "5.00" and _count(factory, PhoneNumber) == 0
+
+
+# A lost purchase on Twilio (its HTTP intercepted by respx): the recovered number is made ready as a bought one.
+
+TWILIO_SID = "AC" + "1" * 32
+TWILIO_ACCOUNT = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}"
+SERVICE_SID = "MG" + "2" * 32
+JOIN_SERVICE = f"https://messaging.twilio.com/v1/Services/{SERVICE_SID}/PhoneNumbers"
+TWILIO_NUMBER = "+12125550101"
+NUMBER_SID = "PN" + "6" * 32
+
+
+@pytest.fixture
+def twilio() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()  # the live server
+        router.get(f"{TWILIO_ACCOUNT}/AvailablePhoneNumbers/US/Local.json").respond(200, json={
+            "available_phone_numbers": [{"phone_number": TWILIO_NUMBER, "iso_country": "US", "locality": "New York",
+                                         "region": "NY", "capabilities": {"voice": True, "SMS": True, "MMS": True}}]})
+        router.get(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
+            "incoming_phone_numbers": [{"sid": NUMBER_SID, "phone_number": TWILIO_NUMBER,
+                                        "capabilities": {"voice": True, "sms": True, "mms": True}}],
+            "next_page_uri": None, "page": 0, "page_size": 20})
+        yield router
+
+
+@pytest.fixture
+def twilio_api(db_url, factory, workspace: NewWorkspace, twilio) -> Iterator[httpx.Client]:
+    """The API of a Cody buying from Twilio, with a registered messaging service configured."""
+    with live_cody(db_url, factory, twilio_account_sid=TWILIO_SID, twilio_auth_token="tok-" + "9" * 28,
+                   twilio_messaging_service_sid=SERVICE_SID) as live, _client(live, workspace.api_key) as client:
+        yield client
+
+
+def _twilio_error(code: int, status: int = 400) -> httpx.Response:
+    return httpx.Response(status, json={"code": code, "message": "Twilio says no", "status": status})
+
+
+@pytest.mark.parametrize("join_answer", [httpx.Response(201, json={"sid": NUMBER_SID, "service_sid": SERVICE_SID}),
+                                         _twilio_error(21710)], ids=["joins", "already-in-the-pool"])
+def test_a_twilio_purchase_whose_answer_was_lost_joins_the_messaging_service_like_any_other(twilio, twilio_api,
+                                                                                            factory, join_answer):
+    _credit(twilio_api, "5")
+    twilio.post(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers.json").mock(side_effect=httpx.ReadTimeout("answer lost"))
+    joined = twilio.post(JOIN_SERVICE).mock(return_value=join_answer)
+    released = twilio.delete(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers/{NUMBER_SID}.json").respond(204)
+
+    phone = _buy(twilio_api, TWILIO_NUMBER)
+
+    assert (phone["number"], phone["status"], phone["supports_sms"]) == (TWILIO_NUMBER, "active", True)
+    assert parse_qs(joined.calls.last.request.content.decode()) == {"PhoneNumberSid": [NUMBER_SID]}
+    assert not released.called
+    assert [e["amount"] for e in _wallet(twilio_api)["ledger"]] == ["-1.15", "5.00"]  # paid once, not refunded
+    with factory() as session:
+        assert session.scalar(select(PhoneNumber.provider_sid).where(PhoneNumber.number == TWILIO_NUMBER)) == NUMBER_SID
+
+
+def test_a_join_whose_answer_was_lost_is_made_again_when_the_number_could_not_be_given_back(twilio, twilio_api,
+                                                                                            factory):
+    _credit(twilio_api, "5")
+    twilio.post(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        201, json={"sid": NUMBER_SID, "phone_number": TWILIO_NUMBER, "capabilities": {"sms": True, "voice": True}})
+    # The join went through but its answer was a 503; giving the number back failed too; asked again, the pool
+    # says it has the number already.
+    joined = twilio.post(JOIN_SERVICE).mock(side_effect=[_twilio_error(20503, 503), _twilio_error(21710)])
+    twilio.delete(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers/{NUMBER_SID}.json").mock(
+        return_value=_twilio_error(20500, 500))
+
+    phone = _buy(twilio_api, TWILIO_NUMBER)
+
+    assert (phone["number"], phone["status"]) == (TWILIO_NUMBER, "active")
+    assert joined.call_count == 2
+    assert [e["amount"] for e in _wallet(twilio_api)["ledger"]] == ["-1.15", "5.00"]
+
+
+def test_a_recovered_number_that_cannot_join_the_messaging_service_is_given_back_and_refunded(twilio, twilio_api,
+                                                                                              factory):
+    _credit(twilio_api, "5")
+    twilio.post(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers.json").respond(503, json={"code": 20503, "status": 503})
+    twilio.post(JOIN_SERVICE).mock(return_value=_twilio_error(21714))  # the pool holds 400 numbers at most
+    released = twilio.delete(f"{TWILIO_ACCOUNT}/IncomingPhoneNumbers/{NUMBER_SID}.json").respond(204)
+
+    response = twilio_api.post(PURCHASE, json={"number": TWILIO_NUMBER, "sharing": "personal"})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["field-errors"] == {"number": "Carrier error 21714"}
+    assert released.called
+    assert _wallet(twilio_api)["balance"] == "5.00" and _count(factory, PhoneNumber) == 0
 
 
 # -- buying ----------------------------------------------------------------------------------------------------

@@ -174,6 +174,22 @@ def test_a_voicemail_that_answers_your_phone_never_rings_the_contact(cody, api, 
     logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
     assert (logged["status"], logged["disposition"], logged["duration"]) == ("no-answer", "no-answer", 0)
     assert logged["error_message"].startswith("No key was pressed on your phone")
+    assert logged["handled_by"] is None
+
+
+def test_hanging_up_while_asked_for_a_key_never_rings_the_contact(cody, api, factory, demo):
+    cody.sandbox.prompt_hangups.add(FORWARDING)
+    call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
+    cody.sandbox.drain()
+
+    # Your phone was asked for a key; you hung up, so Twilio asked nothing more (no accept, no Dial).
+    assert [u for u, _ in cody.sandbox.twiml_log if "/voice/connect" in u]
+    assert not [u for u, _ in cody.sandbox.twiml_log if "/voice/accept" in u or "/voice/dial-action" in u]
+    logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"]) == ("canceled", "no-answer", 0)
+    assert logged["error_message"] == ("Your call ended before a key was pressed on your phone, so the contact was "
+                                       "not called.")
+    assert (logged["handled_by"], logged["date_answered"]) == (None, None) and logged["date_ended"]
 
 
 def test_do_not_call_holds_for_the_number_whichever_contact_the_call_is_filed_under(cody, api, factory, demo):
@@ -224,7 +240,7 @@ def test_the_call_log_filters(cody, api, factory, demo):
     assert ids(status="busy") == [busy["id"]]
     assert ids(status="completed,busy", direction="outbound") == [busy["id"], answered["id"]]
     assert ids(direction="inbound") == []
-    assert ids(handled_by="user") == [answered["id"]]
+    assert ids(handled_by="user") == [busy["id"], answered["id"]]  # you took both on your phone (a key pressed)
     assert ids(handled_by="ai") == []
     assert ids(_limit=1) == [busy["id"]]
     assert api.get("/api/v1/activity/call/", params={"status": "ringing-ish"}).status_code == 400

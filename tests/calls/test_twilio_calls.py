@@ -122,6 +122,66 @@ def test_click_to_call_asks_twilio_to_ring_your_phone_with_a_signed_connect_url(
         assert api.get(f"/api/v1/activity/call/{call['id']}/").json()["status"] == "in-progress"
 
 
+def answer_your_phone(live, call_id: str, key: str | None) -> str:
+    """Twilio's requests once the user's phone answered: the status, the connect TwiML and, when a key was pressed,
+    the accept action; returns the accept's TwiML (empty when no key came)."""
+    live.post_twilio(f"/api/webhooks/twilio/voice/status?activity_id={call_id}",
+                     [("CallSid", CALL_SID), ("CallStatus", "in-progress")])
+    live.post_twilio(f"/api/webhooks/twilio/voice/connect?activity_id={call_id}",
+                     [("CallSid", CALL_SID), ("CallStatus", "in-progress"), ("To", FORWARDING)])
+    if key is None:
+        return ""
+    return live.post_twilio(f"/api/webhooks/twilio/voice/accept?activity_id={call_id}",
+                            [("CallSid", CALL_SID), ("CallStatus", "in-progress"), ("Digits", key)]).text
+
+
+def your_call_ended(live, call_id: str, seconds: int) -> None:
+    live.post_twilio(f"/api/webhooks/twilio/voice/status?activity_id={call_id}",
+                     [("CallSid", CALL_SID), ("CallStatus", "completed"), ("CallDuration", str(seconds))])
+
+
+@pytest.mark.parametrize("dial_status, seconds, logged_as", [
+    ("completed", "95", ("completed", "answered", 95)), ("busy", None, ("busy", "busy", 0)),
+    ("no-answer", None, ("no-answer", "no-answer", 0))])
+def test_an_accepted_call_whose_end_comes_before_its_dial_result_is_logged_by_the_dial_result(
+        twilio_cody, mock, factory, demo, dial_status, seconds, logged_as):
+    call, _ = dial_through_twilio(twilio_cody, mock, factory, demo)
+    assert [v.tag for v in twiml(answer_your_phone(twilio_cody, call["id"], "1"))] == ["Say", "Dial"]
+    # Twilio keeps no order between callbacks: the end of your leg arrives first ...
+    your_call_ended(twilio_cody, call["id"], 104)
+    with twilio_cody.api() as api:
+        logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["handled_by"]) == ("completed", None, "user")
+    assert logged["error_message"] is None
+    # ... then the Dial result, which says how the contact's leg went.
+    result = [("CallSid", CALL_SID), ("DialCallSid", "CA" + "9" * 32), ("DialCallStatus", dial_status)]
+    twilio_cody.post_twilio(f"/api/webhooks/twilio/voice/dial-action?activity_id={call['id']}",
+                            result + ([("DialCallDuration", seconds)] if seconds else []))
+    with twilio_cody.api() as api:
+        logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"]) == logged_as
+    assert logged["error_message"] is None
+
+
+def test_hanging_up_during_the_prompt_is_logged_not_connected_and_a_late_key_rings_nobody(twilio_cody, mock, factory,
+                                                                                         demo):
+    call, _ = dial_through_twilio(twilio_cody, mock, factory, demo)
+    answer_your_phone(twilio_cody, call["id"], None)
+    your_call_ended(twilio_cody, call["id"], 6)  # no accept action: Twilio asks none when the caller hangs up
+    with twilio_cody.api() as api:
+        logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["disposition"], logged["duration"]) == ("canceled", "no-answer", 0)
+    assert logged["error_message"] == ("Your call ended before a key was pressed on your phone, so the contact was "
+                                       "not called.")
+    # A key pressed as you hung up, whose request comes after the call's end, dials nobody.
+    late = twilio_cody.post_twilio(f"/api/webhooks/twilio/voice/accept?activity_id={call['id']}",
+                                   [("CallSid", CALL_SID), ("CallStatus", "in-progress"), ("Digits", "1")])
+    assert twiml(late.text).find("Dial") is None
+    with twilio_cody.api() as api:
+        logged = api.get(f"/api/v1/activity/call/{call['id']}/").json()
+    assert (logged["status"], logged["handled_by"]) == ("canceled", None)
+
+
 def finish_recorded_call(live, call_id: str) -> None:
     hangup = live.post_twilio(f"/api/webhooks/twilio/voice/dial-action?activity_id={call_id}", [
         ("CallSid", CALL_SID), ("DialCallSid", "CA" + "9" * 32), ("DialCallStatus", "completed"),

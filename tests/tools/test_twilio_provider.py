@@ -352,22 +352,83 @@ def test_a_number_that_cannot_join_the_messaging_service_is_given_back(twilio, h
     assert released.called
 
 
-def test_find_number_asks_for_the_accounts_number_by_its_e164(twilio, provider):
-    route = twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
-        "incoming_phone_numbers": [{"sid": "PN" + "6" * 32, "phone_number": "+12125550101",
-                                    "capabilities": {"voice": True, "sms": True, "mms": False}}],
-        "next_page_uri": None, "page": 0, "page_size": 1})
+def held_numbers(*records: tuple[str, str]) -> dict:
+    """The account's IncomingPhoneNumbers list answering `records`, each (sid, number)."""
+    return {"incoming_phone_numbers": [{"sid": sid, "phone_number": number,
+                                        "capabilities": {"voice": True, "sms": True, "mms": False}}
+                                       for sid, number in records],
+            "next_page_uri": None, "page": 0, "page_size": 20}
 
-    held = provider.find_number("+12125550101")
 
-    assert (held.sid, held.number, held.sms, held.mms, held.voice) == ("PN" + "6" * 32, "+12125550101", True, False, True)
+JOIN = f"https://messaging.twilio.com/v1/Services/{SERVICE}/PhoneNumbers"
+HELD_SID = "PN" + "6" * 32
+HOOKS = NumberWebhooks("https://a.test/s", "https://a.test/v", "https://a.test/c")
+
+
+def test_recover_number_asks_for_the_accounts_number_by_its_e164(twilio, provider):
+    route = twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        200, json=held_numbers((HELD_SID, "+12125550101")))
+
+    held = provider.recover_number("+12125550101")
+
+    assert (held.sid, held.number, held.sms, held.mms, held.voice) == (HELD_SID, "+12125550101", True, False, True)
     assert route.calls.last.request.url.params["PhoneNumber"] == "+12125550101"
+    assert len(twilio.calls) == 1  # no messaging service configured: nothing to join
 
 
-def test_find_number_is_none_when_the_account_does_not_hold_it(twilio, provider):
-    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json={
-        "incoming_phone_numbers": [], "next_page_uri": None, "page": 0, "page_size": 1})
-    assert provider.find_number("+12125550101") is None
+def test_recover_number_takes_only_the_exact_number_from_a_partial_match(twilio, provider):
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        200, json=held_numbers(("PN" + "7" * 32, "+4930123456789"), (HELD_SID, "+493012345678")))
+    assert provider.recover_number("+493012345678").sid == HELD_SID
+    assert provider.recover_number("+49301234567") is None
+
+
+def test_recover_number_is_none_when_the_account_does_not_hold_it(twilio, http):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json=held_numbers())
+    joined = twilio.post(JOIN).respond(201, json={})
+
+    assert provider.recover_number("+12125550101") is None
+    assert not joined.called
+
+
+def test_a_recovered_number_joins_the_registered_messaging_service(twilio, http):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json=held_numbers((HELD_SID, "+12125550101")))
+    joined = twilio.post(JOIN).respond(201, json={"sid": HELD_SID, "service_sid": SERVICE})
+
+    held = provider.recover_number("+12125550101")
+
+    assert held.sid == HELD_SID
+    assert form(joined.calls.last.request) == {"PhoneNumberSid": [HELD_SID]}
+
+
+@pytest.mark.parametrize("buy", [False, True], ids=["recovered", "bought"])
+def test_a_number_already_in_the_messaging_service_counts_as_joined(twilio, http, buy):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    twilio.post(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(
+        201, json={"sid": HELD_SID, "phone_number": "+12125550101", "capabilities": {"sms": True}})
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json=held_numbers((HELD_SID, "+12125550101")))
+    joined = twilio.post(JOIN).mock(return_value=twilio_error(21710, message="Phone Number is already in the Service"))
+    released = twilio.delete(f"{ACCOUNT}/IncomingPhoneNumbers/{HELD_SID}.json").respond(204)
+
+    held = provider.buy_number("+12125550101", HOOKS) if buy else provider.recover_number("+12125550101")
+
+    assert held.sid == HELD_SID
+    assert joined.called and not released.called
+
+
+def test_a_recovered_number_that_cannot_join_the_messaging_service_is_given_back(twilio, http):
+    provider = TwilioProvider(make_settings(twilio_messaging_service_sid=SERVICE), http=http)
+    twilio.get(f"{ACCOUNT}/IncomingPhoneNumbers.json").respond(200, json=held_numbers((HELD_SID, "+12125550101")))
+    twilio.post(JOIN).respond(503, json={"code": 20503, "message": "Service unavailable", "status": 503})
+    released = twilio.delete(f"{ACCOUNT}/IncomingPhoneNumbers/{HELD_SID}.json").respond(204)
+
+    with pytest.raises(ProviderError) as info:
+        provider.recover_number("+12125550101")
+
+    assert (info.value.status, info.value.retryable) == (503, True)
+    assert released.called
 
 
 def test_release_number_deletes_it(twilio, provider):

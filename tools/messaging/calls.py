@@ -10,6 +10,11 @@ the carrier is asked, and only the callbacks below move it on:
 Progress only moves forward; the Dial result (`disposition` set) is the word on how the contact leg ended, and a
 final status is never replaced except by a voicemail that arrives after its call was counted as missed. Every
 callback is deduplicated by a WebhookReceipt, so Twilio's retries change nothing.
+
+A click-to-call is accepted when a key is pressed on the user's phone: `handled_by` becomes "user" before the
+contact is dialled. The first leg's `completed` says little on its own, as it may come before or after the Dial
+result: an accepted call waits for the Dial result; a call never accepted and without one was never connected
+(the user hung up during the prompt, so Twilio asked no <Gather> action) and ends `canceled`.
 """
 
 import hashlib
@@ -233,8 +238,9 @@ def connect_twiml(session: Session, settings: TelephonySettings, activity_id: st
 
 
 def accept_twiml(session: Session, settings: TelephonySettings, activity_id: str | None, digits: str) -> str:
-    """The user's phone pressed a key: dial the contact from the business number. No key (a voicemail, or nobody
-    listening): the call ends without ringing the contact, logged as not answered on the user's side."""
+    """The user's phone pressed a key: the user took the call (`handled_by` "user", committed before the contact is
+    dialled), dial the contact from the business number. No key (a voicemail, or nobody listening): the call ends
+    without ringing the contact, logged as not answered on the user's side."""
     activity = _connectable(session, activity_id)
     if activity is None:
         return twiml.say_then(NOT_CONNECTABLE)
@@ -242,6 +248,8 @@ def accept_twiml(session: Session, settings: TelephonySettings, activity_id: str
     if not digits:
         _not_accepted(session, activity)
         return twiml.say_then(f"No key was pressed, so {who} was not called. Goodbye.")
+    if not _accepted(session, activity):  # the call ended (its end was logged) while the key was on its way
+        return twiml.say_then(NOT_CONNECTABLE)
     org = session.get(Organization, activity.organization_id)
     return twiml.connect_call(activity.remote_phone, activity.local_phone,
                               callback_url(settings, DIAL_ACTION_PATH, activity.id), bool(org.recording_enabled),
@@ -250,6 +258,7 @@ def accept_twiml(session: Session, settings: TelephonySettings, activity_id: str
 
 NOT_CONNECTABLE = "This call can't be connected any more. Goodbye."
 NOT_ACCEPTED = "No key was pressed on your phone (its voicemail may have answered), so the contact was not called."
+ENDED_BEFORE_KEY = "Your call ended before a key was pressed on your phone, so the contact was not called."
 
 
 def _connectable(session: Session, activity_id: str | None) -> Activity | None:
@@ -262,6 +271,16 @@ def _connectable(session: Session, activity_id: str | None) -> Activity | None:
 def _who(session: Session, activity: Activity) -> str:
     contact = session.get(Contact, activity.contact_id) if activity.contact_id else None
     return contact.name if contact is not None and contact.name else format_phone(activity.remote_phone)
+
+
+def _accepted(session: Session, activity: Activity) -> bool:
+    """Mark the call taken by the user, unless it ended already; one conditional UPDATE, so that a status callback
+    saying the call ended either comes first (and nobody is dialled) or sees the call as accepted."""
+    result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.status.notin_(FINAL))
+                             .values(handled_by="user", date_updated=utcnow())
+                             .execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount == 1
 
 
 def _not_accepted(session: Session, activity: Activity) -> None:
@@ -649,7 +668,8 @@ def _advance(session: Session, activity: Activity, status: str) -> None:
 
 
 def _leg_ended(session: Session, activity: Activity, status: str, seconds: int | None) -> str | None:
-    """The first leg (outbound: the user's phone; inbound: the caller) hung up or never answered."""
+    """The first leg (outbound: the user's phone; inbound: the caller) hung up or never answered. An outbound call
+    that ends `completed` was accepted (a key pressed: `handled_by` "user") or never connected to the contact."""
     if activity.direction == "inbound" and activity.handled_by == "ai":
         now = utcnow()
         result = session.execute(update(Activity).where(Activity.id == activity.id,
@@ -662,7 +682,16 @@ def _leg_ended(session: Session, activity: Activity, status: str, seconds: int |
         return _missed(session, activity, activity.disposition or "no-answer")
     now = utcnow()
     if status == "completed":
-        # The Dial result, when it comes (before or after this), says how the contact leg went.
+        # Never accepted (the user hung up during "Press any key to connect"; Twilio asks no <Gather> action then)
+        # and no Dial result: the contact was never rung, and no Dial result will come.
+        result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.handled_by.is_(None),
+                                                        Activity.disposition.is_(None),
+                                                        Activity.status.in_(tuple(PROGRESS)))
+                                 .values(**_outcome_values("canceled", "no-answer", 0), error_message=ENDED_BEFORE_KEY)
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount == 1:
+            return "canceled"
+        # Accepted: the Dial result, when it comes (before or after this), says how the contact leg went.
         values = {"status": "completed", "date_ended": now, "date_updated": now}
         result = session.execute(update(Activity).where(Activity.id == activity.id,
                                                         Activity.status.in_(tuple(PROGRESS)))

@@ -116,9 +116,11 @@ class Provider(Protocol):
 
     def buy_number(self, number: str, webhooks: NumberWebhooks) -> BoughtNumber: ...
 
-    def find_number(self, number: str) -> BoughtNumber | None:
-        """The number if this account holds it, else None. Asked after a purchase whose answer was lost, so a number
-        the carrier did buy is kept (and paid for) instead of refunded and left billing at the carrier."""
+    def recover_number(self, number: str) -> BoughtNumber | None:
+        """The number if this account holds it after a purchase whose answer was lost, made ready as `buy_number`
+        would (joined to the messaging service when one is configured), else None. A number the carrier did buy is
+        so kept (and paid for) instead of refunded and left billing at the carrier. One that cannot be made ready is
+        given back and a ProviderError raised, as `buy_number` does."""
         ...
 
     def release_number(self, sid: str) -> None: ...

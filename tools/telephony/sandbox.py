@@ -9,8 +9,8 @@
   NANP numbers use the fictional 555-01XX range.
 - `simulate_inbound_sms` builds the webhook form Twilio would post for an inbound text.
 - Calls: `start_call` rings the `to` phone (its answer comes from `call_outcomes`, default picks up, and presses 1
-  at a <Gather> unless `voicemail_answers` has it), posts the status callbacks (initiated, ringing, in-progress,
-  completed), fetches the call's TwiML URL and runs it:
+  at a <Gather> unless `voicemail_answers` has it, or `prompt_hangups` has it: hangs up there, posting no action),
+  posts the status callbacks (initiated, ringing, in-progress, completed), fetches the call's TwiML URL and runs it:
   <Dial> (the dialled number answers per `call_outcomes`; Dial action, dual recording), <Record>, <Gather> (speech
   or keys; with actionOnEmptyResult, silence is posted too), <Say>, <Redirect>, <Hangup>. `simulate_inbound_call`
   does the same for a call to a business number, through its voice webhook. Every post is signed like Twilio's;
@@ -286,6 +286,7 @@ class _Leg:
     direction: str
     status_callback: str | None = None
     hangs_up_while_ringing: bool = False
+    hangs_up_at_gather: bool = False
     leaves_voicemail: bool = True
     voicemail_seconds: int = 14
     speech: list[str] = field(default_factory=list)
@@ -320,6 +321,9 @@ class SandboxProvider:
         # Own phones whose voicemail takes a click-to-call's first leg: no key is pressed at its <Gather>. Any other
         # phone that answers is a person, who presses 1.
         self.voicemail_answers: set[str] = set()
+        # Own phones whose user answers a click-to-call and hangs up at its first <Gather> ("Press any key to
+        # connect") before pressing a key: Twilio then asks no <Gather> action; the call just ends.
+        self.prompt_hangups: set[str] = set()
         self.twiml_log: list[tuple[str, str]] = []  # every (url, TwiML document) the simulation fetched
         self._lock = threading.Condition()
         self._pending = 0
@@ -480,7 +484,8 @@ class SandboxProvider:
         if call.url:
             leg = _Leg(sid=sid, from_=call.from_, to=call.to, direction="outbound-api",
                        status_callback=call.status_callback,
-                       speech=[] if call.to in self.voicemail_answers else ["1"])
+                       speech=[] if call.to in self.voicemail_answers else ["1"],
+                       hangs_up_at_gather=call.to in self.prompt_hangups)
             self._start_thread(self._run_outbound, leg, call.url)
         return SendResult(sid=sid, status="queued", price=None)
 
@@ -647,6 +652,9 @@ class SandboxProvider:
     def _gather(self, leg: "_Leg", verb) -> str | None:
         """The caller's next phrase is spoken (input="speech") or keyed (Twilio's default, dtmf; a final # ends it)."""
         leg.seconds += 3
+        if leg.hangs_up_at_gather:
+            leg.ended = True  # hung up while asked: no action is requested, whatever actionOnEmptyResult says
+            return None
         if not leg.speech and verb.get("actionOnEmptyResult") != "true":
             return None  # silence: Twilio goes on with the next verb
         said = leg.speech.pop(0) if leg.speech else ""
@@ -708,7 +716,9 @@ class SandboxProvider:
             self.numbers[sid] = (_e164(parsed), webhooks)
         return _held_number(sid, parsed)
 
-    def find_number(self, number: str) -> BoughtNumber | None:
+    def recover_number(self, number: str) -> BoughtNumber | None:
+        """The sandbox account's number, if it holds it; a number is ready once bought here (the sandbox keeps no
+        messaging service sender pool to join)."""
         with self._lock:
             sid = next((sid for sid, (held, _) in self.numbers.items() if held == number), None)
         return _held_number(sid, _parse(number)) if sid is not None else None

@@ -93,6 +93,12 @@ MONTHLY_COST: dict[tuple[str, str], Decimal] = {
 }
 DEFAULT_MONTHLY_COST = Decimal("5.00")
 
+# Twilio's answer when the messaging service's sender pool already has the number: it joined already (through a
+# request whose answer was lost, or a purchase of the same number that raced ours).
+ALREADY_IN_SERVICE = 21710
+# How many of the account's numbers recover_number reads: Twilio's PhoneNumber filter also matches partial numbers.
+RECOVER_SCAN_LIMIT = 20
+
 # find_message reads the newest messages to a number back to `since` (less this slack, for clock skew between us and
 # Twilio), at most FIND_SCAN_LIMIT of them.
 FIND_SLACK = timedelta(minutes=2)
@@ -267,30 +273,39 @@ class TwilioProvider:
             status_callback=webhooks.status_callback,
         )
         sms, mms, voice = capability_flags(bought.capabilities)
-        if self.settings.twilio_messaging_service_sid:
-            self._join_service(self.settings.twilio_messaging_service_sid, bought.sid)
+        self._join_service(bought.sid)
         return BoughtNumber(sid=bought.sid, number=bought.phone_number or number, sms=sms, mms=mms, voice=voice)
 
-    def _join_service(self, service_sid: str, number_sid: str) -> None:
-        """Add a bought number to the registered messaging service's sender pool: texts from it to the US go out
-        under that registration (outside the pool Twilio warns 21711 and carriers may block them). A number that
-        cannot join is given back, so a purchase either yields a number that can text or fails whole."""
+    def recover_number(self, number: str) -> BoughtNumber | None:
+        """The account's number `number` (exactly), made ready as buy_number makes a new one: the purchase whose
+        answer was lost, or the join that followed it, may have left it outside the messaging service's pool."""
+        held = self._call(self.client.incoming_phone_numbers.list, phone_number=number, limit=RECOVER_SCAN_LIMIT)
+        record = next((r for r in held if r.phone_number == number), None)
+        if record is None:
+            return None
+        self._join_service(record.sid)
+        sms, mms, voice = capability_flags(record.capabilities)
+        return BoughtNumber(sid=record.sid, number=record.phone_number, sms=sms, mms=mms, voice=voice)
+
+    def _join_service(self, number_sid: str) -> None:
+        """Add a bought number to the registered messaging service's sender pool, when one is configured: texts from
+        it to the US go out under that registration (outside the pool Twilio warns 21711 and carriers may block
+        them). A number the pool has already (21710) has joined. A number that cannot join is given back and the
+        join's error raised, so a purchase either yields a number that can text or fails whole."""
+        service_sid = self.settings.twilio_messaging_service_sid
+        if not service_sid:
+            return
         try:
             self._call(self.client.messaging.v1.services(service_sid).phone_numbers.create, phone_number_sid=number_sid)
-        except ProviderError:
+        except ProviderError as exc:
+            if exc.code == ALREADY_IN_SERVICE:
+                return
             try:
                 self.release_number(number_sid)
             except ProviderError:
                 log.exception("could not give back %s after it failed to join messaging service %s", number_sid,
                               service_sid)
             raise
-
-    def find_number(self, number: str) -> BoughtNumber | None:
-        held = self._call(self.client.incoming_phone_numbers.list, phone_number=number, limit=1)
-        if not held:
-            return None
-        sms, mms, voice = capability_flags(held[0].capabilities)
-        return BoughtNumber(sid=held[0].sid, number=held[0].phone_number or number, sms=sms, mms=mms, voice=voice)
 
     def release_number(self, sid: str) -> None:
         self._call(self.client.incoming_phone_numbers(sid).delete)

@@ -213,15 +213,9 @@ class Assistant:
             _append(result, intent.reply or CAPABILITIES)
 
     def _write(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, result: ChatResult) -> None:
-        resolution = resolve_recipient(session, ctx, intent.contact)
-        if resolution.ambiguous:
-            _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
-            return
-        match = resolution.unique
-        if match is None:
-            _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
-            return
-        self._reach(session, ctx, conversation_id, intent, match.label, match.contact_ids, result)
+        match = _recipient(session, ctx, intent, result)
+        if match is not None:
+            self._reach(session, ctx, conversation_id, intent, match.label, match.contact_ids, result)
 
     def _reach(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, label: str,
                contact_ids: list[str], result: ChatResult) -> None:
@@ -293,15 +287,9 @@ class Assistant:
     def _unsend(self, session: Session, ctx: Ctx, conversation_id: str, intent: CancelIntent,
                 result: ChatResult) -> None:
         """"Cancel the text to Sarah": whose texts, asked as for a send when the name fits several."""
-        resolution = resolve_recipient(session, ctx, intent.contact)
-        if resolution.ambiguous:
-            _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
-            return
-        match = resolution.unique
-        if match is None:
-            _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
-            return
-        self._unsend_to(session, ctx, conversation_id, intent, match.id, name_of(match.label), result)
+        match = _recipient(session, ctx, intent, result)
+        if match is not None:
+            self._unsend_to(session, ctx, conversation_id, intent, match.id, name_of(match.label), result)
 
     def _unsend_to(self, session: Session, ctx: Ctx, conversation_id: str, intent: CancelIntent, recipient_id: str,
                    name: str, result: ChatResult) -> None:
@@ -353,6 +341,17 @@ def _is_new_command(text: str) -> bool:
 
 def _append(result: ChatResult, text: str) -> None:
     result.reply = f"{result.reply}\n{text}".strip()
+
+
+def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, result: ChatResult) -> Match | None:
+    """The one contact or lead the request names; several that fit make a question, none a plain reply."""
+    resolution = resolve_recipient(session, ctx, intent.contact)
+    if resolution.ambiguous:
+        _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
+        return None
+    if resolution.unique is None:
+        _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
+    return resolution.unique
 
 
 def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | None) -> None:

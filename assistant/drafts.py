@@ -17,6 +17,7 @@ from tools.problems import Conflict, Forbidden, Invalid, NotFound, Problem, Serv
 log = logging.getLogger("cody.assistant")
 
 EDITABLE_ARGS = {"text", "contact_id", "remote_phone", "template_id", "variables", "send_at"}
+CALL_ARGS = {"contact_id", "remote_phone"}  # a call is placed now, to someone: it has nothing else
 
 
 def request_from_args(args: dict) -> SendRequest:
@@ -60,15 +61,52 @@ def get_draft(session: Session, ctx: Ctx, draft_id: str) -> Draft:
     return draft
 
 
-def _owned_pending(session: Session, ctx: Ctx, draft_id: str) -> Draft:
+def _owned_pending(session: Session, ctx: Ctx, draft_id: str, action: str) -> Draft:
     draft = get_draft(session, ctx, draft_id)
     if draft.user_id != ctx.user_id:
         raise Forbidden("This draft belongs to another user; only they can confirm, edit or cancel it.")
     if draft.state == "pending" and draft.expires_at <= utcnow():
         _move(session, draft, "expired")
     if draft.state != "pending":
-        raise Conflict(f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one.")
+        raise Conflict(settled(draft, action))
     return draft
+
+
+_TOO_LATE = {"confirm": "", "cancel": ", so it can't be canceled", "edit": ", so it can't be changed"}
+
+
+def settled(draft: Draft, action: str) -> str:
+    """Why `action` (confirm, cancel or edit) can't be done to a draft no longer pending, said by what became of it:
+    sent (or scheduled, or placed for a call), being sent now, canceled, expired, or failed with its error."""
+    call, undo, late = draft.tool == "call_contact", draft.tool == unsend.TOOL, _TOO_LATE[action]
+    scheduled = bool((draft.args or {}).get("send_at"))
+    if draft.state == "executed":
+        if undo:
+            return "That text was already canceled; it's kept as a draft."
+        if call:
+            return f"That call was already placed{late}."
+        if scheduled:
+            return f"That was already scheduled{late}." + (" To stop it, ask me to cancel the text."
+                                                          if action == "cancel" else "")
+        return f"That was already sent{late}."
+    if draft.state == "confirmed":
+        being = ("That call is being placed now" if call else "That text is being canceled now" if undo
+                 else "That is being scheduled now" if scheduled else "That is being sent now")
+        return f"{being}{late}."
+    if draft.state == "canceled":
+        if undo:
+            return "That was dropped; the text still goes out. Ask Cody again to cancel it."
+        return "This draft was canceled; nothing was sent."
+    if draft.state == "expired":
+        if undo:
+            return "This draft expired; the text still goes out. Ask Cody again to cancel it."
+        return "This draft is expired; nothing was sent. Ask Cody again to make a new one."
+    if draft.state == "failed":
+        what = "That call couldn't be placed" if call else ("That text couldn't be canceled" if undo
+                                                            else "That couldn't be sent")
+        error = (draft.error or "it failed").rstrip()
+        return f"{what}: {error}" + ("" if error.endswith((".", "!", "?")) else ".")
+    return f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one."
 
 
 def _move(session: Session, draft: Draft, state: str, same_args: bool = False, **values: object) -> bool:
@@ -99,14 +137,12 @@ def _lost(draft: Draft, action: str) -> Conflict:
         return Conflict(f"This draft {done}")
     if draft.state == "pending":
         return Conflict("This draft was changed meanwhile; look at it again before changing it.")
-    if draft.state == "canceled":
-        return Conflict("This draft was canceled; nothing was sent.")
-    return Conflict(f"This draft is {draft.state}; nothing was sent. Ask Cody again to make a new one.")
+    return Conflict(settled(draft, action))
 
 
 def confirm(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str) -> tuple[Draft, Activity]:
     """Execute exactly what was previewed, once."""
-    draft = _owned_pending(session, ctx, draft_id)
+    draft = _owned_pending(session, ctx, draft_id, "confirm")
     if draft.problems:
         raise Invalid([Problem(**p) for p in draft.problems])
     if not _move(session, draft, "confirmed"):
@@ -135,7 +171,7 @@ def _execute(session: Session, ctx: Ctx, messaging: Messaging, draft: Draft) -> 
 
 def cancel(session: Session, ctx: Ctx, draft_id: str) -> Draft:
     """Drop a pending draft; one that a confirm claimed since it was read stays confirmed (Conflict)."""
-    draft = _owned_pending(session, ctx, draft_id)
+    draft = _owned_pending(session, ctx, draft_id, "cancel")
     if not _move(session, draft, "canceled"):
         raise _lost(draft, "cancel")
     log.info("draft %s canceled by %s on %s", draft.id, ctx.user_id, ctx.channel)
@@ -148,13 +184,16 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
     Saved only if the draft is still pending with the arguments read here: an edit never changes a draft a confirm
     claimed, nor overwrites another edit it did not see (Conflict).
     """
-    draft = _owned_pending(session, ctx, draft_id)
+    draft = _owned_pending(session, ctx, draft_id, "edit")
     if draft.tool == unsend.TOOL:
         raise Invalid.one("not_editable", "args", "Canceling a text has nothing to change; confirm it, or say no "
                                                   "to keep the text as it is.")
     unknown = set(changes) - EDITABLE_ARGS
     if unknown:
         raise Invalid([Problem("invalid", f"args.{k}", f"{k} can't be changed on a draft.") for k in sorted(unknown)])
+    if draft.tool == "call_contact" and (fixed := sorted(set(changes) - CALL_ARGS)):
+        raise Invalid.one("not_editable", f"args.{fixed[0]}", "A call has no words, template or send time to change; "
+                                                              "it is placed now, to the person it names.")
     args = {**draft.args, **changes}
     if "text" in changes and "template_id" not in changes and args.get("template_id"):
         args.update(template_id=None, variables={})  # new words replace the template's: they are what goes out now
@@ -170,11 +209,6 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
     return draft
 
 
-def pending_in_conversation(session: Session, ctx: Ctx, conversation_id: str) -> list[Draft]:
-    return list(session.scalars(select(Draft).where(
-        Draft.conversation_id == conversation_id, Draft.organization_id == ctx.organization_id,
-        Draft.user_id == ctx.user_id, Draft.state == "pending", Draft.expires_at > utcnow(),
-    ).order_by(Draft.date_created)))
 
 
 def _finish(session: Session, draft: Draft, state: str, activity_id: str | None = None, error: str | None = None) -> None:

@@ -24,6 +24,10 @@ When to send (a time phrase inside the message never counts: "text Sarah I'll be
 
 - at the very start, before the command: "tomorrow at 9 text Sarah ...", "at 5pm, text Sarah ...";
 - between the recipient and a connector: "text Sarah at 5pm: see you soon", "text Sarah tomorrow at 9 saying ...";
+- opening the message: "text Sarah tomorrow at 9 the lockbox code is 4512", "text Sarah in 20 minutes I'm outside",
+  "remind Sarah tomorrow at 10 about the walkthrough" (the draft shows the time before anyone confirms), unless the
+  next word makes the time part of a sentence ("tomorrow works for me", "Friday is fine", "at 5 or 6?",
+  "tomorrow at 9 at the office"; `_TIME_IN_MESSAGE`) or a question mark follows it ("tomorrow?");
 - at the end after an explicit marker following punctuation: "..., send it tomorrow at 9", "... (send at 5pm)";
 - with "schedule": "schedule a text to Sarah for 5pm: ..." and "schedule a text to Sarah saying hi at 5pm" (the
   trailing time is the send time because the user asked to schedule).
@@ -48,11 +52,18 @@ Missing information becomes an Ask ("text Sarah" carries the partial request, so
 does "tell Sarah to call me", which asks for the exact words);
 anything else an Unknown with CAPABILITIES. Calls cannot be scheduled, so a call with a time gets an honest Unknown.
 
-Not handled: a cancel naming the day ("cancel tomorrow's text to Sarah" is not a cancel); several recipients at once
-("text Sarah and John ..." gets an honest Unknown); rewriting third-person messages ("tell Sarah she..." is sent
-as written); indirect requests ("tell Sarah to call me", "ask Sarah if...") get an Ask for the exact words; a
-lowercase multiword name with no connector ("text sarah lee hi" is "sarah"); a capitalised word opening the message
-that is not a known opener ("text Sarah Bob says hi" is "Sarah Bob").
+Several recipients at once get an honest Unknown (ONE_AT_A_TIME: Cody texts one person, or one household, per
+request): "text Sarah and John ...", "text sarah and john office closed", "text Sarah, John and Mary: ...", "let
+Sarah and John know ...", and without a colon "text Sarah, John, and Mary ..." when the names are capitalised.
+
+Not handled: a cancel naming the day ("cancel tomorrow's text to Sarah" is not a cancel); rewriting third-person
+messages ("tell Sarah she..." is sent as written); indirect requests ("tell Sarah to call me", "ask Sarah if...") get
+an Ask for the exact words; a lowercase multiword name with no connector ("text sarah lee hi" is "sarah" with "lee
+hi": the assistant, which sees the contacts, moves "lee" back to the name, assistant/service.py `_whole_name`); a text
+whose words name a template without the word "template" ("text Sarah the showing confirmation for 7pm" is words here:
+the assistant checks the workspace's templates, `_template_named`); a capitalised word opening the message that is
+not a known opener ("text Sarah Bob says hi" is "Sarah Bob"); a lowercase list of names without a colon ("text
+sarah, john and mary meeting moved" texts Sarah).
 """
 
 import re
@@ -87,6 +98,13 @@ let's got get going coming heading need want looking almost still also all any s
 # Message openers: never the second word of a name found without a connector ("text Sarah Great news").
 _OPENERS = {"great", "good", "happy", "welcome", "congrats", "congratulations", "love", "glad", "perfect", "done",
             "traffic", "stuck", "fyi", "btw", "new"}
+# Words right after an opening time phrase that keep it in the message ("text Sarah tomorrow works for me").
+_TIME_IN_MESSAGE = set("""
+is isn't isnt 's was wasn't will won't would wouldn't should shouldn't could couldn't can can't cant might may must
+works work worked working sounds sound looks look suits suit fits fit does doesn't do don't did didn't then too
+instead or and at in on for with by from until till to it good fine ok okay perfect great still again as of either
+right sharp vs is are also
+""".split())
 # Words that are also first names: a name when capitalised and first ("text Will: ..."), never a second word.
 _NAMES_TOO = {"will", "may", "june", "april", "august", "bill", "mark", "hope", "grace", "joy", "faith"}
 _SELF = {"me", "myself", "us", "ourselves"}
@@ -107,6 +125,7 @@ _LEADING_CONNECTOR = re.compile(r"""^\s*(?::\s*|,\s*|[-–—]+\s*
 _SEND_MARK = re.compile(rf"""(?P<sep>[,;.!?(]|\s[-–—]|[–—])\s*(?:and\s+)?(?:send|schedule|deliver)
     (?:\s+(?:it|this|that|them|the\s+(?:text|message)))?(?:\s+for)?\s+(?P<time>{PHRASE})\s*\)?[\s.!]*$""",
                         re.I | re.X)
+_NUMBER = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number as the recipient
 _TEXT_NOUN = r"(?:(?:quick|short|little)\s+)?(?:text\s+message|text|sms|message|msg|txt|note|line)"
 _QUESTION_WORDS = {"are", "is", "am", "can", "could", "would", "will", "do", "does", "did", "what", "when", "where",
                    "who", "why", "how", "have", "has", "should", "shall", "may", "any", "want", "wanna", "which"}
@@ -182,6 +201,8 @@ def _looks_like_name(who: str, loose: bool = True) -> bool:
     one may have several words only when `loose` (after ":" or "that", not after a comma).
     """
     who = re.sub(r"\s+back$", "", who.strip(), flags=re.I)
+    if _NUMBER.fullmatch(who):  # "send 415-555-0143 the showing confirmation"
+        return True
     parts = re.split(r"\s+from\s+", who, maxsplit=1, flags=re.I)
     words = [w for part in parts for w in part.split()]
     if not parts[0] or any(not p.strip() for p in parts) or not 1 <= len(words) <= 5 or re.search(r"[\"“”:]", who):
@@ -211,7 +232,7 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
     n = 0
     if not words:
         return None, ""
-    if number := re.match(r"\+?\(?\d[\d\s().-]{5,}\d(?=$|[\s,:])", rest):  # "text 415-555-0143 hi"
+    if number := re.match(rf"{_NUMBER.pattern}(?=$|[\s,:])", rest):  # "text 415-555-0143 hi"
         return number[0], rest[number.end():].lstrip(" ,;:")
     if words[0].lower() == "the" and len(words) > 1 and words[1].lower() not in _CLAUSE:
         n = 3 if len(words) > 2 and words[2].lower() in ("family", "household", "team") else 2
@@ -242,16 +263,42 @@ def _split_recipient(rest: str, now: datetime) -> tuple[str | None, datetime | N
 
 
 def _time_slot(tail: str, now: datetime) -> tuple[datetime | None, str]:
-    """A send time right after the recipient counts only if a connector or nothing follows it."""
+    """A time phrase right after the recipient is the send time ("text Sarah tomorrow at 9 the code is 4512"), unless
+    the words after it make it part of a sentence ("tomorrow works for me", "at 5 or 6?", "Friday is fine")."""
     if (found := find_time(tail, now, at="start")) is not None:
         after = tail[found.end:]
         if not after.strip(" .!"):
             return found.when, ""
         if c := _LEADING_CONNECTOR.match(after):
             return found.when, after[c.end():]
+        word = re.match(r"\s+([^\W\d_][\w'’]*)", after)
+        if word and word[1].lower() not in _TIME_IN_MESSAGE:
+            return found.when, after.lstrip()
     if c := _LEADING_CONNECTOR.match(tail):
         return None, tail[c.end():]
     return None, tail
+
+
+def opening_time(message: str, now: datetime) -> tuple[datetime | None, str]:
+    """(send time, message) for a message whose opening words may be the send time, as right after a recipient: for
+    the assistant, once it has moved the rest of a name out of the message ("lee tomorrow at 9 hi")."""
+    when, rest = _time_slot(message, now)
+    return when, _message(rest, False)
+
+
+def could_be_name(word: str) -> bool:
+    """May this word of a request be a name's, rather than a pronoun, function word or common message opener?"""
+    w = word.lower()
+    return bool(re.fullmatch(r"[^\W\d_][\w'’.-]*", word)) and w not in _CLAUSE | _OPENERS | _NAMES_TOO
+
+
+def template_request(message: str, now: datetime) -> tuple[str, str | None] | None:
+    """(template name, raw value) when a text's words could name a template: "the showing confirmation for 7pm" ->
+    ("showing confirmation", "7pm"). Whether a template of the workspace has that name is the caller's to check."""
+    if not (m := re.fullmatch(r"(?:the|my|our)\s+(?P<t>\S.*?)[\s.!]*", message, _IS)):
+        return None
+    name, value = _name_and_value(m["t"], now)
+    return (name, value) if name and len((value or "").split()) <= 4 else None
 
 
 def _send_mark(s: str, now: datetime) -> tuple[str, datetime | None]:
@@ -487,12 +534,14 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
             return Ask(ASK_TEXT)
         who, when, msg = _split_recipient(rest, now)
     elif m := _SEND_A_TEXT.fullmatch(s):
-        if not m["rest"]:
+        if not (rest := m["rest"]):
             return Ask(ASK_TEXT)
-        who, when, msg = _split_recipient(m["rest"], now)
+        who, when, msg = _split_recipient(rest, now)
     elif (m := _SEND_X_A_TEXT.fullmatch(s) or _LET_KNOW.fullmatch(s)) and _looks_like_name(m["x"]):
-        who = _contact(m["x"])
+        who, rest = _contact(m["x"]), ""
         when, msg = _time_slot(m["tail"], now)
+    elif m and _names_list(m["x"]):  # "let Sarah and John know ..."
+        return Unknown(ONE_AT_A_TIME)
     elif m := _VERB.fullmatch(s):
         if not m["rest"] or not m["rest"].strip(" .!?"):
             return Ask(ASK_TEXT)
@@ -500,7 +549,7 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
         if re.match(r"(?:me|myself|us)\b", rest, re.I):
             return Unknown(CAPABILITIES)
         if m["ask"]:
-            return _ask_or_remind(rest, send_at, question)
+            return _ask_or_remind(rest, now, send_at, question)
         who, when, msg = _split_recipient(rest, now)
     else:
         return None
@@ -508,7 +557,7 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
         return Ask(ASK_TEXT)
     if who.lower() in _SELF:
         return Unknown(CAPABILITIES)
-    if (other := re.match(r"(?:and|&)\s+(?:the\s+)?(\w)", msg)) and other[1].isupper():  # "text Sarah and John: ..."
+    if _several(rest, msg):
         return Unknown(ONE_AT_A_TIME)
     send_at = send_at or when
     if schedule and send_at is None and (found := find_time(msg, now, at="end")) is not None and found.start > 0:
@@ -526,13 +575,40 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
     return WriteIntent("send_sms", contact=who, text=msg, send_at=send_at)
 
 
-def _ask_or_remind(rest: str, send_at: datetime | None, question: bool) -> Intent:
-    """"ask Sarah: are you free?" is a text; "ask Sarah if she's free" would need rewriting, so Cody asks."""
-    m = re.fullmatch(r"(?P<who>.+?)(?:\s*:\s+|\s+(?=[\"“]))(?P<msg>.+)", rest, _IS)
-    if m and _looks_like_name(m["who"]) and (msg := _message(m["msg"], question)):
-        return WriteIntent("send_sms", contact=_contact(m["who"]), text=msg, send_at=send_at)
-    who, _ = _leading_name(rest)
-    return _ask_message(ASK_EXACT_MESSAGE, who, send_at) if who else Ask(ASK_TEXT)
+def _ask_or_remind(rest: str, now: datetime, send_at: datetime | None, question: bool) -> Intent:
+    """"ask Sarah: are you free?" is a text; "ask Sarah if she's free" would need rewriting, so Cody asks. A send time
+    after the name is kept either way ("remind Sarah tomorrow at 10 about the walkthrough")."""
+    if m := re.fullmatch(r"(?P<who>.+?)(?:\s*:\s+|\s+(?=[\"“]))(?P<msg>.+)", rest, _IS):
+        who, when = m["who"], None
+        if (found := find_time(who, now, at="end")) is not None and found.start > 0:
+            who, when = who[:found.start].rstrip(" ,"), found.when
+        if _looks_like_name(who) and (msg := _message(m["msg"], question)):
+            return WriteIntent("send_sms", contact=_contact(who), text=msg, send_at=send_at or when)
+    who, tail = _leading_name(rest)
+    when, _ = _time_slot(tail, now)
+    return _ask_message(ASK_EXACT_MESSAGE, who, send_at or when) if who else Ask(ASK_TEXT)
+
+
+def _several(rest: str, msg: str) -> bool:
+    """Does the request name more than one recipient? "Sarah and John: hi", "sarah and john office closed", "Sarah,
+    John and Mary: meeting moved", "Sarah, John, and Mary meeting moved" (without a colon, capitalised names)."""
+    if other := re.match(r"(?:and|&)\s+(?:the\s+)?([^\W\d_][\w'’.-]*)", msg, re.I):
+        return other[1][0].isupper() or other[1].lower().rstrip(".") not in _CLAUSE | _OPENERS
+    head = re.split(r"\s*:(?=\s|$)|\s+[-–—]+\s", rest, maxsplit=1)
+    if len(head) > 1 and _names_list(head[0]):
+        return True
+    name = r"(?:the\s+)?\w[\w'’.-]*"
+    listed = re.match(rf"{name}(?:\s*,\s*{name})+,?\s+(?:and|&)\s+{name}", rest, re.I)
+    return bool(listed) and all(_capitalised(w) and w.lower() not in _CLAUSE | _OPENERS
+                                for w in re.findall(r"[\w'’.-]+", listed[0]) if w.lower() not in ("the", "and"))
+
+
+def _names_list(s: str) -> bool:
+    """"Sarah, John and Mary", "the Smiths and the Lees": two or more names in a list ending with "and" (so "Sarah
+    Lee, the lockbox" is a name and a message)."""
+    parts = re.split(r"\s*,\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+", s.strip(), flags=re.I)
+    return (len(parts) > 1 and bool(re.search(r"\s(?:and|&)\s", s, re.I))
+            and all(_looks_like_name(p) for p in parts))
 
 
 def _ask_message(question: str, who: str, send_at: datetime | None) -> Ask:

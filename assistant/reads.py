@@ -1,15 +1,20 @@
 """Read-only tools: answered at once from the workspace's data. What they return is data, never instructions."""
 
-from sqlalchemy import select
+from collections.abc import Callable
+from datetime import tzinfo
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from assistant.intents import ReadIntent
 from assistant.resolve import resolve_recipient
+from assistant.wording import duration, since, when, workspace_zone
 from db.models import Activity, Contact, InboxItem, Thread
 from tools.context import Ctx
 from tools.phones import format_phone
 
 MAX_LINES = 10
+CALLS = ("missed_call", "voicemail")
 
 
 def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
@@ -44,23 +49,85 @@ def read_thread(session: Session, ctx: Ctx, who: str) -> str:
         Activity.type == "sms").order_by(Activity.activity_at.desc()).limit(MAX_LINES)).all()
     if not rows:
         return f"No messages with {match.label} yet."
-    lines = [f"{'They' if a.direction == 'inbound' else 'You'} ({a.activity_at:%b %d %H:%M}, {a.status}): {a.text}"
-             for a in reversed(rows)]
-    return f"Messages with {match.label}:\n" + "\n".join(lines)
+    zone = workspace_zone(session, ctx.organization_id)
+    return f"Messages with {match.label}:\n" + "\n".join(_message_line(a, zone) for a in reversed(rows))
+
+
+def _message_line(sms: Activity, zone: tzinfo) -> str:
+    """"They (today at 8:19 PM): ...", "You (yesterday at 9:02 AM, delivered): ...", "You (scheduled for tomorrow at
+    7:00 PM): ...", in the workspace's time zone."""
+    if sms.direction == "inbound":
+        return f"They ({when(sms.activity_at or sms.date_created, zone)}): {sms.text}"
+    if sms.status == "scheduled" and sms.date_scheduled:
+        return f"You (scheduled for {when(sms.date_scheduled, zone)}): {sms.text}"
+    return f"You ({when(sms.activity_at or sms.date_created, zone)}, {sms.status}): {sms.text}"
 
 
 def list_inbox(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
-    stmt = (select(InboxItem, Activity, Contact)
-            .join(Activity, Activity.id == InboxItem.activity_id)
-            .outerjoin(Thread, Thread.id == InboxItem.thread_id)
-            .outerjoin(Contact, Contact.id == Thread.contact_id)
-            .where(InboxItem.organization_id == ctx.organization_id, InboxItem.user_id == ctx.user_id,
-                   InboxItem.done.is_(False)))
+    """The user's open Inbox items: missed calls and voicemails first, said even when there are none ("any missed
+    calls?" is answered by this list too), then texts; newest first, times in the workspace's zone."""
+    zone = workspace_zone(session, ctx.organization_id)
+    span = f" {since(intent.since, zone)}" if intent.since is not None else ""
+    items = (select(InboxItem, Activity, Contact)
+             .join(Activity, Activity.id == InboxItem.activity_id)
+             .outerjoin(Thread, Thread.id == InboxItem.thread_id)
+             .outerjoin(Contact, Contact.id == Thread.contact_id)
+             .where(InboxItem.organization_id == ctx.organization_id, InboxItem.user_id == ctx.user_id,
+                    InboxItem.done.is_(False)))
     if intent.since is not None:
-        stmt = stmt.where(InboxItem.date_created >= intent.since)
-    rows = session.execute(stmt.order_by(InboxItem.date_created.desc()).limit(MAX_LINES)).all()
-    if not rows:
-        return "Your Inbox is clear."
-    lines = [f"{contact.name if contact else format_phone(activity.remote_phone)}: {activity.text or item.type}"
-             for item, activity, contact in rows]
-    return f"{len(rows)} in your Inbox:\n" + "\n".join(lines)
+        items = items.where(InboxItem.date_created >= intent.since)
+    counts = {"missed_call": 0, "voicemail": 0, "incoming_sms": 0}
+    for item_type, status, n in session.execute(items.with_only_columns(InboxItem.type, Activity.status, func.count())
+                                                .group_by(InboxItem.type, Activity.status)).tuples():
+        kind = _kind(item_type, status)
+        counts[kind] = counts.get(kind, 0) + n
+    missed, voicemails, texts = counts["missed_call"], counts["voicemail"], counts["incoming_sms"]
+    if not missed + voicemails + texts:
+        clear = f"Nothing in your Inbox{span}" if span else "Your Inbox is clear"
+        return f"{clear}: no texts, missed calls or voicemails."
+    lines = []
+    if missed + voicemails:
+        said = [f"{n} {what}{'' if n == 1 else 's'}" for n, what in ((missed, "missed call"), (voicemails, "voicemail"))
+                if n]
+        lines.append(f"{' and '.join(said)}{span}:")
+        lines += _newest(session, items.where(InboxItem.type.in_(CALLS)), missed + voicemails, zone, _call_line)
+    else:
+        lines.append(f"No missed calls or voicemails{span}.")
+    if texts:
+        lines.append(f"{texts} text{'' if texts == 1 else 's'}{span}:")
+        lines += _newest(session, items.where(InboxItem.type == "incoming_sms"), texts, zone, _text_line)
+    elif missed + voicemails:
+        lines.append(f"No texts{span}.")
+    return "\n".join(lines)
+
+
+def _newest(session: Session, items: Select, count: int, zone: tzinfo,
+            line: Callable[[InboxItem, Activity, Contact | None, tzinfo], str]) -> list[str]:
+    """The newest items' lines, and how many more there are."""
+    rows = session.execute(items.order_by(InboxItem.date_created.desc(), InboxItem.id.desc()).limit(MAX_LINES)).all()
+    more = [f"\u2026and {count - len(rows)} more"] if count > len(rows) else []
+    return [line(item, activity, contact, zone) for item, activity, contact in rows] + more
+
+
+def _kind(item_type: str, status: str) -> str:
+    """What an Inbox item is about: a call that ended as a voicemail is one even when its item was made for the
+    missed call before the caller left the message (an activity keeps one item per user, the first)."""
+    return "voicemail" if item_type in CALLS and status == "voicemail" else item_type
+
+
+def _who(activity: Activity, contact: Contact | None) -> str:
+    return contact.name if contact else format_phone(activity.remote_phone) or "an unknown number"
+
+
+def _call_line(item: InboxItem, call: Activity, contact: Contact | None, zone: tzinfo) -> str:
+    """"Missed call from Sarah Lee today at 3:15 PM", "Voicemail from John Park yesterday at 9:02 AM (42 seconds):
+    <summary>"."""
+    at = when(call.activity_at or item.date_created, zone)
+    if _kind(item.type, call.status) == "missed_call":
+        return f"Missed call from {_who(call, contact)} {at}"
+    length = f" ({duration(call.duration)})" if call.duration else ""
+    return f"Voicemail from {_who(call, contact)} {at}{length}" + (f": {call.summary}" if call.summary else "")
+
+
+def _text_line(item: InboxItem, sms: Activity, contact: Contact | None, zone: tzinfo) -> str:
+    return f"{_who(sms, contact)} ({when(sms.activity_at or item.date_created, zone)}): {sms.text}"

@@ -1,7 +1,9 @@
 """Cody: one user turn in, drafts, a question or an answer out. Never sends; confirming a draft does."""
 
 import dataclasses
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -9,9 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assistant import drafts, unsend
+from assistant import drafts, unsend, wording
 from assistant.choices import listing, name_of, pick
-from assistant.control import control_of
+from assistant.control import Control, control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
 from assistant.intents import (
     CAPABILITIES,
@@ -22,15 +24,27 @@ from assistant.intents import (
     Unknown,
     WriteIntent,
 )
+from assistant.offline import ASK_MESSAGE, could_be_name, opening_time, template_request
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
 from assistant.reads import run_read
-from assistant.resolve import Match, TemplateMatch, resolve_recipient, resolve_template, template_by_id
+from assistant.resolve import (
+    Match,
+    Resolution,
+    TemplateMatch,
+    resolve_recipient,
+    resolve_template,
+    template_by_id,
+)
 from assistant.settings import AssistantSettings
+from assistant.timephrases import PHRASE, parse_time, spoken_time
 from db.models import Activity, Contact, Draft, Lead, Organization, User
+from db.models.crm import LEAD_STOPWORDS, fold, name_tokens
 from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import Messaging
+from tools.messaging.parties import only_contact_with
+from tools.phones import format_phone, normalise
 from tools.problems import Invalid, ServiceError
 from tools.templates import free_variables
 
@@ -96,8 +110,9 @@ class Assistant:
 
     def _answer(self, session: Session, ctx: Ctx, conversation_id: str, text: str, previous: dict, result: ChatResult) -> None:
         """Decided by code, in this order: a cancel drops a pending question; the answer to "What should I say?" is
-        the message, whatever it says; yes, no and "change it to" act on drafts; an answer to any other question
-        carries its request on, unless it is a new request; anything else goes to the planner."""
+        the message, whatever it says; yes, no and "change it to" act on the drafts of Cody's last answer (and a yes
+        or a change while another question waits asks it again); an answer to any other question carries its
+        request on, unless it is a new request; anything else goes to the planner."""
         pending = Pending.from_data(previous.get("pending"))
         control = control_of(text)
         if pending is not None and control is not None and control.action == "cancel":
@@ -107,10 +122,16 @@ class Assistant:
             self._resume(session, ctx, conversation_id, dataclasses.replace(
                 pending, intent=dataclasses.replace(pending.intent, text=text)), result)
             return
-        if control is not None:
-            self._control(session, ctx, conversation_id, control, result)
-            return
         question = previous.get("question") or {}
+        if control is not None:
+            shown = _shown(session, ctx, conversation_id, previous)
+            if pending is None or any(d.state == "pending" for d in shown):
+                self._control(session, ctx, conversation_id, control, shown, result)
+            if pending is not None:  # a yes or a change answers no question: it is asked again, and still waits
+                _append(result, f"Which one? {listing([c['label'] for c in question['choices']])}?"
+                        if question.get("choices") else question.get("text", ""))
+                result.question, result.pending = question or None, pending
+            return
         if pending is not None and self._follow_up(session, ctx, conversation_id, pending, question, text, result):
             return
         turn = self._turn(session, ctx, text)
@@ -125,35 +146,138 @@ class Assistant:
 
     # -- confirm, cancel, edit by word ----------------------------------------------------------------------
 
-    def _control(self, session: Session, ctx: Ctx, conversation_id: str, control, result: ChatResult) -> None:
-        waiting = drafts.pending_in_conversation(session, ctx, conversation_id)
+    def _control(self, session: Session, ctx: Ctx, conversation_id: str, control: Control, shown: list[Draft],
+                 result: ChatResult) -> None:
+        """Yes, no and "change it" act on the drafts of Cody's last answer that still wait, never on older ones (the
+        user was shown these): a yes confirms each that can go and says why any other can't, a no cancels them all,
+        a change changes them all when they are one request (a household's). With none waiting, a no right after a
+        text went out to wait (scheduled, or in the outbox) offers to cancel that text."""
+        waiting = [d for d in shown if d.state == "pending"]
         if not waiting:
-            result.reply = "There's nothing waiting for your confirmation."
+            if control.action == "confirm" or not shown:
+                result.reply = "There's nothing waiting for your confirmation."
+            elif control.action != "cancel" or not self._offer_unsend(session, ctx, conversation_id, shown, result):
+                result.reply = drafts.settled(shown[-1], "edit" if control.action == "time" else control.action)
             return
-        if len(waiting) > 1:
-            result.reply = f"You have {len(waiting)} drafts waiting; use the buttons on the one you mean."
+        several = len(waiting) > 1
+        if control.action == "confirm":
+            lines = [self._confirm(session, ctx, draft, several, result) for draft in waiting]
+        elif control.action == "cancel":
+            lines = [self._cancel(session, ctx, draft, several) for draft in waiting]
+            if several:  # one line for the drafts dropped, one for each text Cody was to cancel (it still goes out)
+                kept = [line for line in lines if line]
+                lines = (["Canceled; nothing was sent."] if len(kept) < len(lines) else []) + kept
+        elif several and len({_request_of(d) for d in waiting}) > 1:
+            result.reply = (f"I showed you {len(waiting)} different drafts, so I can't tell which one to change; change "
+                            "the one you mean with its Edit button, or say no and ask me again.")
             result.drafts = waiting
             return
-        draft = waiting[0]
+        else:
+            lines = self._change_all(session, ctx, waiting, control)
+        result.drafts = [session.get(Draft, d) for d in [draft.id for draft in waiting]]
+        result.reply = "\n".join(line for line in lines if line)
+
+    def _confirm(self, session: Session, ctx: Ctx, draft: Draft, several: bool, result: ChatResult) -> str:
+        """Confirm one draft; what came of it, said with whose it is when there are several."""
+        draft_id, who = draft.id, _who(draft)
+        if several and draft.problems:  # it can't go as it is, and the others go without it
+            return f"{who}: not sent; {' '.join(p['message'] for p in draft.problems)}"
         try:
-            if control.action == "confirm":
-                draft, activity = drafts.confirm(session, ctx, self.messaging, draft.id)
-                result.activities.append(activity)
-                result.reply = (unsend.done_reply(draft.preview) if draft.tool == unsend.TOOL
-                                else _sent_reply(activity))
-            elif control.action == "cancel":
-                draft = drafts.cancel(session, ctx, draft.id)
-                result.reply = (unsend.kept_reply(draft.preview) if draft.tool == unsend.TOOL
-                                else "Canceled; nothing was sent.")
-            else:
-                draft = drafts.edit(session, ctx, self.messaging, draft.id, {"text": control.text},
-                                    self.settings.draft_ttl_minutes)
-                result.reply = _draft_reply([draft])
+            draft, activity = drafts.confirm(session, ctx, self.messaging, draft_id)
         except ServiceError as exc:
             session.rollback()
-            draft = session.get(Draft, draft.id)
-            result.reply = f"I couldn't do that: {exc.message}"
-        result.drafts = [draft]
+            return f"{who}: I couldn't do that: {exc.message}" if several else f"I couldn't do that: {exc.message}"
+        result.activities.append(activity)
+        if draft.tool == unsend.TOOL:
+            return unsend.done_reply(draft.preview)
+        return f"{who}: {_sent_reply(activity)}" if several else _sent_reply(activity)
+
+    def _cancel(self, session: Session, ctx: Ctx, draft: Draft, several: bool) -> str:
+        """Cancel one draft; with several, "" for a send or call dropped (the caller says it once for all)."""
+        draft_id, who = draft.id, _who(draft)
+        try:
+            draft = drafts.cancel(session, ctx, draft_id)
+        except ServiceError as exc:
+            session.rollback()
+            return f"{who}: I couldn't do that: {exc.message}" if several else f"I couldn't do that: {exc.message}"
+        if draft.tool == unsend.TOOL:
+            return unsend.kept_reply(draft.preview)
+        return "" if several else "Canceled; nothing was sent."
+
+    def _change_all(self, session: Session, ctx: Ctx, waiting: list[Draft], control: Control) -> list[str]:
+        """Change each draft as "change it to ..." says: what changed and the drafts as they are now, or why not."""
+        said, changed = "", []
+        for draft in waiting:
+            draft_id = draft.id
+            try:
+                said, done = self._change(session, ctx, draft, control)
+            except ServiceError as exc:
+                session.rollback()
+                return [f"I couldn't do that: {exc.message}"]
+            if not done:
+                return [said]
+            changed.append(session.get(Draft, draft_id))
+        return [said, _draft_reply(changed)]
+
+    def _change(self, session: Session, ctx: Ctx, draft: Draft, control: Control) -> tuple[str, bool]:
+        """One draft changed: new words, or a new time (the template's time when it has one and the user did not
+        speak of the send time, else the send time; a draft due now becomes scheduled). The line says what changed,
+        or why nothing did (False)."""
+        ttl = self.settings.draft_ttl_minutes
+        if control.action == "edit":
+            if draft.tool == "call_contact":
+                return _no_words_for_a_call(session, ctx, draft, control.text), False
+            drafts.edit(session, ctx, self.messaging, draft.id, {"text": control.text}, ttl)
+            return "", True
+        zone = self._zone(session, ctx)
+        now = utcnow().astimezone(zone)
+        when = parse_time(control.text, now)
+        if when is None:
+            return f"I couldn't read \u201c{control.text}\u201d as a time, so nothing was changed.", False
+        if draft.tool == "call_contact":
+            return (f"I can't schedule calls, so the call to {_who(draft)} is as it was: confirm to call now, or "
+                    "cancel."), False
+        name = None if control.send_time else self._time_variable(session, ctx, draft)
+        if name is not None:
+            value = _variable_value(name, control.text, now)  # as a value said with the request reads
+            drafts.edit(session, ctx, self.messaging, draft.id,
+                        {"variables": {**(draft.args.get("variables") or {}), name: value}}, ttl)
+            return f"I've changed the {name} to {value}.", True
+        moved = bool(draft.args.get("send_at"))
+        drafts.edit(session, ctx, self.messaging, draft.id, {"send_at": when.isoformat()}, ttl)
+        return f"I've {'moved it to' if moved else 'scheduled it for'} {wording.when(when, zone)}.", True
+
+    def _time_variable(self, session: Session, ctx: Ctx, draft: Draft) -> str | None:
+        """The template's one free variable, when the draft is a template's and that variable holds a time (by its
+        name, as for a value said with the request, or by its value)."""
+        if draft.tool != "send_template":
+            return None
+        template = template_by_id(session, ctx, draft.args.get("template_id") or "")
+        names = sorted(free_variables(template.text)) if template is not None else []
+        if len(names) != 1:
+            return None
+        value = str((draft.args.get("variables") or {}).get(names[0]) or "").strip()
+        return names[0] if _TIME_VARIABLE.search(names[0]) or re.fullmatch(PHRASE, value, re.I) else None
+
+    def _offer_unsend(self, session: Session, ctx: Ctx, conversation_id: str, shown: list[Draft],
+                      result: ChatResult) -> bool:
+        """"Cancel it" right after a text was confirmed: a draft to cancel each text of the last answer that still
+        waits to go out; True if there was any, or if they all went out already (and the reply says so)."""
+        sent = [d for d in shown if d.state == "executed" and d.tool in ("send_sms", "send_template") and d.activity_id]
+        if not sent:
+            return False
+        zone, made = self._zone(session, ctx), []
+        for draft in sent:
+            prepared = unsend.prepare(session, ctx, draft.activity_id, zone)
+            if prepared is not None:
+                made.append(drafts.create_draft(session, ctx, unsend.TOOL, {"activity_id": draft.activity_id},
+                                                prepared, conversation_id, self.settings.draft_ttl_minutes))
+        if not made:
+            result.reply = "That text already went out, so it can't be canceled."
+            return True
+        result.drafts.extend(made)
+        _append(result, _draft_reply(made))
+        return True
 
     # -- answers to Cody's own questions --------------------------------------------------------------------
 
@@ -213,7 +337,16 @@ class Assistant:
             _append(result, intent.reply or CAPABILITIES)
 
     def _write(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, result: ChatResult) -> None:
-        match = _recipient(session, ctx, intent, result)
+        """Resolve the recipient and draft. First the request is read with the workspace in view: the rest of a name
+        said in lowercase moves out of the message ("text sarah lee the docs are ready"), and a text whose words name
+        a template is that template ("text Sarah the showing confirmation for 7pm")."""
+        now = utcnow().astimezone(self._zone(session, ctx))
+        intent, resolution = _whole_name(session, ctx, intent, now)
+        if intent.tool == "send_sms" and not intent.text:
+            _ask(result, ASK_MESSAGE.format(who=intent.contact), [], Pending(intent, "text"))
+            return
+        intent = _template_named(session, ctx, intent, now)
+        match = _recipient(session, ctx, intent, result, resolution)
         if match is not None:
             self._reach(session, ctx, conversation_id, intent, match.label, match.contact_ids, result)
 
@@ -232,15 +365,18 @@ class Assistant:
 
     def _draft(self, session: Session, ctx: Ctx, conversation_id: str, intent: WriteIntent, contact_ids: list[str],
                result: ChatResult, template_id: str | None = None) -> None:
+        """One draft per recipient: a contact's id, or a phone number said as the recipient (E.164, "+1...")."""
         args = {"text": intent.text, "send_at": intent.send_at.isoformat() if intent.send_at else None}
         if intent.tool == "send_template":
             template_args = self._template_args(session, ctx, intent, contact_ids, template_id, result)
             if template_args is None:
                 return
-            args = {"template_id": template_args[0], "variables": template_args[1], "send_at": args["send_at"]}
+            template_id, variables, send_at = template_args
+            args = {"template_id": template_id, "variables": variables,
+                    "send_at": send_at.isoformat() if send_at else None}
         made = []
         for contact_id in contact_ids:
-            draft_args = {**args, "contact_id": contact_id}
+            draft_args = {**args, ("remote_phone" if contact_id.startswith("+") else "contact_id"): contact_id}
             prepared = drafts.prepare_args(session, ctx, self.messaging, intent.tool, draft_args)
             made.append(drafts.create_draft(session, ctx, intent.tool, draft_args, prepared, conversation_id,
                                             self.settings.draft_ttl_minutes))
@@ -248,21 +384,31 @@ class Assistant:
         _append(result, _draft_reply(made))
 
     def _template_args(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
-                       template_id: str | None, result: ChatResult) -> tuple[str, dict] | None:
+                       template_id: str | None, result: ChatResult) -> tuple[str, dict, datetime | None] | None:
+        """(template id, variables, send time), or None when something is asked. The one value said with the request
+        fills the one missing variable; a day or clock said for a template whose variable is no time ("send Sarah
+        the thanks template tomorrow at 9") is the send time instead. Values are tidied (`_variable_value`)."""
         template = self._template(session, ctx, intent, contact_ids, template_id, result)
         if template is None:
             return None
+        now = utcnow().astimezone(self._zone(session, ctx))
         needed = sorted(free_variables(template.text))
-        variables = dict(intent.variables)
+        variables = {name: _variable_value(name, value, now) for name, value in intent.variables.items()}
         missing = [n for n in needed if n not in variables]
-        if intent.template_value and len(missing) == 1:
-            variables[missing.pop()] = intent.template_value
+        send_at, value = intent.send_at, intent.template_value
+        if value and len(missing) == 1:
+            when = None if _TIME_VARIABLE.search(missing[0]) or _RELATIVE.match(value) else parse_time(value, now)
+            if when is not None and send_at is None:
+                send_at = when
+            else:
+                variables[missing[0]] = _variable_value(missing[0], value, now)
+                missing.pop()
         if missing:
-            waiting = dataclasses.replace(intent, variables=variables, template_value=None)
-            _ask(result, f"What should I use for {missing[0]} in the {template.label}?", [],
+            waiting = dataclasses.replace(intent, variables=variables, template_value=None, send_at=send_at)
+            _ask(result, wording.variable_question(missing[0], template.label), [],
                  Pending(waiting, f"variable:{missing[0]}", tuple(contact_ids), template.id))
             return None
-        return template.id, variables
+        return template.id, variables, send_at
 
     def _template(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
                   template_id: str | None, result: ChatResult) -> TemplateMatch | None:
@@ -334,6 +480,36 @@ class Assistant:
         return [c.id for c in lead.contacts if any(p.type not in ("fax", "url") for p in c.phones)]
 
 
+def _shown(session: Session, ctx: Ctx, conversation_id: str, previous: dict) -> list[Draft]:
+    """The drafts Cody showed in its last answer (made, changed or confirmed then), as they are now, in its order."""
+    ids = [i for i in previous.get("draft_ids") or [] if isinstance(i, str)]
+    if not ids:
+        return []
+    found = {d.id: d for d in session.scalars(select(Draft).where(
+        Draft.id.in_(ids), Draft.organization_id == ctx.organization_id, Draft.user_id == ctx.user_id,
+        Draft.conversation_id == conversation_id))}
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def _who(draft: Draft) -> str:
+    return draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+
+
+def _request_of(draft: Draft) -> str:
+    """What a draft does apart from whom to: the drafts of one request to a household share it."""
+    args = {k: v for k, v in draft.args.items() if k not in ("contact_id", "remote_phone")}
+    return json.dumps([draft.tool, args], sort_keys=True, default=str)
+
+
+def _no_words_for_a_call(session: Session, ctx: Ctx, draft: Draft, words: str) -> str:
+    """A call has no words: "change it to Sarah" reads as another person to call, to be asked for again."""
+    found = resolve_recipient(session, ctx, words)
+    if found.unique is not None or found.ambiguous:
+        return (f"A call has no words to change, so the call to {_who(draft)} is as it was. To call {words} instead, "
+                f"ask me again: \u201ccall {words}\u201d.")
+    return f"A call has no words to change, so the call to {_who(draft)} is as it was: confirm to call, or cancel."
+
+
 def _is_new_command(text: str) -> bool:
     """An answer to Cody's question ("6:30pm") versus a fresh request ("text Sarah hi"), decided by code."""
     return isinstance(offline_plan(text, utcnow()), (WriteIntent, CancelIntent, ReadIntent))
@@ -343,15 +519,108 @@ def _append(result: ChatResult, text: str) -> None:
     result.reply = f"{result.reply}\n{text}".strip()
 
 
-def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, result: ChatResult) -> Match | None:
-    """The one contact or lead the request names; several that fit make a question, none a plain reply."""
-    resolution = resolve_recipient(session, ctx, intent.contact)
+def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, result: ChatResult,
+               resolution: Resolution | None = None) -> Match | None:
+    """The one contact or lead the request names; several that fit make a question, none a plain reply. A phone
+    number is a recipient of its own (`_number`)."""
+    if _PHONE.fullmatch(intent.contact.strip()):
+        return _number(session, ctx, intent, result)
+    resolution = resolution or resolve_recipient(session, ctx, intent.contact)
     if resolution.ambiguous:
         _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
         return None
     if resolution.unique is None:
         _append(result, f"I couldn't find anyone called {intent.contact} in your contacts.")
     return resolution.unique
+
+
+_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number said as the recipient
+_TIME_VARIABLE = re.compile(r"time|date|day|when|hour|appointment", re.I)  # a template variable that holds a time
+_RELATIVE = re.compile(r"in\s", re.I)  # "in 10 minutes" says how long, not when, as a value ("running 10 minutes late")
+TEMPLATE_BY_NAME = 0.85  # how well a text's words must name a template to be taken as that template
+
+
+def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, result: ChatResult) -> Match | None:
+    """"text 415-555-0144 hi": the number, in E.164, as the recipient of a send or call (the drafts go to that
+    number, named as the workspace's one contact with it, if one has it); a cancel needs that contact."""
+    try:
+        e164 = normalise(intent.contact.strip(), "US", field="contact").e164
+    except Invalid:
+        _append(result, f"{intent.contact} isn't a phone number I can use.")
+        return None
+    contact = only_contact_with(session, ctx, e164, None)
+    if isinstance(intent, CancelIntent):
+        if contact is None:
+            _append(result, f"I couldn't find anyone with the number {format_phone(e164)} in your contacts.")
+            return None
+        return Match("contact", contact.id, contact.name or format_phone(e164), [contact.id], 1.0)
+    return Match("phone", e164, contact.name if contact and contact.name else format_phone(e164), [e164], 1.0)
+
+
+def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
+                now: datetime) -> tuple[WriteIntent, Resolution | None]:
+    """A name said in lowercase reaches the planner cut at its first word ("text sarah lee the docs are ready" is
+    "sarah" and "lee the docs are ready"): with the workspace in view, words opening the message that are the rest of
+    the name of the one person found ("lee"), or that with the name said find people all named so when it alone
+    finds several or none, move from the message to the name; a send time then opening the message is the send time
+    ("text sarah lee tomorrow at 9 hi"). Only words that may be names move ("text Sarah Will you call me?" keeps
+    "Will"), and only whole words of the name ("text Sarah leaving now" keeps "leaving"). Also the recipient's
+    resolution."""
+    if _PHONE.fullmatch(intent.contact.strip()):
+        return intent, None
+    resolution = resolve_recipient(session, ctx, intent.contact)
+    if intent.tool != "send_sms" or not intent.text:
+        return intent, resolution
+    said = set(fold(intent.contact).split())
+    tokens = list(re.finditer(r"\S+", intent.text))
+    words = [t[0].rstrip(",;:!?.…") for t in tokens]
+    taken = 0
+    if resolution.unique is not None:
+        rest = [w for w in _name_words(session, resolution.unique) if w not in said]
+        at = 0
+        while taken < len(words) and could_be_name(words[taken]) and fold(words[taken]) in rest[at:]:
+            at = rest.index(fold(words[taken]), at) + 1
+            taken += 1
+    elif words and could_be_name(words[0]):  # several Sarahs, or none: does "sarah lee" find fewer?
+        longer = resolve_recipient(session, ctx, f"{intent.contact} {words[0]}")
+        if longer.matches and not longer.more and all(fold(words[0]) in _name_words(session, m)
+                                                      for m in longer.matches):
+            resolution, taken = longer, 1
+    if not taken:
+        return intent, resolution
+    when, text = opening_time(intent.text[tokens[taken - 1].end():], now)
+    return dataclasses.replace(intent, contact=" ".join([intent.contact, *words[:taken]]), text=text or None,
+                               send_at=intent.send_at or when), resolution
+
+
+def _name_words(session: Session, match: Match) -> tuple[str, ...]:
+    """The folded words of the name of a contact or lead found."""
+    if match.kind == "contact":
+        contact = session.get(Contact, match.id)
+        return name_tokens(contact.name or "") if contact else ()
+    lead = session.get(Lead, match.id) if match.kind == "lead" else None
+    return name_tokens(lead.name or "", LEAD_STOPWORDS) if lead else ()
+
+
+def _template_named(session: Session, ctx: Ctx, intent: WriteIntent, now: datetime) -> WriteIntent:
+    """A text whose words name a template of the workspace, after "the", "my" or "our" ("text Sarah the showing
+    confirmation for 7pm"), is that template with that value, as "send Sarah the showing confirmation for 7pm" is."""
+    if intent.tool != "send_sms" or not intent.text or not (asked := template_request(intent.text, now)):
+        return intent
+    found = resolve_template(session, ctx, asked[0])
+    if not found.matches or found.matches[0].score < TEMPLATE_BY_NAME:
+        return intent
+    return dataclasses.replace(intent, tool="send_template", text=None, template=asked[0], template_value=asked[1])
+
+
+def _variable_value(name: str, value: str, now: datetime) -> str:
+    """A template value as it should read: without a leading "at" ("at 12 Oak St", "at 6:30 tomorrow"), and a time
+    for a variable holding one with its clock made plain ("tomorrow at 3" -> "3pm tomorrow", so the showing
+    confirmation says "your showing at 3pm tomorrow")."""
+    value = value.strip()
+    if _TIME_VARIABLE.search(name) and (spoken := spoken_time(value, now)):
+        return spoken
+    return re.sub(r"^at\s+(?=\S)", "", value, flags=re.I)
 
 
 def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | None) -> None:
@@ -377,24 +646,35 @@ def _draft_reply(made: list[Draft]) -> str:
         elif draft.tool == "call_contact":
             lines.append(f"Call {who}?")
         else:
-            when = f" at {draft.preview['date_scheduled']}" if draft.preview.get("date_scheduled") else ""
-            lines.append(f"Text {who}{when}: \u201c{draft.preview.get('text', '')}\u201d")
+            lines.append(_text_line(draft, who))
         if draft.problems:
             lines.append("It can't go out yet: " + " ".join(p["message"] for p in draft.problems))
     if any(d.problems for d in made):
         tail = ""
     elif all(d.tool == unsend.TOOL for d in made):
         tail = "Confirm to cancel it, or say no to keep it."
+    elif all(d.tool == "call_contact" for d in made):
+        tail = "Confirm to call, or cancel."
     else:
         tail = "Confirm to send, edit it, or cancel."
     return "\n".join(lines + ([tail] if tail else []))
+
+
+def _text_line(draft: Draft, who: str) -> str:
+    """"Text Sarah Lee tomorrow at 7:00 PM: “...” (goes as 3 texts)", the time in the workspace's zone."""
+    preview = draft.preview
+    scheduled = preview.get("date_scheduled")
+    at = f" {wording.when(scheduled, wording.zone_of(draft))}" if scheduled else ""
+    text = preview.get("text") or ""
+    note = wording.texts_note(text, preview.get("segments"), preview.get("encoding"))
+    return f"Text {who}{at}: \u201c{text}\u201d{note}"
 
 
 def _sent_reply(activity: Activity) -> str:
     if activity.type == "call":
         return "Calling: your phone will ring first, then I'll connect you."
     if activity.status == "scheduled":
-        return f"Scheduled for {activity.date_scheduled.isoformat()}."
+        return f"Scheduled for {wording.when(activity.date_scheduled, wording.zone_of(activity))}."
     if activity.status == "error":
         return f"The carrier refused it: {activity.error_message}"
     return "Sent." if activity.status in ("sent", "delivered", "sending") else f"Saved ({activity.status})."

@@ -12,12 +12,18 @@ The rules:
   at 9" is 21:00); else "today at 5" is the next of 5:00/17:00 still ahead; else it is read as business hours:
   1-6 pm, 7-11 am, 12 noon ("Friday at 3" is 15:00, "tomorrow at 9" is 9:00).
 - A day with no time: 9:00; "morning" 9:00, "afternoon" 14:00, "evening" 18:00, "tonight" and "night" 19:00.
+- A part of today with no time ("tonight", "this afternoon", "later tonight") is its usual hour while that is
+  still ahead; once it has passed, the next whole hour at least 15 minutes away, if the part of the day has not
+  ended by then ("tonight" said at 20:18 is 21:00; morning ends at noon, afternoon at 18:00, evening and night at
+  midnight); else its usual hour, in the past. "later" before today's words changes nothing, except that "later
+  today" is 14:00, else 18:00, else the next whole hour at least 15 minutes away before midnight.
+- "next week" is next Monday (9:00 unless a time is said).
 - Weekdays: "Friday", "on Friday" and "this Friday" are the first Friday whose time is still ahead (today when
   it is Friday and the time has not passed, otherwise a week later); "next Friday" is the same but never today.
 - Dates: "Dec 3", "December 3rd", "12/3" (US month/day), "Friday, Nov 20", with an optional year; without a
   year, a date before today means next year's.
-- "today", "tonight", "this morning" and dates are taken literally: "today at 9am" said at 10:15 is in the past,
-  and it is the caller's business to refuse it.
+- "today", "tonight", "this morning" and dates with a time are taken literally: "today at 9am" said at 10:15 is
+  in the past, and it is the caller's business to refuse it.
 - "in 2 hours", "in 30 minutes", "in an hour", "in half an hour", "in 10 min": elapsed time from now, exact to
   the second (so two real hours across a DST change).
 - DST: wall-clock times are built on the calendar date, then localized. A time that does not exist (the spring
@@ -31,7 +37,7 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["PHRASE", "Found", "find_time", "parse_time", "split_time", "wall_time"]
+__all__ = ["PHRASE", "Found", "find_time", "parse_time", "split_time", "spoken_time", "wall_time"]
 
 _WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2,
              "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sunday": 6}
@@ -39,6 +45,8 @@ _MONTHS = {name: number for number, names in enumerate(
     ["january jan", "february feb", "march mar", "april apr", "may", "june jun", "july jul", "august aug",
      "september sept sep", "october oct", "november nov", "december dec"], start=1) for name in names.split()}
 _PART_HOURS = {"morning": 9, "afternoon": 14, "evening": 18, "night": 19}
+_PART_ENDS = {"morning": 12, "afternoon": 18, "evening": 24, "night": 24, "later": 24}
+_SOON = timedelta(minutes=15)  # "tonight" said after its usual hour: the next whole hour at least this far ahead
 _NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
             "eight": 8, "nine": 9, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty-five": 45,
             "forty five": 45, "ninety": 90, "a couple of": 2, "a couple": 2, "couple of": 2}
@@ -55,7 +63,8 @@ _CLOCK = (rf"(?:(?:at\s+|@\s*)(?:noon|midday|midnight|{_HOUR}(?::[0-5]\d)?{_AMPM
 _PART = r"(?:morning|afternoon|evening|night)"
 _DATE = (rf"(?:(?:{_alt(_MONTHS)})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
          r"|\d{1,2}/\d{1,2}(?:/(?:\d{4}|\d{2}))?)")
-_DAY = (rf"(?:(?:tomorrow|tmrw|tmr)(?:\s+{_PART})?|today|tonight|this\s+(?:morning|afternoon|evening)"
+_DAY = (rf"(?:(?:tomorrow|tmrw|tmr)(?:\s+{_PART})?"
+        r"|(?:later\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))|next\s+week"
         rf"|(?:on\s+)?(?:(?:this|next|this\s+coming|coming)\s+)?(?:{_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?"
         rf"|(?:on\s+)?(?:(?:{_alt(_WEEKDAYS)})\.?,?\s+)?{_DATE})")
 _REL = (rf"in\s+(?:half\s+an?\s+hour|(?:\d+(?:\.\d+)?|{_alt(_NUMBERS)})\s*"
@@ -160,13 +169,16 @@ def _clock(text: str) -> tuple[int, int, bool]:
 def _day(text: str, today: date) -> tuple[str, object, str | None]:
     """("date", date, part), ("today", date, part) or ("weekday", (index, is_next), part)."""
     text = re.sub(r"^on\s+", "", text)
+    later, text = text.startswith("later "), re.sub(r"^later\s+", "", text)
     part = m[1] if (m := re.search(rf"({_PART})$", text)) else None
     if text.startswith(("tomorrow", "tmrw", "tmr")):
         return "date", today + timedelta(days=1), part
     if text == "today":
-        return "today", today, None
+        return "today", today, "later" if later else None
     if text == "tonight":
         return "today", today, "night"
+    if text == "next week":
+        return "weekday", (0, True), None
     if m := re.fullmatch(rf"(?:(this|next|this\s+coming|coming)\s+)?({_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?", text):
         return "weekday", (_WEEKDAYS[m[2]], m[1] == "next"), part
     if text.startswith("this "):  # "this morning"
@@ -197,6 +209,8 @@ def _resolve(now: datetime, day, clock) -> datetime:
                 return when
         return wall_time(today + timedelta(days=1), hour, minute, tz)
     kind, value, part = day
+    if kind == "today" and part and clock is None:
+        return _rest_of_today(now, part)
     hour, minute, ambiguous = clock or (_PART_HOURS.get(part, 9), 0, False)
     if ambiguous and hour < 12:
         if part:
@@ -214,3 +228,45 @@ def _resolve(now: datetime, day, clock) -> datetime:
         target += timedelta(days=7)
     when = wall_time(target, hour, minute, tz)
     return when if when > now else wall_time(target + timedelta(days=7), hour, minute, tz)
+
+
+def _rest_of_today(now: datetime, part: str) -> datetime:
+    """"tonight", "this afternoon", "later today" with no time: the usual hour while it is ahead, else the next whole
+    hour at least _SOON away while the part of the day lasts, else the usual hour (in the past: refused)."""
+    tz, today = now.tzinfo, now.date()
+    usual = [14, 18] if part == "later" else [_PART_HOURS[part]]
+    for hour in usual:
+        if (when := wall_time(today, hour, 0, tz)) > now:
+            return when
+    soon = (now.astimezone(UTC) + _SOON).astimezone(tz)
+    if soon.minute or soon.second or soon.microsecond:
+        soon = wall_time(soon.date(), soon.hour + 1, 0, tz)
+    return soon if soon < wall_time(today, _PART_ENDS[part], 0, tz) else wall_time(today, usual[0], 0, tz)
+
+
+def spoken_time(phrase: str, now: datetime) -> str | None:
+    """A whole time phrase as words for a message, its clock made plain: "tomorrow at 3" -> "3pm tomorrow", "at 6:30
+    tomorrow" -> "6:30pm tomorrow", "at 7pm" -> "7pm", "at noon on Friday" -> "noon on Friday", "in 2 hours" -> the
+    clock time then; a day alone as said ("Friday"). None when it is not a time phrase."""
+    when = parse_time(phrase, now)
+    if when is None:
+        return None
+    said = re.sub(r"\s+", " ", phrase.strip().rstrip(",!?").strip())
+    if said.endswith(".") and not re.search(r"[ap]\.?m\.$", said, re.I):
+        said = said[:-1]
+    m = next(m for pattern in _FULL if (m := pattern.fullmatch(said)))
+    if "n" in m.groupdict():  # "in 2 hours": the time it will be
+        days = (when.date() - now.date()).days
+        return _spoken_clock(when) + ("" if days == 0 else " tomorrow" if days == 1 else f" on {when:%b} {when.day}")
+    day = " ".join(w.capitalize() if w.lower().rstrip(".,") in _WEEKDAYS.keys() | _MONTHS.keys() else w.lower()
+                   for w in (m["day"] or "").split())
+    if not m["clock"]:
+        return day
+    return f"{_spoken_clock(when)} {day}".strip()
+
+
+def _spoken_clock(when: datetime) -> str:
+    if when.minute == 0 and when.hour in (0, 12):
+        return "midnight" if when.hour == 0 else "noon"
+    minutes = f":{when.minute:02d}" if when.minute else ""
+    return f"{when.hour % 12 or 12}{minutes}{'am' if when.hour < 12 else 'pm'}"

@@ -1,22 +1,26 @@
 """Voice commands by phone, once the PIN matched: a spoken request goes to Cody, a spoken yes sends its drafts.
 
-The words go to the chat's assistant as the PIN's user, on the "voice" channel. The drafts it makes are read back
-and wait for a yes, decided by the assistant's own code (assistant.control), then confirmed through
-assistant.drafts as the chat's Confirm button does (owner, expiry, hash, once). Anything else, or silence, cancels
-them. The call's session, its steps and the PIN are in tools/voice/commands.py.
+The words go to the chat's assistant as the PIN's user, on the "voice" channel. The drafts it makes that can go out
+are read back (with who won't get it and why, for the others, which are dropped) and wait for a yes, decided by the
+assistant's own code (assistant.control), then confirmed through assistant.drafts as the chat's Confirm button does
+(owner, expiry, hash, once). "Change it to ..." goes to the assistant, which changes the drafts read back; they are
+read again and wait for a yes. Anything else, or silence, cancels them. The call's session, its steps and the PIN
+are in tools/voice/commands.py.
 """
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.voice import assistant_of
 from assistant import drafts, unsend
 from assistant.control import control_of
 from assistant.service import ChatResult
-from db.models import Activity, Draft
+from db.models import Activity, Draft, VoiceCommandSession
 from tools.context import Ctx
 from tools.problems import ServiceError
 from tools.telephony.signing import FormPairs
@@ -53,11 +57,12 @@ def request_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
         return commands.advance(session, settings, row, "request", ASK_REQUEST, f"I couldn't do that: {exc.message}")
     row.conversation_id = result.conversation_id
     waiting = [d for d in result.drafts if d.state == "pending"]
-    if waiting and not any(d.problems for d in waiting):
-        row.draft_ids = [d.id for d in waiting]
-        return commands.advance(session, settings, row, "confirm", _read_back(waiting))
-    for draft in waiting:  # it can't go out as it is: the reply says why
+    ready, stuck = [d for d in waiting if not d.problems], [d for d in waiting if d.problems]
+    for draft in stuck:  # it can't go out as it is: said why, and dropped
         _cancel(session, ctx, draft.id)
+    if ready:
+        row.draft_ids = [d.id for d in ready]
+        return commands.advance(session, settings, row, "confirm", _read_back(ready, stuck))
     return commands.advance(session, settings, row, "request", _reply_prompt(result, bool(waiting)))
 
 
@@ -70,12 +75,38 @@ def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
     ctx = commands.session_ctx(session, row)
     if ctx is None:
         return commands.finish(session, row, f"{NOTHING_SENT} {GOODBYE}")
-    control = control_of(_speech(form))
+    said = _speech(form)
+    control = control_of(said)
+    if control is not None and control.action in ("edit", "time"):
+        return _change(app, session, row, ctx, said)
     if control is None or control.action != "confirm":
         dropped = [_cancel(session, ctx, draft_id) for draft_id in row.draft_ids]
         return commands.advance(session, settings, row, "request", ANYTHING_ELSE, _dropped(dropped))
     outcome = " ".join(_confirm(app, session, ctx, draft_id) for draft_id in row.draft_ids)
     return commands.advance(session, settings, row, "request", ANYTHING_ELSE, outcome)
+
+
+def _change(app: FastAPI, session: Session, row: VoiceCommandSession, ctx: Ctx, said: str) -> str:
+    """"Change it to ...", "make it 8pm instead" at the read-back: the assistant changes the drafts read back (they
+    are its last answer's). Changed and still able to go, they are read again and wait for a yes; a change they
+    can't take is said, and they wait as they were; changed so that they can't go (a time past, quiet hours), they
+    are dropped and the reply says why."""
+    settings = app.state.runtime.settings
+    before = dict(session.execute(select(Draft.id, Draft.args_hash).where(Draft.id.in_(row.draft_ids))).tuples().all())
+    try:
+        result = assistant_of(app).handle(session, ctx, said, row.conversation_id)
+        reply = result.reply
+    except ServiceError as exc:
+        session.rollback()
+        reply = f"I couldn't do that: {exc.message}"
+    waiting = [session.get(Draft, draft_id) for draft_id in row.draft_ids]
+    if all(d is not None and d.state == "pending" and not d.problems for d in waiting):
+        if any(d.args_hash != before.get(d.id) for d in waiting):
+            return commands.advance(session, settings, row, "confirm", _read_back(waiting), "Changed.")
+        return commands.advance(session, settings, row, "confirm", f"{reply} {_read_back(waiting)}")
+    dropped = [_cancel(session, ctx, draft_id) for draft_id in row.draft_ids]
+    return commands.advance(session, settings, row, "request", ANYTHING_ELSE,
+                            f"{reply} {NOTHING_SENT if any(dropped) else ''}".strip())
 
 
 def _speech(form: FormPairs) -> str:
@@ -116,9 +147,16 @@ def _outcome(activity: Activity) -> str:
     return "Sent."
 
 
-def _read_back(waiting: list[Draft]) -> str:
+def _read_back(waiting: list[Draft], stuck: Sequence[Draft] = ()) -> str:
+    """What the drafts will do, who won't get it and why (the drafts that can't go), and the question."""
     ask = SHALL_I if all(d.tool == unsend.TOOL for d in waiting) else GO_AHEAD
-    return " ".join([_describe(d) for d in waiting] + [ask])
+    return " ".join([_describe(d) for d in waiting] + [_cannot(d) for d in stuck] + [ask])
+
+
+def _cannot(draft: Draft) -> str:
+    who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    verb = "call" if draft.tool == "call_contact" else "text"
+    return _sentence(f"I can't {verb} {who}: {' '.join(p['message'] for p in draft.problems)}")
 
 
 def _describe(draft: Draft) -> str:

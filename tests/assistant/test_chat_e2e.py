@@ -95,7 +95,7 @@ def test_confirming_twice_sends_once(chat, factory):
     draft = say(chat, "text Sarah see you soon")["drafts"][0]
     assert chat.post(f"/api/chat/drafts/{draft['id']}/confirm").status_code == 200
     again = chat.post(f"/api/chat/drafts/{draft['id']}/confirm")
-    assert again.status_code == 409 and "executed" in again.json()["error"]
+    assert again.status_code == 409 and again.json()["error"] == "That was already sent."
     assert sent_count(factory) == 1
 
 
@@ -155,7 +155,7 @@ def test_the_smiths_get_one_draft_per_textable_contact(chat):
 
 def test_a_missing_template_variable_is_asked_for(chat):
     first = say(chat, "send Sarah the showing confirmation")
-    assert first["question"]["text"] == "What should I use for time in the Showing confirmation?"
+    assert first["question"]["text"] == "What should I put for time in the \u201cShowing confirmation\u201d template?"
     answer = say(chat, "6:30pm", first["conversation_id"])
     assert "showing at 6:30pm" in answer["drafts"][0]["preview"]["text"]
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.control import control_of
+from assistant.control import Control, control_of
 
 
 @pytest.mark.parametrize("text", [
@@ -33,3 +33,48 @@ def test_anything_more_is_neither(text):
 def test_change_it_to_is_an_edit_with_the_new_text():
     control = control_of('change it to "See you at 7"')
     assert (control.action, control.text) == ("edit", "See you at 7")
+
+
+@pytest.mark.parametrize("text", ["wait, cancel that", "actually, never mind", "cancel this please", "hold on, don't send it",
+                                  "no, don't send that"])
+def test_a_no_said_with_a_second_thought_cancels(text):
+    assert control_of(text).action == "cancel"
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("change it to say hello", "hello"),
+    ("edit it to say: yes", "yes"),
+    ("change it to say to meet at the house", "to meet at the house"),
+    ("make it say see you at 8", "see you at 8"),
+    ("update it say thanks!", "thanks!"),
+    ("change the message to: running late", "running late"),
+    ('change it to "8pm"', "8pm"),
+    ("change it to: 8pm", "8pm"),
+    ("change it to Sarah", "Sarah"),
+    ("change it to see you at 8", "see you at 8"),
+])
+def test_new_words_are_what_comes_after_to_or_say(text, words):
+    assert control_of(text) == Control("edit", words)
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("change it to 8pm", "8pm"), ("change it to tomorrow at 9", "tomorrow at 9"), ("edit it to 7:30 please", "7:30"),
+    ("change it to 8pm instead", "8pm"),
+])
+def test_change_it_to_a_time_alone_is_a_new_time(text, when):
+    assert control_of(text) == Control("time", when)
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("make it 8pm instead", "8pm"), ("send it tomorrow at 9 instead", "tomorrow at 9"),
+    ("change the time to 8pm", "8pm"), ("schedule it for 8am", "8am"), ("move it to 9am", "9am"),
+    ("push it to Friday at noon", "Friday at noon"), ("send it at 9", "at 9"), ("Reschedule it for 6pm.", "6pm"),
+])
+def test_a_new_send_time(text, when):
+    assert control_of(text) == Control("time", when, send_time=True)
+
+
+@pytest.mark.parametrize("text", ["make it shorter", "send it to Sarah instead", "move it to the other line",
+                                  "schedule a showing for 8am"])
+def test_a_change_that_is_no_time_and_no_words_is_neither(text):
+    assert control_of(text) is None

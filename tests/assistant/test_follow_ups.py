@@ -164,7 +164,7 @@ def test_a_picked_template_asks_for_its_value_then_drafts_for_the_person_picked_
     template_question = say(chat, "Mary", asked["conversation_id"])
     assert template_question["reply"] == "Which template do you mean: Thanks for coming, or Thanks for visiting?"
     value_question = say(chat, "Thanks for visiting", asked["conversation_id"])
-    assert value_question["reply"] == "What should I use for address in the Thanks for visiting?"
+    assert value_question["reply"] == "What should I put for address in the \u201cThanks for visiting\u201d template?"
     drafted = say(chat, "12 Oak St", asked["conversation_id"])
     assert sent_to(drafted) == [("Mary Smith", "Thanks for visiting 12 Oak St, Mary!")]
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.timephrases import find_time, parse_time, split_time
+from assistant.timephrases import find_time, parse_time, split_time, spoken_time
 
 LA = ZoneInfo("America/Los_Angeles")
 NY = ZoneInfo("America/New_York")
@@ -94,6 +94,14 @@ def la(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> da
     ("Wednesday at 9", la(11, 25, 9)),
     ("next Wednesday at 11", la(11, 25, 11)),
     ("AT 5PM", la(11, 18, 17)),
+    # "later" before today's words, and next week.
+    ("later tonight", la(11, 18, 19)),
+    ("later this afternoon", la(11, 18, 14)),
+    ("later today", la(11, 18, 14)),
+    ("later today at 5", la(11, 18, 17)),
+    ("this morning", la(11, 18, 11)),  # 9:00 has passed: the next whole hour at least 15 minutes away
+    ("next week", la(11, 23, 9)),
+    ("next week at 10", la(11, 23, 10)),
     ("  tomorrow at 9.  ", la(11, 19, 9)),
 ])
 def test_phrases(phrase, expected):
@@ -125,6 +133,21 @@ def test_not_a_time(phrase):
     (la(12, 31, 10), "Jan 2", la(1, 2, 9, year=2027)),
     (la(12, 30, 10), "Friday", la(1, 1, 9, year=2027)),
     (la(2, 1, 10, year=2027), "Feb 29", la(2, 29, 9, year=2028)),
+    # A part of today said after its usual hour: the next whole hour at least 15 minutes away, while the part lasts.
+    (la(11, 18, 20, 18), "tonight", la(11, 18, 21)),
+    (la(11, 18, 20, 18), "later tonight", la(11, 18, 21)),
+    (la(11, 18, 20, 45), "tonight", la(11, 18, 21)),
+    (la(11, 18, 20, 46), "tonight", la(11, 18, 22)),
+    (la(11, 18, 18, 50), "tonight", la(11, 18, 19)),   # 19:00 is still ahead
+    (la(11, 18, 23, 20), "tonight", la(11, 18, 19)),   # no hour left tonight: 19:00, in the past, to be refused
+    (la(11, 18, 20, 18), "tonight at 7", la(11, 18, 19)),  # a time said is literal
+    (la(11, 18, 16, 40), "this afternoon", la(11, 18, 17)),
+    (la(11, 18, 17, 40), "this afternoon", la(11, 18, 14)),
+    (la(11, 18, 18, 30), "this evening", la(11, 18, 19)),
+    (la(11, 18, 15, 0), "later today", la(11, 18, 18)),
+    (la(11, 18, 19, 0), "later today", la(11, 18, 20)),
+    (la(11, 23, 10), "next week", la(11, 30, 9)),      # said on a Monday: the Monday after
+    (la(11, 22, 10), "next week", la(11, 23, 9)),      # said on a Sunday: tomorrow
 ])
 def test_rollovers(now, phrase, expected):
     assert parse_time(phrase, now) == expected
@@ -193,3 +216,26 @@ def test_find_time_gives_the_longest_phrase_and_its_span():
     assert (head[found.start:found.end], found.when) == ("on Friday at noon", la(11, 20, 12))
     found = find_time("tomorrow at 9: the inspection", NOW, at="start")
     assert (found.start, found.end, found.when) == (0, 13, la(11, 19, 9))
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("tomorrow at 3", "3pm tomorrow"),
+    ("Tomorrow at 3", "3pm tomorrow"),
+    ("at 6:30 tomorrow", "6:30pm tomorrow"),
+    ("at 7pm", "7pm"),
+    ("7 PM", "7pm"),
+    ("at 17:00", "5pm"),
+    ("at noon on friday", "noon on Friday"),
+    ("tonight at 7", "7pm tonight"),
+    ("Dec 3 at 2pm", "2pm Dec 3"),
+    ("in 2 hours", "12:15pm"),
+    ("friday", "Friday"),
+    ("hello", None),
+    ("12 Oak St", None),
+])
+def test_spoken_time(phrase, expected):
+    assert spoken_time(phrase, NOW) == expected
+
+
+def test_spoken_time_of_a_relative_time_past_midnight_names_the_day():
+    assert spoken_time("in 2 hours", la(11, 18, 23)) == "1am tomorrow"

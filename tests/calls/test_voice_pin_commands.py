@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
+from api.webhooks.voice_commands import GO_AHEAD
 from db.models import (
     Activity,
     Draft,
@@ -21,6 +22,8 @@ from db.models import (
 )
 from db.session import transaction
 from tests.calls.conftest import FORWARDING, SARAH, live_app, twiml, verbs
+from tests.webhooks.test_inbound_sms import SMS as INBOUND_SMS
+from tests.webhooks.test_inbound_sms import inbound_form
 from tools.demo import DEMO_NUMBER
 from tools.voice.commands import LOCKOUT_FAILURES, PIN_TRIES
 
@@ -29,6 +32,7 @@ VOICE = "/api/webhooks/twilio/voice"
 COMMAND = VOICE + "/command"
 REQUEST = "text Sarah I'm running late"
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
+MARY, DAVID = "+14155550143", "+14155550144"
 
 
 class Call:
@@ -217,6 +221,13 @@ def test_a_later_send_is_read_back_with_its_time_and_scheduled(cody, api, factor
     assert [m["status"] for m in sms_to_sarah(api)] == ["scheduled"] and sent_by_carrier(cody) == 0
 
 
+def next_at(hour: int) -> datetime:
+    """The next time it is `hour` o'clock on the demo's clock (today, or tomorrow once it has passed)."""
+    now = datetime.now(DEMO_ZONE)
+    today = datetime.combine(now.date(), time(hour), DEMO_ZONE)
+    return today if today > now else datetime.combine(now.date() + timedelta(days=1), time(hour), DEMO_ZONE)
+
+
 def schedule_for_sarah_tomorrow_at_7pm(api) -> dict:
     day = datetime.now(DEMO_ZONE).date() + timedelta(days=1)
     at = datetime.combine(day, time(19), DEMO_ZONE)
@@ -251,6 +262,81 @@ def test_no_to_a_cancel_keeps_the_scheduled_text(cody, api, pin):
     call.speak("no")
     assert call.said().startswith("Okay, I've left it: the 7:00 PM text to Sarah Lee tomorrow still goes out.")
     assert [(m["id"], m["status"]) for m in sms_to_sarah(api)] == [(text["id"], "scheduled")]
+
+
+def test_a_household_text_is_read_back_to_whoever_can_get_it_with_who_cannot_and_why(cody, api, pin):
+    cody.post_twilio(INBOUND_SMS, inbound_form("STOP", "SM" + "6" * 32, from_=DAVID))
+    call = authenticated(cody, 30)
+    call.speak("text the Smiths see you at 7")
+    assert call.gather().find("Say").text == (
+        "I'll text Mary Smith: see you at 7. I can't text David Smith: (415) 555-0144 has opted out of texts (replied "
+        "STOP); they must text START to receive messages again. Say yes to go ahead, or no to cancel.")
+    call.speak("yes")
+    assert call.said().startswith("Sent.") and "/request" in call.action()
+    sent = [(m["remote_phone"], m["text"]) for m in api.get("/api/v1/activity/sms/").json()["data"]
+            if m["direction"] == "outbound"]
+    assert sent == [(MARY, "see you at 7")]
+
+
+def test_make_it_8pm_instead_at_the_read_back_changes_the_time_and_asks_again(cody, api, pin):
+    call = authenticated(cody, 31)
+    call.speak("text Sarah at 7pm: dinner?")
+    call.speak("make it 8pm instead")
+    at = next_at(20)
+    assert call.gather().find("Say").text == f"Changed. I'll text Sarah Lee at 8:00 PM on {at:%A}: dinner? {GO_AHEAD}"
+    assert "/confirm" in call.action()
+    assert sms_to_sarah(api) == []
+    call.speak("yes")
+    assert call.said().startswith("Scheduled.")
+    [sms] = sms_to_sarah(api)
+    assert (sms["status"], sms["text"], datetime.fromisoformat(sms["date_scheduled"])) == ("scheduled", "dinner?", at)
+
+
+def test_new_words_at_the_read_back_are_read_again(cody, api, pin):
+    call = authenticated(cody, 32)
+    call.speak(REQUEST)
+    call.speak("change it to say I'm stuck in traffic")
+    assert call.gather().find("Say").text == f"Changed. I'll text Sarah Lee: I'm stuck in traffic. {GO_AHEAD}"
+    call.speak("yes")
+    assert [m["text"] for m in sms_to_sarah(api)] == ["I'm stuck in traffic"]
+
+
+def test_words_for_a_call_change_nothing_and_the_call_still_waits_for_a_yes(cody, api, factory, pin):
+    call = authenticated(cody, 33)
+    call.speak("call John")
+    call.speak("change it to Sarah")
+    assert call.gather().find("Say").text == (
+        "A call has no words to change, so the call to John Park is as it was. To call Sarah instead, ask me again: "
+        f"\u201ccall Sarah\u201d. I'll call John Park. {GO_AHEAD}")
+    call.speak("no")
+    assert call.said().startswith("Cancelled, nothing was sent.")
+    with factory() as session:
+        assert session.scalar(select(Draft.state)) == "canceled"
+    assert count(factory, Activity, Activity.type == "call") == 0
+
+
+def test_a_time_already_past_at_the_read_back_drops_the_draft_and_says_why(cody, api, factory, pin):
+    call = authenticated(cody, 34)
+    call.speak("text Sarah at 7pm: dinner?")
+    call.speak("move it to today at 12:01am")
+    assert "It can't go out yet:" in call.said() and "Nothing was sent." in call.said()
+    assert "/request" in call.action()
+    with factory() as session:
+        assert session.scalar(select(Draft.state)) == "canceled"
+    assert sms_to_sarah(api) == []
+
+
+def test_cancel_it_after_a_scheduled_text_is_read_back_as_a_cancel(cody, api, pin):
+    call = authenticated(cody, 35)
+    call.speak("text Sarah at 7pm: dinner?")
+    call.speak("yes")
+    [scheduled] = sms_to_sarah(api)
+    call.speak("wait, cancel that")
+    assert call.gather().find("Say").text.startswith("I'll cancel the 7 PM text to Sarah Lee")
+    assert call.gather().find("Say").text.endswith(": dinner? Shall I? Say yes to cancel it, or no to keep it.")
+    call.speak("yes")
+    assert call.said().startswith("Canceled: the 7:00 PM text to Sarah Lee")
+    assert [(m["id"], m["status"]) for m in sms_to_sarah(api)] == [(scheduled["id"], "draft")]
 
 
 # -- nothing is sent without the PIN and a yes --------------------------------------------------------------

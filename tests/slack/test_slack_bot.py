@@ -208,7 +208,7 @@ def test_slash_command_drafts_a_card_and_confirm_sends_it(sender, slack, factory
 
     sender.click("cody_confirm", draft.id, name="again")
     [again] = slack.wait_for("respond", "again")
-    assert "executed" in again.args["text"] and len(outbound(factory)) == 1, "confirming twice sends once"
+    assert "That was already sent." in again.args["text"] and len(outbound(factory)) == 1, "confirming twice sends once"
 
 
 def test_cancel_cancels_and_sends_nothing(sender, slack, factory):

@@ -244,7 +244,7 @@ def test_quiet_hours_names_the_next_allowed_time(runtime, demo, factory):
     assert problem.field == "date_scheduled"
     assert f"({start:%H:%M}-{reopens:%H:%M} their time)" in problem.message
     assert f"the next allowed time is {reopens:%a %H:%M} {reopens.tzname()}" in problem.message
-    assert reopens.astimezone(ZoneInfo("UTC")).isoformat() in problem.message
+    assert problem.message.endswith(f"{reopens.tzname()}.")  # no timestamp: chat, Slack and voice say it as is
 
 
 def test_quiet_hours_are_the_recipients(runtime, demo, factory):

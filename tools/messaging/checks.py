@@ -103,7 +103,7 @@ def quiet_hours(to_number: phonenumbers.PhoneNumber, at: datetime, start: time |
     local = allowed.astimezone(ZoneInfo(zones[0]))
     return Problem("quiet_hours", "date_scheduled",
                    f"It's quiet hours for the recipient ({start:%H:%M}-{end:%H:%M} {whose} time); "
-                   f"the next allowed time is {local:%a %H:%M} {local.tzname()} ({allowed.isoformat()}).")
+                   f"the next allowed time is {local:%a %H:%M} {local.tzname()}.")
 
 
 def _zone(name: str | None) -> str | None:

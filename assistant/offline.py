@@ -24,10 +24,14 @@ When to send (a time phrase inside the message never counts: "text Sarah I'll be
 
 - at the very start, before the command: "tomorrow at 9 text Sarah ...", "at 5pm, text Sarah ...";
 - between the recipient and a connector: "text Sarah at 5pm: see you soon", "text Sarah tomorrow at 9 saying ...";
-- opening the message: "text Sarah tomorrow at 9 the lockbox code is 4512", "text Sarah in 20 minutes I'm outside",
+- opening the message: "text Sarah tomorrow at 9 the lockbox code is 4512", "text Sarah at 5pm see you there",
   "remind Sarah tomorrow at 10 about the walkthrough" (the draft shows the time before anyone confirms), unless the
   next word makes the time part of a sentence ("tomorrow works for me", "Friday is fine", "at 5 or 6?",
-  "tomorrow at 9 at the office"; `_TIME_IN_MESSAGE`) or a question mark follows it ("tomorrow?");
+  "tomorrow at 9 at the office"; `_TIME_IN_MESSAGE`), a question mark follows it ("tomorrow?"), it is a loose time
+  (timephrases.loose_time: an elapsed time, "in 10 minutes I'll be there"; a bare hour with no am/pm and no day,
+  "at 5 I'll meet you at the office"; "next week" alone, "next week let's catch up"), or it has already passed
+  ("at 8 tonight dinner?" said at 21:00); with a connector after it, the time is the send time either way ("text
+  Sarah in 10 minutes: I'm outside");
 - at the end after an explicit marker following punctuation: "..., send it tomorrow at 9", "... (send at 5pm)";
 - with "schedule": "schedule a text to Sarah for 5pm: ..." and "schedule a text to Sarah saying hi at 5pm" (the
   trailing time is the send time because the user asked to schedule).
@@ -71,7 +75,7 @@ from datetime import datetime, timedelta
 
 from assistant.honorifics import HONORIFICS
 from assistant.intents import CAPABILITIES, Ask, CancelIntent, Intent, ReadIntent, Unknown, WriteIntent
-from assistant.timephrases import PHRASE, find_time, parse_time, wall_time
+from assistant.timephrases import PHRASE, find_time, loose_time, parse_time, wall_time
 
 __all__ = ["plan"]
 
@@ -263,8 +267,10 @@ def _split_recipient(rest: str, now: datetime) -> tuple[str | None, datetime | N
 
 
 def _time_slot(tail: str, now: datetime) -> tuple[datetime | None, str]:
-    """A time phrase right after the recipient is the send time ("text Sarah tomorrow at 9 the code is 4512"), unless
-    the words after it make it part of a sentence ("tomorrow works for me", "at 5 or 6?", "Friday is fine")."""
+    """A time phrase right after the recipient is the send time when nothing or a connector follows it ("text Sarah
+    at 9: hi"); one opening the message is the send time ("text Sarah tomorrow at 9 the code is 4512") unless the
+    words after it make it part of a sentence ("tomorrow works for me", "at 5 or 6?"), it is a loose time ("in 10
+    minutes I'll be there", "at 5 I'll meet you", "next week let's catch up"; `loose_time`) or it has passed."""
     if (found := find_time(tail, now, at="start")) is not None:
         after = tail[found.end:]
         if not after.strip(" .!"):
@@ -272,7 +278,8 @@ def _time_slot(tail: str, now: datetime) -> tuple[datetime | None, str]:
         if c := _LEADING_CONNECTOR.match(after):
             return found.when, after[c.end():]
         word = re.match(r"\s+([^\W\d_][\w'’]*)", after)
-        if word and word[1].lower() not in _TIME_IN_MESSAGE:
+        if (word and word[1].lower() not in _TIME_IN_MESSAGE and found.when > now
+                and not loose_time(tail[found.start:found.end])):
             return found.when, after.lstrip()
     if c := _LEADING_CONNECTOR.match(tail):
         return None, tail[c.end():]

@@ -26,6 +26,9 @@ The rules:
   in the past, and it is the caller's business to refuse it.
 - "in 2 hours", "in 30 minutes", "in an hour", "in half an hour", "in 10 min": elapsed time from now, exact to
   the second (so two real hours across a DST change).
+- `loose_time` tells which phrases people also say inside a sentence: an elapsed time ("in 10 minutes"), a bare hour
+  with no am/pm and no day ("at 5", "at 9:30"), and "next week" alone. Their meaning above is unchanged; it is for
+  callers deciding whether such words are a send time (assistant/offline.py `_time_slot`).
 - DST: wall-clock times are built on the calendar date, then localized. A time that does not exist (the spring
   forward gap) moves forward by the gap; an ambiguous one (fall back) is its first occurrence.
 """
@@ -37,7 +40,7 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["PHRASE", "Found", "find_time", "parse_time", "split_time", "spoken_time", "wall_time"]
+__all__ = ["PHRASE", "Found", "find_time", "loose_time", "parse_time", "split_time", "spoken_time", "wall_time"]
 
 _WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2,
              "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sunday": 6}
@@ -104,9 +107,7 @@ def parse_time(phrase: str, now: datetime) -> datetime | None:
     """The moment a whole phrase like "tomorrow at 9" means, seen from `now`; None if it is not a time phrase."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
-    text = re.sub(r"\s+", " ", phrase.strip().rstrip(",!?").strip().lower())
-    if text.endswith(".") and not re.search(r"[ap]\.?m\.$", text):
-        text = text[:-1]
+    text = _normal(phrase)
     for number, pattern in enumerate(_FULL):
         if m := pattern.fullmatch(text):
             try:
@@ -120,6 +121,12 @@ def parse_time(phrase: str, now: datetime) -> datetime | None:
     return None
 
 
+def _normal(phrase: str) -> str:
+    """A phrase lowercased, its spaces single, without closing punctuation (but keeping the "." of "p.m.")."""
+    text = re.sub(r"\s+", " ", phrase.strip().rstrip(",!?").strip().lower())
+    return text[:-1] if text.endswith(".") and not re.search(r"[ap]\.?m\.$", text) else text
+
+
 def find_time(text: str, now: datetime, *, at: Literal["start", "end"]) -> Found | None:
     """The longest time phrase that starts or ends `text` (ignoring closing punctuation), if it means a time."""
     m = (_AT_START.match if at == "start" else _AT_END.search)(text)
@@ -127,6 +134,24 @@ def find_time(text: str, now: datetime, *, at: Literal["start", "end"]) -> Found
         return None
     when = parse_time(m["phrase"], now)
     return Found(when, m.start("phrase"), m.end("phrase")) if when else None
+
+
+def loose_time(phrase: str) -> bool:
+    """Is this time phrase one people also say about when something happens, rather than when to send: an elapsed
+    time ("in 10 minutes", "in an hour"), a bare hour with no am/pm and no day ("at 5", "at 9:30", "at 9 o'clock"), or
+    "next week" alone? False for anything else, including words that are not a time phrase."""
+    text = _normal(phrase)
+    if _FULL[0].fullmatch(text):
+        return True
+    m = next((m for pattern in _FULL[1:] if (m := pattern.fullmatch(text))), None)
+    if m is None:
+        return False
+    if m["day"] is None:
+        try:
+            return _clock(m["clock"])[2]
+        except ValueError:
+            return False
+    return m["clock"] is None and m["day"] == "next week"
 
 
 def split_time(text: str, now: datetime) -> tuple[str, datetime | None]:

@@ -152,6 +152,17 @@ TEXTS = [
     ("text Sarah tonight at 9 works", sms("Sarah", "tonight at 9 works")),
     ("text Sarah tomorrow at 9 at the office", sms("Sarah", "tomorrow at 9 at the office")),
     ("text Sarah 9:30 works?", sms("Sarah", "9:30 works?")),
+    # ... and when it is loose: an elapsed time, a bare hour with no am/pm and no day, or "next week" alone, which
+    # say when something happens (with a connector after them they are the send time, SEND_TIMES).
+    ("text Sarah in 10 minutes I'll be there", sms("Sarah", "in 10 minutes I'll be there")),
+    ("text John in 5 min I'll be there", sms("John", "in 5 min I'll be there")),
+    ("tell Sarah in 20 minutes we start the walkthrough", sms("Sarah", "in 20 minutes we start the walkthrough")),
+    ("text Mary in an hour the lockbox will be open", sms("Mary", "in an hour the lockbox will be open")),
+    ("text Sarah in 20 minutes I'm outside", sms("Sarah", "in 20 minutes I'm outside")),
+    ("send Sarah a text in an hour I'm outside", sms("Sarah", "in an hour I'm outside")),
+    ("text Sarah at 5 I'll meet you at the office", sms("Sarah", "at 5 I'll meet you at the office")),
+    ("text Sarah at 3 we meet at the office", sms("Sarah", "at 3 we meet at the office")),
+    ("text luc next week let's catch up about the duplex", sms("luc", "next week let's catch up about the duplex")),
     # Without the contacts the planner cuts a lowercase name at its first word, and cannot know a template's name
     # without the word "template": the assistant moves "lee" back to the name and checks the workspace's templates
     # (tests/assistant/test_reading_requests.py).
@@ -241,14 +252,17 @@ SEND_TIMES = [
     # A time opening the message is the send time.
     ("text Sarah tomorrow at 9 the lockbox code is 4512", sms("Sarah", "the lockbox code is 4512", at(11, 19, 9))),
     ("text Sarah at 5pm see you at the house", sms("Sarah", "see you at the house", at(11, 18, 17))),
-    ("text Sarah in 20 minutes I'm outside", sms("Sarah", "I'm outside", at(11, 18, 10, 35))),
+    ("text Sarah in 20 minutes: I'm outside", sms("Sarah", "I'm outside", at(11, 18, 10, 35))),
     ("text Sarah tomorrow morning hope the move went well", sms("Sarah", "hope the move went well", at(11, 19, 9))),
     ("text Sarah later tonight: call me", sms("Sarah", "call me", at(11, 18, 19))),
     ("text Sarah later today: call me", sms("Sarah", "call me", at(11, 18, 14))),
     ("text Sarah Lee next week: hello", sms("Sarah Lee", "hello", at(11, 23, 9))),
-    ("text Sarah at 3 we meet at the office", sms("Sarah", "we meet at the office", at(11, 18, 15))),
+    ("text Sarah at 3pm we meet at the office", sms("Sarah", "we meet at the office", at(11, 18, 15))),
+    ("text Sarah Monday at 3pm: the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 23, 15))),
+    ("text luc at 8 tonight dinner?", sms("luc", "dinner?", at(11, 18, 20))),  # still ahead (LATE_EVENING: passed)
     ("let Sarah know tomorrow at 9 the keys are ready", sms("Sarah", "the keys are ready", at(11, 19, 9))),
-    ("send Sarah a text in an hour I'm outside", sms("Sarah", "I'm outside", at(11, 18, 11, 15))),
+    ("send Sarah a text in an hour: I'm outside", sms("Sarah", "I'm outside", at(11, 18, 11, 15))),
     ("remind Sarah tomorrow at 10 about the walkthrough", exactly("Sarah", at(11, 19, 10))),
     ("remind Sarah tomorrow at 10: the walkthrough is at 11",
      sms("Sarah", "the walkthrough is at 11", at(11, 19, 10))),
@@ -427,6 +441,25 @@ GARBAGE = [
     ("text Sarah Lee, the lockbox: 4512", sms("Sarah Lee", "the lockbox: 4512")),
 ]
 
+# Said at 20:53: a time opening the message that has already passed stays in it; one still ahead is the send time.
+LATE = datetime(2026, 11, 18, 20, 53, tzinfo=LA)
+LATE_EVENING = [
+    ("text Sarah at 5 I'll meet you at the office", sms("Sarah", "at 5 I'll meet you at the office")),
+    ("text luc at 8 tonight dinner?", sms("luc", "at 8 tonight dinner?")),
+    ("text luc tonight at 8 dinner at the place", sms("luc", "tonight at 8 dinner at the place")),
+    ("text luc next week let's catch up about the duplex", sms("luc", "next week let's catch up about the duplex")),
+    ("text Sarah in 10 minutes I'll be there", sms("Sarah", "in 10 minutes I'll be there")),
+    ("text luc at 10 tonight dinner?", sms("luc", "dinner?", at(11, 18, 22))),
+    ("text Sarah tomorrow at 9 the lockbox code is 4512", sms("Sarah", "the lockbox code is 4512", at(11, 19, 9))),
+    ("text Sarah at 5pm see you at the house", sms("Sarah", "see you at the house", at(11, 19, 17))),
+    ("text Sarah tomorrow morning hope the move went well", sms("Sarah", "hope the move went well", at(11, 19, 9))),
+    ("text Sarah Monday at 3pm: the inspection is confirmed",
+     sms("Sarah", "the inspection is confirmed", at(11, 23, 15))),
+    ("text Sarah later tonight: call me", sms("Sarah", "call me", at(11, 18, 22))),
+    ("remind Sarah tomorrow at 10 about the walkthrough", exactly("Sarah", at(11, 19, 10))),
+    ("text Sarah at 9: hi", sms("Sarah", "hi", at(11, 18, 21))),  # a connector: the send time, as before
+]
+
 TABLE = TEXTS + ACCENTED_AND_TITLED + POLITE + SEND_TIMES + TEMPLATES + CALLS + READS + MISSING + CANCELS + GARBAGE
 
 
@@ -444,6 +477,11 @@ def test_plan(phrase, expected):
 @pytest.mark.parametrize(("phrase", "expected"), [p for p in TABLE if isinstance(p[1], WriteIntent) and p[1].send_at])
 def test_send_times_are_aware_in_the_users_zone(phrase, expected):
     assert plan(phrase, NOW).send_at.tzinfo is LA
+
+
+@pytest.mark.parametrize(("phrase", "expected"), LATE_EVENING)
+def test_plan_late_in_the_evening(phrase, expected):
+    assert plan(phrase, LATE) == expected
 
 
 def test_the_message_keeps_its_own_case_and_punctuation():
@@ -470,6 +508,8 @@ def test_template_request(message, expected):
     ("tomorrow at 9 the code is 4512", (at(11, 19, 9), "the code is 4512")),
     (", the docs are ready", (None, "the docs are ready")),
     ("tomorrow works", (None, "tomorrow works")),
+    ("in 10 minutes I'll be there", (None, "in 10 minutes I'll be there")),
+    ("at 5 I'll meet you at the office", (None, "at 5 I'll meet you at the office")),
     ("\"see you\"", (None, "see you")),
 ])
 def test_opening_time(message, expected):

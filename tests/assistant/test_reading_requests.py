@@ -1,7 +1,8 @@
 """How Cody reads a request, end to end through the chat API on the demo workspace: who the draft goes to, its words
 and its send time, on SQLite and PostgreSQL.
 
-A time phrase opening the message is the send time ("text Sarah tomorrow at 9 the lockbox code is 4512"); a name
+A time phrase opening the message is the send time ("text Sarah tomorrow at 9 the lockbox code is 4512"), unless it
+is loose ("in 10 minutes I'll be there", "at 5 I'll meet you"), part of a sentence or already past; a name
 said in lowercase keeps its surname ("text sarah lee the docs are ready"); several people at once get the
 one-at-a-time reply; a text naming a template is the template; a phone number is a recipient; a template's time value
 reads as a time ("your showing at 3pm tomorrow").
@@ -85,16 +86,18 @@ def test_at_5pm_opening_the_message_is_the_next_5pm(chat):
     assert when.time() == time(17) and now < when <= now + timedelta(days=1)
 
 
-def test_in_20_minutes_opening_the_message_is_20_minutes_from_now(chat):
+def test_in_20_minutes_before_a_colon_is_20_minutes_from_now(chat):
     before = datetime.now(DEMO_ZONE)
-    draft = only_draft(say(chat, "text Sarah in 20 minutes I'm outside"))
+    draft = only_draft(say(chat, "text Sarah in 20 minutes: I'm outside"))
     assert sent_to(draft) == ("Sarah Lee", SARAH, "I'm outside")
     assert before + timedelta(minutes=20) <= scheduled(draft) <= datetime.now(DEMO_ZONE) + timedelta(minutes=20)
 
 
 @pytest.mark.parametrize(
     "request_",
-    ["text Sarah I'll be there at 5pm", "text Sarah tomorrow works for me", "text Sarah Friday at 3 is fine"],
+    ["text Sarah I'll be there at 5pm", "text Sarah tomorrow works for me", "text Sarah Friday at 3 is fine",
+     "text Sarah in 10 minutes I'll be there", "text Sarah in an hour the lockbox will be open",
+     "text Sarah at 5 I'll meet you at the office", "text Sarah next week let's catch up about the duplex"],
 )
 def test_a_time_that_is_part_of_the_message_stays_in_it(chat, request_):
     draft = only_draft(say(chat, request_))

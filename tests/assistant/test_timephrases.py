@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.timephrases import find_time, parse_time, split_time, spoken_time
+from assistant.timephrases import find_time, loose_time, parse_time, split_time, spoken_time
 
 LA = ZoneInfo("America/Los_Angeles")
 NY = ZoneInfo("America/New_York")
@@ -216,6 +216,38 @@ def test_find_time_gives_the_longest_phrase_and_its_span():
     assert (head[found.start:found.end], found.when) == ("on Friday at noon", la(11, 20, 12))
     found = find_time("tomorrow at 9: the inspection", NOW, at="start")
     assert (found.start, found.end, found.when) == (0, 13, la(11, 19, 9))
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("in 10 minutes", True),
+    ("in 5 min", True),
+    ("in an hour", True),
+    ("in half an hour", True),
+    ("at 5", True),
+    ("at 9:30", True),
+    ("at 9 o'clock", True),
+    ("next week", True),
+    ("Next  Week.", True),
+    ("at 5pm", False),
+    ("5 p.m.", False),
+    ("at 17:00", False),
+    ("at 09:00", False),
+    ("at noon", False),
+    ("tomorrow at 9", False),
+    ("at 8 tonight", False),
+    ("tomorrow", False),
+    ("tomorrow morning", False),
+    ("later tonight", False),
+    ("next week at 10", False),
+    ("next Monday", False),
+    ("Monday at 3pm", False),
+    ("hello", False),
+    ("at 13pm", False),
+])
+def test_loose_time(phrase, expected):
+    """Elapsed times, bare hours and "next week" alone are also said inside a message; their meaning is unchanged."""
+    assert loose_time(phrase) is expected
+    assert expected is False or parse_time(phrase, NOW) is not None
 
 
 @pytest.mark.parametrize(("phrase", "expected"), [

@@ -1,9 +1,11 @@
 """Confirm, cancel and edit words, decided by code and never by the model.
 
 An edit is new words ("change it to say see you at 8", "edit it to: running late") or a new time: "change it to
-8pm" when the words after "change it to" are only a time phrase, and "make it 8pm instead", "send it tomorrow at 9
-instead", "change the time to 8pm", "schedule it for 8am", "move it to 9am" for its send time. Quoted words and
-words after a colon are always words ("change it to: 8pm").
+8pm" when the words after "change it to" are only a time ("8pm", "eight pm", "8:00", "8 o'clock", or a bare "8",
+which the assistant reads against the draft), "make it 8pm instead" and "change the time to 8pm" for the draft's time
+(a template's time when it has one and no send time, else the send time), and "send it tomorrow at 9 instead",
+"schedule it for 8am", "move it to 9am" for its send time. Quoted words and words after a colon are always words
+("change it to: 8pm"). "Send it now" is a yes that sends now, whatever send time the draft had.
 """
 
 import re
@@ -19,6 +21,8 @@ _CANCEL = re.compile(r"^(?:(?:no|(?:oh\s+)?wait|actually|hold on|oops)[,.!]?\s+)
                      r"never ?mind|no|nope|don'?t send(?: it| that)?|forget it|scratch that)"
                      r"(?:[\s,]+(?:please|pls|thanks|thank you|thx))?[.! ]*$", re.I)
 _IT = r"(?:it|this|that)"
+_SEND_NOW = re.compile(rf"^(?:{_YES}[,.!]?\s+)?send(?: {_IT})? (?:right )?now(?:,?\s+instead)?"
+                       r"(?:[\s,]+(?:please|pls|plz|thanks|thank you))?[.! ]*$", re.I)
 _POLITE_END = r"(?:[\s,]+(?:please|pls|thanks|thank you))?[.! ]*"
 _INSTEAD = r"(?:,?\s+instead)?"
 # New words, whatever they say: "change it to say hi", "edit it to say: yes", "make it say hi", "change the text to".
@@ -27,12 +31,27 @@ _WORDS = re.compile(r"^(?:change|edit|update|make) the (?:text|message|words|wor
                     re.I | re.S)
 # "change it to ...": new words, or a new time when that is all it says.
 _TO = re.compile(rf"^(?:change|edit|update) {_IT} to\b\s*(?P<colon>:)?\s*(?P<text>.+)$", re.I | re.S)
-_TO_TIME = re.compile(rf"(?P<when>{PHRASE}){_INSTEAD}{_POLITE_END}", re.I)
+# A clock said without a day: "8", "8:30", "8pm", "8 o'clock", "at 8" (number words are made digits first).
+_CLOCK = re.compile(r"(?:at\s+|@\s*)?(?P<hour>[01]?\d|2[0-3])(?::(?P<minute>[0-5]\d))?"
+                    r"(?:\s*(?P<ampm>[ap])\.?\s*m\.?|\s*o['’]?clock)?", re.I)
+_WHEN = rf"(?:{PHRASE}|{_CLOCK.pattern})"
+_TO_TIME = re.compile(rf"(?P<when>{_WHEN}){_INSTEAD}{_POLITE_END}", re.I)
 # A new send time, said as one.
-_SEND_TIME = re.compile(rf"^(?:make {_IT}(?: for)?|(?:change|make|set|switch|move) the (?:send(?:ing)? |delivery )?"
-                        rf"time to|(?:re)?schedule {_IT}(?: for| to| at)?|(?:move|push) {_IT} to|"
-                        rf"send {_IT}(?: at| on)?|(?:postpone|delay) {_IT}(?: to| until| till)?)"
-                        rf"\s+(?P<when>{PHRASE}){_INSTEAD}{_POLITE_END}$", re.I)
+_SEND_TIME = re.compile(rf"^(?:(?:change|make|set|switch|move) the (?:send(?:ing)? |delivery )time to|"
+                        rf"(?:re)?schedule {_IT}(?: for| to| at)?|(?:move|push) {_IT} to|"
+                        rf"send {_IT}(?: at| on)??|(?:postpone|delay) {_IT}(?: to| until| till)?)"
+                        rf"\s+(?P<when>{_WHEN}){_INSTEAD}{_POLITE_END}$", re.I)
+# The draft's time, said as one: a template's time when it has one and no send time, else the send time.
+_THE_TIME = re.compile(rf"^(?:make {_IT}(?: for)?|(?:change|make|set|switch|move) the time to)"
+                       rf"\s+(?P<when>{_WHEN}){_INSTEAD}{_POLITE_END}$", re.I)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "eleven": 11, "twelve": 12}
+_MINUTE_WORDS = {"fifteen": 15, "thirty": 30, "forty[- ]five": 45, "o[h']? ?five": 5, "ten": 10, "twenty": 20,
+                 "forty": 40, "fifty": 50}
+_HOUR_WORD = "|".join(_NUMBER_WORDS)
+_MINUTE_WORD = "|".join(_MINUTE_WORDS)
+_SPOKEN_CLOCK = re.compile(rf"\b(?P<hour>{_HOUR_WORD})(?:[\s-]+(?P<minute>{_MINUTE_WORD}))?"
+                           r"(?=\s*(?:[ap]\.?\s*m\b\.?|o['’]?clock\b|$|[\s,.!]))", re.I)
 
 
 @dataclass(frozen=True)
@@ -40,24 +59,59 @@ class Control:
     action: str  # "confirm", "cancel", "edit" (new words) or "time" (a new time)
     text: str | None = None  # edit: the new words; time: the time phrase as said ("8pm", "tomorrow at 9")
     send_time: bool = False  # time: said of the send time ("schedule it for 8am"), never of a time in a template
+    the_time: bool = False  # time: said of "the time" ("make it 8pm instead"): a template's time unless it is scheduled
+    now: bool = False  # confirm: "send it now", so any send time the draft had goes
 
 
 def control_of(text: str) -> Control | None:
     stripped = text.strip()
+    if _SEND_NOW.match(stripped):
+        return Control("confirm", now=True)
     if _CONFIRM.match(stripped):
         return Control("confirm")
     if _CANCEL.match(stripped):
         return Control("cancel")
-    if match := _SEND_TIME.match(stripped):
+    timed = _digits(stripped)
+    if match := _SEND_TIME.match(timed):
         return Control("time", _time(match.group("when")), send_time=True)
+    if match := _THE_TIME.match(timed):
+        return Control("time", _time(match.group("when")), the_time=True)
     if match := (_SAY.match(stripped) or _WORDS.match(stripped)):
         return Control("edit", _unquoted(match.group("text")))
     if match := _TO.match(stripped):
         words = match.group("text").strip()
-        if not match.group("colon") and (timed := _TO_TIME.fullmatch(words)):
-            return Control("time", _time(timed.group("when")))
+        if not match.group("colon") and (when := _TO_TIME.fullmatch(_digits(words))):
+            return Control("time", _time(when.group("when")))
         return Control("edit", _unquoted(words))
     return None
+
+
+def clock_of(phrase: str) -> tuple[int, int, bool] | None:
+    """A time said as a clock alone, without a day: (hour, minute, whether that hour is certain); None for anything
+    else ("tomorrow at 9", "midnight", "in 2 hours"). "8", "8:00" and "8 o'clock" are (8, 0, False): 8am or 8pm, as
+    the draft's time says; "8:30pm" is (20, 30, True), "noon" (12, 0, True), "20:00" and "08:00" are certain too."""
+    said = phrase.strip().rstrip(".")
+    if re.fullmatch(r"(?:at\s+)?(?:noon|midday)", said, re.I):
+        return 12, 0, True
+    match = _CLOCK.fullmatch(said)
+    if match is None:
+        return None
+    hour, minute, ampm = int(match["hour"]), int(match["minute"] or 0), (match["ampm"] or "").lower()
+    if ampm:
+        return (hour % 12 + (12 if ampm == "p" else 0), minute, True) if 1 <= hour <= 12 else None
+    if hour > 23:
+        return None
+    return hour, minute, not 1 <= hour <= 12 or match["hour"].startswith("0")
+
+
+def _digits(text: str) -> str:
+    """A clock said in words made digits: "eight pm" -> "8 pm", "eight thirty" -> "8:30", "at seven" -> "at 7"."""
+    def said(match: re.Match) -> str:
+        minute = next((m for word, m in _MINUTE_WORDS.items() if match["minute"] and re.fullmatch(word, match["minute"],
+                                                                                                    re.I)), None)
+        hour = _NUMBER_WORDS[match["hour"].lower()]
+        return f"{hour}:{minute:02d}" if minute is not None else str(hour)
+    return _SPOKEN_CLOCK.sub(said, text)
 
 
 def _time(phrase: str) -> str:

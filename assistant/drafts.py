@@ -209,6 +209,12 @@ def edit(session: Session, ctx: Ctx, messaging: Messaging, draft_id: str, change
     return draft
 
 
+def pending_in_conversation(session: Session, ctx: Ctx, conversation_id: str) -> list[Draft]:
+    """The user's drafts in a conversation still waiting for a yes or a no (not expired), oldest first."""
+    return list(session.scalars(select(Draft).where(
+        Draft.conversation_id == conversation_id, Draft.organization_id == ctx.organization_id,
+        Draft.user_id == ctx.user_id, Draft.state == "pending", Draft.expires_at > utcnow(),
+    ).order_by(Draft.date_created, Draft.id)))
 
 
 def _finish(session: Session, draft: Draft, state: str, activity_id: str | None = None, error: str | None = None) -> None:

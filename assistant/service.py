@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from assistant import drafts, unsend, wording
 from assistant.choices import listing, name_of, pick
-from assistant.control import Control, control_of
+from assistant.control import Control, clock_of, control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
 from assistant.intents import (
     CAPABILITIES,
@@ -37,7 +37,7 @@ from assistant.resolve import (
     template_by_id,
 )
 from assistant.settings import AssistantSettings
-from assistant.timephrases import PHRASE, parse_time, spoken_time
+from assistant.timephrases import PHRASE, parse_time, spoken_time, wall_time
 from db.models import Activity, Contact, Draft, Lead, Organization, User
 from db.models.crm import LEAD_STOPWORDS, fold, name_tokens
 from db.types import utcnow
@@ -83,6 +83,7 @@ class ChatResult:
     question: dict | None = None
     activities: list[Activity] = field(default_factory=list)
     pending: Pending | None = None
+    time_offer: str | None = None  # "Do you mean the time, 8:00 PM?": the time ("8pm") a yes to that changes it to
 
 
 class Assistant:
@@ -104,15 +105,16 @@ class Assistant:
         self._answer(session, ctx, conversation.id, text, last_assistant_data(session, conversation), result)
         add_message(session, conversation, "assistant", result.reply, {
             "draft_ids": [d.id for d in result.drafts], "question": result.question,
-            "pending": result.pending.to_data() if result.pending else None})
+            "pending": result.pending.to_data() if result.pending else None, "time_offer": result.time_offer})
         session.commit()
         return result
 
     def _answer(self, session: Session, ctx: Ctx, conversation_id: str, text: str, previous: dict, result: ChatResult) -> None:
         """Decided by code, in this order: a cancel drops a pending question; the answer to "What should I say?" is
         the message, whatever it says; yes, no and "change it to" act on the drafts of Cody's last answer (and a yes
-        or a change while another question waits asks it again); an answer to any other question carries its
-        request on, unless it is a new request; anything else goes to the planner."""
+        or a change while another question waits asks it again; a yes to "Do you mean the time, 8:00 PM?" changes
+        the time); an answer to any other question carries its request on, unless it is a new request; anything else
+        goes to the planner."""
         pending = Pending.from_data(previous.get("pending"))
         control = control_of(text)
         if pending is not None and control is not None and control.action == "cancel":
@@ -125,6 +127,8 @@ class Assistant:
         question = previous.get("question") or {}
         if control is not None:
             shown = _shown(session, ctx, conversation_id, previous)
+            if control.action == "confirm" and not control.now and isinstance(previous.get("time_offer"), str):
+                control = Control("time", previous["time_offer"], the_time=True)
             if pending is None or any(d.state == "pending" for d in shown):
                 self._control(session, ctx, conversation_id, control, shown, result)
             if pending is not None:  # a yes or a change answers no question: it is asked again, and still waits
@@ -151,17 +155,25 @@ class Assistant:
         """Yes, no and "change it" act on the drafts of Cody's last answer that still wait, never on older ones (the
         user was shown these): a yes confirms each that can go and says why any other can't, a no cancels them all,
         a change changes them all when they are one request (a household's). With none waiting, a no right after a
-        text went out to wait (scheduled, or in the outbox) offers to cancel that text."""
+        text went out to wait (scheduled, or in the outbox) offers to cancel that text; else drafts of the
+        conversation still waiting are shown again (the user may not have them in view: none is confirmed, canceled or
+        changed blindly), so that the next yes, no or change acts on them."""
         waiting = [d for d in shown if d.state == "pending"]
         if not waiting:
-            if control.action == "confirm" or not shown:
-                result.reply = "There's nothing waiting for your confirmation."
-            elif control.action != "cancel" or not self._offer_unsend(session, ctx, conversation_id, shown, result):
+            if control.action == "cancel" and shown and self._offer_unsend(session, ctx, conversation_id, shown,
+                                                                           result):
+                return
+            if shown and control.action != "confirm":
                 result.reply = drafts.settled(shown[-1], "edit" if control.action == "time" else control.action)
+            if still := drafts.pending_in_conversation(session, ctx, conversation_id):
+                result.drafts = still
+                _append(result, _still_waiting(still))
+            elif not result.reply:
+                result.reply = "There's nothing waiting for your confirmation."
             return
         several = len(waiting) > 1
         if control.action == "confirm":
-            lines = [self._confirm(session, ctx, draft, several, result) for draft in waiting]
+            lines = [self._confirm(session, ctx, draft, several, result, control.now) for draft in waiting]
         elif control.action == "cancel":
             lines = [self._cancel(session, ctx, draft, several) for draft in waiting]
             if several:  # one line for the drafts dropped, one for each text Cody was to cancel (it still goes out)
@@ -173,13 +185,22 @@ class Assistant:
             result.drafts = waiting
             return
         else:
-            lines = self._change_all(session, ctx, waiting, control)
+            lines = self._change_all(session, ctx, waiting, control, result)
         result.drafts = [session.get(Draft, d) for d in [draft.id for draft in waiting]]
         result.reply = "\n".join(line for line in lines if line)
 
-    def _confirm(self, session: Session, ctx: Ctx, draft: Draft, several: bool, result: ChatResult) -> str:
-        """Confirm one draft; what came of it, said with whose it is when there are several."""
+    def _confirm(self, session: Session, ctx: Ctx, draft: Draft, several: bool, result: ChatResult,
+                 now: bool = False) -> str:
+        """Confirm one draft; what came of it, said with whose it is when there are several. "Send it now" (`now`)
+        first takes the draft's send time away: the user said when, and a time since passed can't stop it."""
         draft_id, who = draft.id, _who(draft)
+        if now and (draft.args or {}).get("send_at"):
+            try:
+                draft = drafts.edit(session, ctx, self.messaging, draft_id, {"send_at": None},
+                                    self.settings.draft_ttl_minutes)
+            except ServiceError as exc:
+                session.rollback()
+                return f"{who}: I couldn't do that: {exc.message}" if several else f"I couldn't do that: {exc.message}"
         if several and draft.problems:  # it can't go as it is, and the others go without it
             return f"{who}: not sent; {' '.join(p['message'] for p in draft.problems)}"
         try:
@@ -204,13 +225,14 @@ class Assistant:
             return unsend.kept_reply(draft.preview)
         return "" if several else "Canceled; nothing was sent."
 
-    def _change_all(self, session: Session, ctx: Ctx, waiting: list[Draft], control: Control) -> list[str]:
+    def _change_all(self, session: Session, ctx: Ctx, waiting: list[Draft], control: Control,
+                    result: ChatResult) -> list[str]:
         """Change each draft as "change it to ..." says: what changed and the drafts as they are now, or why not."""
         said, changed = "", []
         for draft in waiting:
             draft_id = draft.id
             try:
-                said, done = self._change(session, ctx, draft, control)
+                said, done = self._change(session, ctx, draft, control, result)
             except ServiceError as exc:
                 session.rollback()
                 return [f"I couldn't do that: {exc.message}"]
@@ -219,33 +241,50 @@ class Assistant:
             changed.append(session.get(Draft, draft_id))
         return [said, _draft_reply(changed)]
 
-    def _change(self, session: Session, ctx: Ctx, draft: Draft, control: Control) -> tuple[str, bool]:
-        """One draft changed: new words, or a new time (the template's time when it has one and the user did not
-        speak of the send time, else the send time; a draft due now becomes scheduled). The line says what changed,
-        or why nothing did (False)."""
+    def _change(self, session: Session, ctx: Ctx, draft: Draft, control: Control,
+                result: ChatResult) -> tuple[str, bool]:
+        """One draft changed: new words, or a new time. The time is the template's when it has one and the user did
+        not speak of the send time (nor of "the time" of a draft with a send time), else the send time; a draft due now
+        becomes scheduled. A clock without a day keeps the day the time had, and a clock without am or pm is read
+        against it ("8" for 7pm is 8pm). A bare number for a draft with no template time ("change it to 8") is neither
+        words nor surely the send time: Cody asks, and a yes then changes the send time (`result.time_offer`). The
+        line says what changed, or why nothing did (False)."""
         ttl = self.settings.draft_ttl_minutes
         if control.action == "edit":
             if draft.tool == "call_contact":
                 return _no_words_for_a_call(session, ctx, draft, control.text), False
             drafts.edit(session, ctx, self.messaging, draft.id, {"text": control.text}, ttl)
             return "", True
-        zone = self._zone(session, ctx)
-        now = utcnow().astimezone(zone)
-        when = parse_time(control.text, now)
-        if when is None:
-            return f"I couldn't read \u201c{control.text}\u201d as a time, so nothing was changed.", False
         if draft.tool == "call_contact":
             return (f"I can't schedule calls, so the call to {_who(draft)} is as it was: confirm to call now, or "
                     "cancel."), False
-        name = None if control.send_time else self._time_variable(session, ctx, draft)
+        zone = self._zone(session, ctx)
+        now = utcnow().astimezone(zone)
+        clock = clock_of(control.text)
+        scheduled = _send_at(draft, zone)
+        name = None
+        if not control.send_time and not (control.the_time and scheduled is not None):
+            name = self._time_variable(session, ctx, draft)
         if name is not None:
-            value = _variable_value(name, control.text, now)  # as a value said with the request reads
+            old = str((draft.args.get("variables") or {}).get(name) or "")
+            value = _clock_value(clock, old, now) if clock is not None else None
+            if value is None:
+                if parse_time(control.text, now) is None:
+                    return f"I couldn't read \u201c{control.text}\u201d as a time, so nothing was changed.", False
+                value = _variable_value(name, control.text, now)  # as a value said with the request reads
             drafts.edit(session, ctx, self.messaging, draft.id,
                         {"variables": {**(draft.args.get("variables") or {}), name: value}}, ttl)
             return f"I've changed the {name} to {value}.", True
-        moved = bool(draft.args.get("send_at"))
+        when = _clock_time(clock, scheduled, now) if clock is not None else parse_time(control.text, now)
+        if when is None:
+            return f"I couldn't read \u201c{control.text}\u201d as a time, so nothing was changed.", False
+        if (clock is not None and not control.send_time and not control.the_time and draft.tool != unsend.TOOL
+                and re.fullmatch(r"(?:at\s+)?\d{1,2}(?:\s*o['’]?clock)?", control.text.strip(), re.I)):
+            result.time_offer = _clock_words(when.hour, when.minute)
+            return (f"Do you mean the time, {when:%-I:%M %p}? Say \u201cchange the time to {result.time_offer}\u201d, "
+                    "or give the new words in quotes."), False
         drafts.edit(session, ctx, self.messaging, draft.id, {"send_at": when.isoformat()}, ttl)
-        return f"I've {'moved it to' if moved else 'scheduled it for'} {wording.when(when, zone)}.", True
+        return f"I've {'moved it to' if scheduled else 'scheduled it for'} {wording.when(when, zone)}.", True
 
     def _time_variable(self, session: Session, ctx: Ctx, draft: Draft) -> str | None:
         """The template's one free variable, when the draft is a template's and that variable holds a time (by its
@@ -489,6 +528,62 @@ def _shown(session: Session, ctx: Ctx, conversation_id: str, previous: dict) -> 
         Draft.id.in_(ids), Draft.organization_id == ctx.organization_id, Draft.user_id == ctx.user_id,
         Draft.conversation_id == conversation_id))}
     return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def _send_at(draft: Draft, zone: ZoneInfo) -> datetime | None:
+    """The draft's send time in the workspace's zone, if it has one."""
+    send_at = (draft.args or {}).get("send_at")
+    return datetime.fromisoformat(send_at).astimezone(zone) if send_at else None
+
+
+def _hour_near(hour: int, certain: bool, old: int | None) -> int:
+    """A clock's hour said without am or pm ("8"), read as the one of its two hours closest to the old time's hour on
+    the same day (8 for 7pm is 8pm, 4 for 7pm is 4pm, 8 for 9am is 8am); at a tie, the later one."""
+    if certain or old is None:
+        return hour
+    return min((hour % 12 + 12, hour % 12), key=lambda h: abs(h - old))
+
+
+def _clock_time(clock: tuple[int, int, bool], scheduled: datetime | None, now: datetime) -> datetime | None:
+    """A clock alone as a send time: on the day the draft was to go, read against its time; for a draft due now, the
+    next such time (as "at 8" reads)."""
+    hour, minute, certain = clock
+    if scheduled is None:
+        return parse_time(f"{hour:02d}:{minute:02d}" if certain else f"{hour}:{minute:02d}", now)
+    return wall_time(scheduled.date(), _hour_near(hour, certain, scheduled.hour), minute, scheduled.tzinfo)
+
+
+_OLD_CLOCK = re.compile(r"(?P<clock>noon|midday|midnight|(?P<hour>1[0-2]|0?[1-9])(?::(?P<minute>[0-5]\d))?\s*"
+                        r"(?P<ampm>[ap])\.?m\.?)(?P<rest>(?:\s.*)?)$", re.I)
+
+
+def _clock_value(clock: tuple[int, int, bool], old: str, now: datetime) -> str:
+    """A template's time value with a new clock said alone: the day the old value said is kept ("3pm tomorrow" with
+    "4" is "4pm tomorrow"), and an hour without am or pm is read against the old one."""
+    hour, minute, certain = clock
+    found = _OLD_CLOCK.match(old.strip())
+    if found is None:
+        if not certain:
+            hour = parse_time(f"{hour}:{minute:02d}", now).hour
+        return _clock_words(hour, minute)
+    said = found["clock"].lower()
+    old_hour = 12 if said in ("noon", "midday") else 0 if said == "midnight" else (
+        int(found["hour"]) % 12 + (12 if found["ampm"].lower() == "p" else 0))
+    return _clock_words(_hour_near(hour, certain, old_hour), minute) + found["rest"]
+
+
+def _clock_words(hour: int, minute: int) -> str:
+    """A clock as a message says it: "8pm", "8:30am", "noon", "midnight"."""
+    if minute == 0 and hour in (0, 12):
+        return "midnight" if hour == 0 else "noon"
+    return f"{hour % 12 or 12}{f':{minute:02d}' if minute else ''}{'am' if hour < 12 else 'pm'}"
+
+
+def _still_waiting(still: list[Draft]) -> str:
+    """Drafts of the conversation still waiting, shown again: "This is still waiting for you: Text ..."."""
+    if len(still) == 1:
+        return f"This is still waiting for you: {_draft_reply(still)}"
+    return f"These are still waiting for you:\n{_draft_reply(still)}"
 
 
 def _who(draft: Draft) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.control import Control, control_of
+from assistant.control import Control, clock_of, control_of
 
 
 @pytest.mark.parametrize("text", [
@@ -66,12 +66,44 @@ def test_change_it_to_a_time_alone_is_a_new_time(text, when):
 
 
 @pytest.mark.parametrize(("text", "when"), [
-    ("make it 8pm instead", "8pm"), ("send it tomorrow at 9 instead", "tomorrow at 9"),
-    ("change the time to 8pm", "8pm"), ("schedule it for 8am", "8am"), ("move it to 9am", "9am"),
-    ("push it to Friday at noon", "Friday at noon"), ("send it at 9", "at 9"), ("Reschedule it for 6pm.", "6pm"),
+    ("send it tomorrow at 9 instead", "tomorrow at 9"), ("change the send time to 8pm", "8pm"),
+    ("schedule it for 8am", "8am"), ("move it to 9am", "9am"), ("push it to Friday at noon", "Friday at noon"),
+    ("send it at 9", "at 9"), ("Reschedule it for 6pm.", "6pm"), ("move it to eight", "8"),
 ])
 def test_a_new_send_time(text, when):
     assert control_of(text) == Control("time", when, send_time=True)
+
+
+@pytest.mark.parametrize(("text", "when"), [
+    ("make it 8pm instead", "8pm"), ("change the time to 8pm", "8pm"), ("change the time to 8:30pm", "8:30pm"),
+    ("make it 8 instead", "8"), ("set the time to eight thirty pm", "8:30 pm"),
+])
+def test_the_time_is_the_drafts_time_not_only_its_send_time(text, when):
+    assert control_of(text) == Control("time", when, the_time=True)
+
+
+@pytest.mark.parametrize(("text", "when", "clock"), [
+    ("change it to 8", "8", (8, 0, False)), ("change it to 8 o'clock", "8 o'clock", (8, 0, False)),
+    ("change it to eight pm", "8 pm", (20, 0, True)), ("change it to eight", "8", (8, 0, False)),
+    ("change it to 8:00", "8:00", (8, 0, False)), ("change it to 4", "4", (4, 0, False)),
+    ("change it to at seven", "at 7", (7, 0, False)), ("change it to 20:00", "20:00", (20, 0, True)),
+    ("change it to noon", "noon", (12, 0, True)), ("change it to tomorrow at 9", "tomorrow at 9", None),
+])
+def test_a_clock_in_digits_or_words_alone_is_a_new_time(text, when, clock):
+    assert control_of(text) == Control("time", when)
+    assert clock_of(when) == clock
+
+
+@pytest.mark.parametrize("text", ["send it now", "send now", "yes, send it now", "send it now instead",
+                                  "Send it right now please"])
+def test_send_it_now_is_a_yes_that_sends_now(text):
+    assert control_of(text) == Control("confirm", now=True)
+
+
+@pytest.mark.parametrize(("text", "words"), [("change it to 45", "45"), ("change it to one more thing",
+                                                                            "one more thing")])
+def test_a_number_that_is_no_clock_is_words(text, words):
+    assert control_of(text) == Control("edit", words)
 
 
 @pytest.mark.parametrize("text", ["make it shorter", "send it to Sarah instead", "move it to the other line",

@@ -215,3 +215,109 @@ def test_a_change_after_the_text_went_out_says_it_was_sent(chat, change):
     late = say(chat, change, first["conversation_id"])
     assert (late["reply"], late["drafts"]) == ("That was already sent, so it can't be changed.", [])
     assert [m["text"] for m in chat.get(SMS).json()["data"]] == ["hi"]
+
+
+# -- a clock alone, in digits or words, read against the draft's time ------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "value"), [
+    ("change it to eight pm", "8pm"), ("change it to 8", "8pm"), ("change it to 8 o'clock", "8pm"),
+    ("change it to 4", "4pm"), ("change it to 8:00", "8pm"), ("change it to eight", "8pm"),
+    ("make it 8pm instead", "8pm"), ("change the time to 8:30pm", "8:30pm"), ("make it 9 instead", "9pm"),
+])
+def test_a_clock_alone_changes_the_showing_time_read_against_the_old_one(chat, change, value):
+    first = say(chat, "send Sarah the showing confirmation for 7pm")
+    [draft] = first["drafts"]
+    changed = say(chat, change, first["conversation_id"])
+    [edited] = changed["drafts"]
+    assert changed["reply"].splitlines()[0] == f"I've changed the time to {value}."
+    assert (edited["id"], edited["args"]["variables"], send_at(edited), edited["problems"]) == (
+        draft["id"], {"time": value}, None, [])
+    assert edited["preview"]["text"] == SHOWING.format(value)
+    sent = say(chat, "yes", first["conversation_id"])["activities"][0]
+    assert (sent["status"], sent["text"]) == ("sent", SHOWING.format(value))
+
+
+def test_a_clock_alone_keeps_the_day_of_the_showing_time(chat):
+    first = say(chat, "send Sarah the showing confirmation for tomorrow at 3")
+    assert first["drafts"][0]["args"]["variables"] == {"time": "3pm tomorrow"}
+    changed = say(chat, "change it to 4", first["conversation_id"])
+    assert changed["reply"].splitlines()[0] == "I've changed the time to 4pm tomorrow."
+    assert changed["drafts"][0]["preview"]["text"] == SHOWING.format("4pm tomorrow")
+
+
+def test_the_time_of_a_scheduled_showing_confirmation_is_its_send_time(chat):
+    first = say(chat, "send Sarah the showing confirmation for 7pm")
+    say(chat, "schedule it for 8am", first["conversation_id"])
+    changed = say(chat, "make it 9am instead", first["conversation_id"])
+    [edited] = changed["drafts"]
+    assert changed["reply"].splitlines()[0].startswith("I've moved it to ")
+    assert (edited["args"]["variables"], send_at(edited)) == ({"time": "7pm"}, next_at(9))
+
+
+@pytest.mark.parametrize("change", ["change it to 8", "change it to 8 o'clock", "change it to eight"])
+def test_a_bare_number_for_a_text_asks_whether_it_is_the_time_and_a_yes_moves_it(chat, change):
+    first = say(chat, "text Sarah at 7pm: see you at 7")
+    [draft] = first["drafts"]
+    asked = say(chat, change, first["conversation_id"])
+    assert asked["reply"] == ("Do you mean the time, 8:00 PM? Say \u201cchange the time to 8pm\u201d, or give the new "
+                              "words in quotes.")
+    [kept] = asked["drafts"]
+    assert (kept["id"], kept["state"], kept["args"], kept["preview"]) == (
+        draft["id"], "pending", draft["args"], draft["preview"])
+    moved = say(chat, "yes", first["conversation_id"])  # a yes to the question changes the time, and sends nothing
+    [edited] = moved["drafts"]
+    assert moved["activities"] == [] and chat.get(SMS).json()["data"] == []
+    assert moved["reply"].splitlines()[0].startswith("I've moved it to ")
+    assert (edited["preview"]["text"], send_at(edited)) == ("see you at 7", next_at(19) + timedelta(hours=1))
+    sms = confirm(chat, edited)
+    assert (sms["status"], sms["text"]) == ("scheduled", "see you at 7")
+
+
+def test_after_the_question_the_time_or_quoted_words_change_the_text(chat):
+    first = say(chat, "text Sarah dinner at 7?")
+    say(chat, "change it to 8", first["conversation_id"])
+    timed = say(chat, "change the time to 8pm", first["conversation_id"])["drafts"][0]
+    assert (timed["preview"]["text"], send_at(timed)) == ("dinner at 7?", next_at(20))
+    say(chat, "change it to 8", first["conversation_id"])
+    worded = say(chat, 'change it to "8"', first["conversation_id"])["drafts"][0]
+    assert (worded["preview"]["text"], send_at(worded)) == ("8", next_at(20))
+
+
+def test_change_it_to_8_00_on_a_scheduled_text_keeps_the_evening(chat):
+    first = say(chat, "text Sarah at 7pm: dinner?")
+    changed = say(chat, "change it to 8:00", first["conversation_id"])
+    assert send_at(changed["drafts"][0]) == next_at(19) + timedelta(hours=1)
+
+
+def test_a_clock_alone_keeps_the_day_the_text_was_to_go(chat):
+    first = say(chat, "text Mary on Friday at 2pm: the offer was accepted")
+    [draft] = first["drafts"]
+    friday = send_at(draft)
+    assert (friday.strftime("%A"), friday.hour) == ("Friday", 14)
+    changed = say(chat, "change it to 10am", first["conversation_id"])
+    [edited] = changed["drafts"]
+    assert send_at(edited) == friday.replace(hour=10)
+    assert changed["reply"].splitlines()[0].startswith("I've moved it to ")
+    assert edited["preview"]["text"] == "the offer was accepted"
+
+
+# -- "send it now" ---------------------------------------------------------------------------------------------------
+
+
+def test_send_it_now_sends_a_draft_whose_time_has_passed(chat):
+    first = say(chat, "text Sarah at 7pm: dinner?")
+    passed = say(chat, "move it to today at 12:01am", first["conversation_id"])
+    assert [p["code"] for p in passed["drafts"][0]["problems"]] == ["in_the_past"]
+    assert say(chat, "yes", first["conversation_id"])["reply"].startswith("I couldn't do that: ")
+    sent = say(chat, "send it now", first["conversation_id"])
+    assert sent["reply"] == "Sent."
+    [sms] = sent["activities"]
+    assert (sms["status"], sms["text"], sms.get("date_scheduled")) == ("sent", "dinner?", None)
+    assert sent["drafts"][0]["state"] == "executed" and sent["drafts"][0]["args"]["send_at"] is None
+
+
+def test_send_it_now_sends_a_scheduled_draft_now(chat):
+    first = say(chat, "text Sarah tomorrow at 9am: dinner?")
+    sent = say(chat, "send it now", first["conversation_id"])
+    assert sent["reply"] == "Sent." and [a["status"] for a in sent["activities"]] == ["sent"]

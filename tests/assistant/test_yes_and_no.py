@@ -23,6 +23,7 @@ from tests.webhooks.test_inbound_sms import inbound_form
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
 SMS = "/api/v1/activity/sms/"
 DAVID = "+14155550144"
+STILL = "This is still waiting for you: {}\nConfirm to send, edit it, or cancel."
 DAVID_OPTED_OUT = ("(415) 555-0144 has opted out of texts (replied STOP); they must text START to receive messages "
                    "again.")
 
@@ -108,15 +109,64 @@ def test_yes_confirms_only_the_draft_just_shown_not_an_earlier_one(say, chat):
     assert [(d["preview"]["contact_name"], d["state"]) for d in done["drafts"]] == [("John Park", "executed")]
     assert [(to, text) for to, text, _ in texts(chat)] == [("+12125550123", "the keys are in the lockbox")]
     assert state(chat, earlier["drafts"][0]) == "pending"
-    assert say("yes", asked["conversation_id"])["reply"] == "There's nothing waiting for your confirmation."
+    again = say("yes", asked["conversation_id"])  # Sarah's draft is shown again, not sent unseen
+    assert again["reply"] == STILL.format("Text Sarah Lee: \u201chi\u201d")
+    assert [d["id"] for d in again["drafts"]] == [earlier["drafts"][0]["id"]]
     assert state(chat, earlier["drafts"][0]) == "pending"
+    assert say("yes", asked["conversation_id"])["reply"] == "Sent."
+    assert state(chat, earlier["drafts"][0]) == "executed"
 
 
 def test_a_yes_after_an_answer_with_no_draft_confirms_nothing(say, chat):
     earlier = say("text Sarah hi")
     read = say("what's in my inbox", earlier["conversation_id"])
-    assert say("yes", read["conversation_id"])["reply"] == "There's nothing waiting for your confirmation."
+    assert say("yes", read["conversation_id"])["reply"] == STILL.format("Text Sarah Lee: \u201chi\u201d")
     assert state(chat, earlier["drafts"][0]) == "pending" and texts(chat) == []
+
+
+def test_a_yes_with_nothing_waiting_in_the_conversation_says_so(say, chat):
+    read = say("what's in my inbox")
+    assert say("yes", read["conversation_id"])["reply"] == "There's nothing waiting for your confirmation."
+
+
+# -- a yes, no or change after a turn without the draft: the draft still waiting is shown again -----------------------
+
+
+@pytest.mark.parametrize("between", ["what did Mary say?", "make it snappier"])
+def test_a_yes_after_a_question_or_a_misread_turn_shows_the_waiting_draft_then_a_yes_sends_it(say, chat, between):
+    asked = say("text Mary the offer was accepted!")
+    [draft] = asked["drafts"]
+    assert draft["preview"]["contact_name"] == "Mary Smith"
+    other = say(between, asked["conversation_id"])
+    assert other["drafts"] == []
+    again = say("yes", asked["conversation_id"])
+    assert again["reply"] == STILL.format("Text Mary Smith: \u201cthe offer was accepted!\u201d")
+    assert [(d["id"], d["state"]) for d in again["drafts"]] == [(draft["id"], "pending")]
+    assert texts(chat) == []
+    done = say("yes", asked["conversation_id"])
+    assert done["reply"] == "Sent."
+    assert [(to, text) for to, text, _ in texts(chat)] == [("+14155550143", "the offer was accepted!")]
+
+
+def test_a_no_after_a_question_shows_the_waiting_draft_then_a_no_cancels_it(say, chat):
+    asked = say("text Mary the offer was accepted!")
+    say("what did Mary say?", asked["conversation_id"])
+    again = say("no", asked["conversation_id"])
+    assert again["reply"] == STILL.format("Text Mary Smith: \u201cthe offer was accepted!\u201d")
+    assert state(chat, asked["drafts"][0]) == "pending"
+    assert say("no", asked["conversation_id"])["reply"] == "Canceled; nothing was sent."
+    assert state(chat, asked["drafts"][0]) == "canceled" and texts(chat) == []
+
+
+def test_a_change_after_a_question_shows_the_waiting_draft_then_a_change_changes_it(say, chat):
+    asked = say("text Mary the offer was accepted!")
+    say("what did Mary say?", asked["conversation_id"])
+    again = say("change it to say the offer is signed", asked["conversation_id"])
+    assert again["reply"] == STILL.format("Text Mary Smith: \u201cthe offer was accepted!\u201d")
+    changed = say("change it to say the offer is signed", asked["conversation_id"])
+    assert changed["drafts"][0]["preview"]["text"] == "the offer is signed"
+    assert say("yes", asked["conversation_id"])["reply"] == "Sent."
+    assert [(to, text) for to, text, _ in texts(chat)] == [("+14155550143", "the offer is signed")]
 
 
 # -- a yes while Cody asks a question ---------------------------------------------------------------------------------

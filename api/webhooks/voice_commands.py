@@ -82,7 +82,7 @@ def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
     if control is None or control.action != "confirm":
         dropped = [_cancel(session, ctx, draft_id) for draft_id in row.draft_ids]
         return commands.advance(session, settings, row, "request", ANYTHING_ELSE, _dropped(dropped))
-    outcome = " ".join(_confirm(app, session, ctx, draft_id) for draft_id in row.draft_ids)
+    outcome = " ".join(_confirm(app, session, ctx, draft_id, control.now) for draft_id in row.draft_ids)
     return commands.advance(session, settings, row, "request", ANYTHING_ELSE, outcome)
 
 
@@ -113,9 +113,14 @@ def _speech(form: FormPairs) -> str:
     return " ".join((form.get("SpeechResult") or "").split())[:MAX_SPEECH]
 
 
-def _confirm(app: FastAPI, session: Session, ctx: Ctx, draft_id: str) -> str:
+def _confirm(app: FastAPI, session: Session, ctx: Ctx, draft_id: str, now: bool = False) -> str:
+    """Confirm one draft read back; "send it now" (`now`) first takes its send time away, as in chat."""
+    assistant = assistant_of(app)
     try:
-        draft, activity = drafts.confirm(session, ctx, assistant_of(app).messaging, draft_id)
+        if now and (session.get(Draft, draft_id).args or {}).get("send_at"):
+            drafts.edit(session, ctx, assistant.messaging, draft_id, {"send_at": None},
+                        assistant.settings.draft_ttl_minutes)
+        draft, activity = drafts.confirm(session, ctx, assistant.messaging, draft_id)
     except ServiceError as exc:
         session.rollback()
         draft = session.get(Draft, draft_id)

@@ -292,6 +292,17 @@ def test_make_it_8pm_instead_at_the_read_back_changes_the_time_and_asks_again(co
     assert (sms["status"], sms["text"], datetime.fromisoformat(sms["date_scheduled"])) == ("scheduled", "dinner?", at)
 
 
+def test_send_it_now_at_the_read_back_sends_a_scheduled_text_now(cody, api, pin):
+    call = authenticated(cody, 35)
+    call.speak("text Sarah at 7pm: dinner?")
+    assert "at 7:00 PM" in call.gather().find("Say").text
+    call.speak("send it now")
+    assert call.said().startswith("Sent.")
+    [sms] = sms_to_sarah(api)
+    assert (sms["text"], sms["date_scheduled"]) == ("dinner?", None)
+    assert sms["status"] in ("sent", "delivered")
+
+
 def test_new_words_at_the_read_back_are_read_again(cody, api, pin):
     call = authenticated(cody, 32)
     call.speak(REQUEST)

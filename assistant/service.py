@@ -447,7 +447,7 @@ class Assistant:
             _ask(result, wording.variable_question(missing[0], template.label), [],
                  Pending(waiting, f"variable:{missing[0]}", tuple(contact_ids), template.id))
             return None
-        return template.id, variables, send_at
+        return template.id, {name: _without_unit(template.text, name, v) for name, v in variables.items()}, send_at
 
     def _template(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
                   template_id: str | None, result: ChatResult) -> TemplateMatch | None:
@@ -716,6 +716,17 @@ def _variable_value(name: str, value: str, now: datetime) -> str:
     if _TIME_VARIABLE.search(name) and (spoken := spoken_time(value, now)):
         return spoken
     return re.sub(r"^at\s+(?=\S)", "", value, flags=re.I)
+
+
+def _without_unit(template_text: str, name: str, value: str) -> str:
+    """A value without the word the template itself says right after it: "15 minutes" (or "15 min") for
+    "{{ minutes }} minutes late" is "15", so the text reads "15 minutes late", not "15 minutes minutes late"."""
+    after = re.search(r"\{\{\s*" + re.escape(name) + r"\s*\}\}\s+([^\W\d_]+)", template_text)
+    words = value.split()
+    if after is None or len(words) < 2 or len(words[-1]) < 3:
+        return value
+    same_word = words[-1].lower()[:3] == after.group(1).lower()[:3]  # "min", "mins", "minutes"
+    return " ".join(words[:-1]) if same_word else value
 
 
 def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | None) -> None:

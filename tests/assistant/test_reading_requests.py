@@ -197,6 +197,13 @@ def test_text_with_a_template_missing_its_value_asks_for_it(chat):
     assert all("running about 10 minutes late" in d["preview"]["text"] for d in answer["drafts"])
 
 
+@pytest.mark.parametrize("said", ["15 minutes", "15 min", "15"])
+def test_a_value_said_with_the_unit_the_template_already_says_is_not_said_twice(chat, said):
+    asked = say(chat, "send Sarah the running late")
+    answer = say(chat, said, asked["conversation_id"])
+    assert "I'm running about 15 minutes late. Sorry!" in only_draft(answer)["preview"]["text"]
+
+
 @pytest.mark.parametrize("words", ["the showing went great", "the showing confirmation is attached"])
 def test_words_that_only_mention_a_template_stay_words(chat, words):
     draft = only_draft(say(chat, f"text Sarah {words}"))

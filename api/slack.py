@@ -384,9 +384,10 @@ class SlackBot:
                 return kit.escape(exc.message)
             if draft.user_id != ctx.user_id:
                 return "This draft belongs to another user; only they can edit it."
-            if draft.state != "pending" or draft.expires_at <= utcnow():
-                state = draft.state if draft.state != "pending" else "expired"
-                return f"This draft is {state}; nothing can be changed. Ask Cody again to make a new one."
+            if draft.state != "pending":
+                return drafts.settled(draft, "edit")
+            if draft.expires_at <= utcnow():
+                return "This draft is expired; nothing can be changed. Ask Cody again to make a new one."
             text = (draft.preview or {}).get("text") or (draft.args or {}).get("text") or ""
             modal = kit.edit_modal(draft, text, {})
 

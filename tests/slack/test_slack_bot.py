@@ -254,6 +254,9 @@ def test_edit_opens_a_modal_and_the_submission_changes_the_draft(sender, slack, 
     slack.wait_for("respond", "btn")
     refused = sender.submit_view(view, "one more change")
     assert refused.json()["response_action"] == "errors" and "canceled" in refused.json()["errors"]["text"]
+    sender.click("cody_edit", draft_id, name="again")
+    [settled] = slack.wait_for("respond", "again")
+    assert settled.args["text"] == "This draft was canceled; nothing was sent."
 
 
 def scheduled_for_sarah(cody, demo) -> str:

@@ -263,11 +263,12 @@ def test_a_message_scheduled_after_quiet_hours_is_accepted(runtime, demo, factor
 
 def test_a_date_scheduled_that_has_passed_is_refused(runtime, demo):
     # The dispatcher would send it at once, while the sender was told it goes out at that time.
-    when = (utcnow() - timedelta(hours=3)).replace(microsecond=0)
+    when = datetime(2026, 12, 6, 20, 5, tzinfo=ZoneInfo("America/Los_Angeles"))
     problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", status="scheduled",
                                    date_scheduled=when))
+    # Said as a person reads it (a phone caller hears it), in the zone it was given in.
     assert problem == Problem("in_the_past", "date_scheduled",
-                              f"{when.isoformat()} has passed; choose a later time, or send it now.")
+                              "Sun Dec 6 at 8:05 PM (PST) has passed; choose a later time, or send it now.")
 
 
 def test_a_date_scheduled_just_past_is_checked_against_quiet_hours_now(runtime, demo, factory):

@@ -100,7 +100,7 @@ def _request_problems(req: SendRequest) -> list[Problem]:
     elif req.status == "scheduled" and req.date_scheduled is not None and req.date_scheduled < utcnow() - PAST_GRACE:
         # The dispatcher would send it at once, while the person was told it goes out then ("today at 9am" at 6pm).
         problems.append(Problem("in_the_past", "date_scheduled",
-                                f"{req.date_scheduled.isoformat()} has passed; choose a later time, or send it now."))
+                                f"{said_time(req.date_scheduled)} has passed; choose a later time, or send it now."))
     if req.send_in is not None:
         if req.status != "outbox":
             problems.append(Problem("invalid", "send_in", "send_in is only for status outbox."))
@@ -109,6 +109,12 @@ def _request_problems(req: SendRequest) -> list[Problem]:
     if req.text and req.template_id:
         problems.append(Problem("invalid", "text", "Give text or template_id, not both."))
     return problems
+
+
+def said_time(when: datetime) -> str:
+    """A time as a person reads it, in the zone it was given in: "Sun Dec 6 at 8:00 PM (UTC-08:00)"; a problem's
+    message is also read aloud by phone."""
+    return f"{when:%a %b} {when.day} at {when:%I:%M %p}".replace(" at 0", " at ") + f" ({when.tzname()})"
 
 
 def _send_time(req: SendRequest) -> datetime:

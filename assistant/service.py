@@ -5,7 +5,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -504,8 +504,8 @@ class Assistant:
         result.drafts.append(draft)
         _append(result, _draft_reply([draft]))
 
-    def _zone(self, session: Session, ctx: Ctx) -> ZoneInfo:
-        return ZoneInfo(session.get(Organization, ctx.organization_id).timezone)
+    def _zone(self, session: Session, ctx: Ctx) -> tzinfo:
+        return wording.workspace_zone(session, ctx.organization_id)
 
     def _contact_ids_for(self, session: Session, ctx: Ctx, chosen_id: str) -> list[str]:
         """The contacts behind a choice the user picked (a contact, or a lead's textable contacts)."""
@@ -530,7 +530,7 @@ def _shown(session: Session, ctx: Ctx, conversation_id: str, previous: dict) -> 
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
-def _send_at(draft: Draft, zone: ZoneInfo) -> datetime | None:
+def _send_at(draft: Draft, zone: tzinfo) -> datetime | None:
     """The draft's send time in the workspace's zone, if it has one."""
     send_at = (draft.args or {}).get("send_at")
     return datetime.fromisoformat(send_at).astimezone(zone) if send_at else None

@@ -1,7 +1,6 @@
 """Times and texts as Cody says them: in the workspace's time zone, the way a person would ("tomorrow at 7:00 PM",
 "Tue Dec 8 at 9:00 AM"), never as a timestamp. Chat, Slack and voice (which reads the reply aloud) share them."""
 
-import re
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -11,11 +10,10 @@ from sqlalchemy.orm import Session, object_session
 from assistant.unsend import clock
 from db.models import Activity, Draft, Organization
 from db.types import utcnow
-from tools.segments import GSM_BASIC, GSM_EXTENSION, count_segments
+from tools.segments import NOT_GSM, count_segments
 
 FAR = 180  # days away from today beyond which a date says its year
 MAX_NAMED = 3  # special characters named in a long Unicode text's note
-_NOT_GSM = re.compile(f"[^{re.escape(GSM_BASIC + GSM_EXTENSION)}]")
 
 
 def workspace_zone(session: Session | None, organization_id: str) -> tzinfo:
@@ -52,8 +50,8 @@ def texts_note(text: str, segments: int | None, encoding: str | None) -> str:
         return ""
     note = f"goes as {segments} texts"
     if encoding == "UCS-2":
-        special = list(dict.fromkeys(g for g in grapheme.graphemes(text) if _NOT_GSM.search(g)))
-        rest = _NOT_GSM.sub("", text)
+        special = list(dict.fromkeys(g for g in grapheme.graphemes(text) if NOT_GSM.search(g)))
+        rest = NOT_GSM.sub("", text)
         plain = count_segments(rest).segments
         if special and rest.strip() and plain < segments:
             named = (_and(special) if len(special) <= MAX_NAMED

@@ -19,7 +19,7 @@ GSM_BASIC = (
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM_EXTENSION = "\f^{}\\[~]|€"
-_NOT_GSM = re.compile(f"[^{re.escape(GSM_BASIC + GSM_EXTENSION)}]")
+NOT_GSM = re.compile(f"[^{re.escape(GSM_BASIC + GSM_EXTENSION)}]")
 _EXTENSION = re.compile(f"[{re.escape(GSM_EXTENSION)}]")
 
 
@@ -107,7 +107,7 @@ def count_segments(text: str) -> Segments:
     if not text:
         return Segments("GSM-7", 0, 0, [])
     encoding: Encoding
-    if _NOT_GSM.search(text) is None:
+    if NOT_GSM.search(text) is None:
         encoding, single, size, pieces = "GSM-7", 160, 153, _gsm_pieces
         units = len(text) + len(_EXTENSION.findall(text))
     else:

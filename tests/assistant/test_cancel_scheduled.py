@@ -16,6 +16,7 @@ import pytest
 
 from db.session import transaction
 from db.types import utcnow
+from tests.assistant.chatting import say
 from tools.workspaces import add_member, create_api_key, create_user
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
@@ -56,12 +57,6 @@ def schedule(client, name: str, text: str, at: datetime) -> dict:
                                   "date_scheduled": at.isoformat()})
     assert made.status_code == 200, made.text
     return made.json()
-
-
-def say(client, text: str, conversation_id: str | None = None) -> dict:
-    answer = client.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def sms(client, activity_id: str) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from db.models import Activity, Draft
 from db.session import transaction
 from db.types import utcnow
+from tests.assistant.chatting import say
 from tests.live import live_cody
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.workspaces import add_member, create_api_key, create_user
@@ -25,12 +26,6 @@ def cody(db_url, factory, demo):
 def chat(cody, demo):
     with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
         yield client
-
-
-def say(chat, text, conversation_id=None) -> dict:
-    response = chat.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def wait_for_status(factory, activity_id, wanted, timeout=10.0) -> str:

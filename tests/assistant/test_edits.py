@@ -17,6 +17,7 @@ from sqlalchemy import update
 from db.models import Organization
 from db.session import transaction
 from db.types import utcnow
+from tests.assistant.chatting import say
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
 SMS = "/api/v1/activity/sms/"
@@ -26,12 +27,6 @@ SHOWING = "Hi Sarah, this confirms your showing at {}. See you there! - Dana"
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-def say(chat, text: str, conversation_id: str | None = None) -> dict:
-    answer = chat.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def next_at(hour: int, minute: int = 0) -> datetime:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db.session import transaction
+from tests.assistant.chatting import say
 from tools import crm
 from tools.context import Ctx
 from tools.sms_templates import TemplateIn, TemplatePatch, create_template, update_template
@@ -40,12 +41,6 @@ def thanks_templates(factory, demo) -> dict[str, str]:
         return {
             name: create_template(session, ctx, TemplateIn(name=name, text=text)).id for name, text in THANKS.items()
         }
-
-
-def say(chat, text: str, conversation_id: str | None = None) -> dict:
-    response = chat.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def sent_to(answer: dict) -> list[tuple[str, str]]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from db.session import transaction
+from tests.assistant.chatting import say
 from tools import crm
 from tools.context import Ctx
 from tools.sms_templates import TemplateIn, create_template
@@ -26,12 +27,6 @@ SARAH = "+14155550132"
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-def say(chat, text: str, conversation_id: str | None = None) -> dict:
-    response = chat.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def only_draft(answer: dict) -> dict:

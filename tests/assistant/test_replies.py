@@ -11,6 +11,7 @@ from assistant.wording import duration, since, texts_note, variable_question, wh
 from db.models import Activity
 from db.session import transaction
 from db.types import utcnow
+from tests.assistant.chatting import say
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.demo import DEMO_NUMBER
 from tools.segments import count_segments
@@ -20,12 +21,6 @@ NOW = datetime(2026, 12, 7, 4, 38, tzinfo=UTC)  # 8:38 PM on Sun Dec 6 in Los An
 FORWARDING = "+14155550199"  # the demo user's own phone
 STRANGER = "+14155550177"
 ISO = r"\d{4}-\d\d-\d\dT"
-
-
-def say(chat, text: str, conversation_id: str | None = None) -> dict:
-    response = chat.post("/api/chat/messages", json={"text": text, "conversation_id": conversation_id})
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 # -- the words alone ------------------------------------------------------------------------------------------------

@@ -26,7 +26,10 @@ depends_on = None
 
 
 def _months_after(start: datetime, months: int) -> datetime:
-    """`start` moved on whole calendar months, on its day of the month (the month's last day when it has fewer)."""
+    """`start` moved on whole calendar months, on its day of the month (the month's last day when it has fewer).
+
+    A copy of tools/numbers.months_after on purpose: a migration must keep doing what it did when it was written,
+    whatever later becomes of the code it would import."""
     year, month = divmod(start.month - 1 + months, 12)
     year += start.year
     day = min(start.day, calendar.monthrange(year, month + 1)[1])

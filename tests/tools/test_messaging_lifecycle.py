@@ -242,6 +242,38 @@ def test_callbacks_that_come_while_a_retry_waits_link_the_message_and_it_is_not_
     assert provider.sends == 1
 
 
+class _EveryAnswerLost(CountingSandbox):
+    """Accepts every send, but each answer times out and its message list lags: every retry sends again, and
+    the last one leaves the row in `error` though the carrier has the text."""
+
+    def send_message(self, message):
+        super().send_message(message)
+        raise ProviderError("Read timed out", status=None, retryable=True)
+
+    def find_message(self, *args, **kwargs):
+        return None
+
+
+def test_a_message_in_error_after_its_last_retry_is_linked_by_the_carriers_callback(factory, demo, posted):
+    provider = _EveryAnswerLost(make_settings(), posted)
+    rt = build_runtime(provider.settings, factory, provider=provider, default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
+    activity = send(rt, ctx_for(demo), remote_phone=SARAH, text="Keys are under the mat")
+    for _ in range(2):
+        make_due(factory, activity.id)
+        rt.dispatcher.drain()
+    row = reload(factory, activity.id)
+    assert (row.status, row.error_message, row.attempts) == ("error", "Read timed out", 3)
+    provider.drain()
+    first_sid = dict(posted.forms[0].params)["MessageSid"]
+    for form in posted.forms:  # the carrier reports on every attempt it accepted
+        params = dict(form.params)
+        with rt.factory() as session:
+            rt.messaging.record_carrier_status(session, params["MessageSid"], params["MessageStatus"], None,
+                                               activity_id=activity.id)
+    row = reload(factory, activity.id)
+    assert (row.status, row.provider_sid, row.error_message, row.error_code) == ("delivered", first_sid, None, None)
+
+
 @contextmanager
 def _live(sqlite_url, factory, provider_class, posted) -> Iterator[tuple[LiveCody, httpx.Client]]:
     """The app on loopback with this sandbox, whose status callbacks are kept (in `posted`) for the test to post."""

@@ -187,16 +187,18 @@ class Messaging:
         return activity
 
     def _link_lost_sid(self, session: Session, activity_id: str, sid: str) -> Activity | None:
-        """The row of a send the carrier accepted though its answer was lost: still `sending`, or back in the
-        outbox waiting for a retry, which the carrier's callback shows is not needed (it would link this sid)."""
-        waiting = and_(Activity.status == "outbox", Activity.attempts >= 1)
+        """The row of a send the carrier accepted though its answer was lost: still `sending`, back in the outbox
+        waiting for a retry (which the callback shows is not needed), or in `error` after its last retry failed too
+        (a callback for this row's URL proves the carrier has one of its attempts)."""
+        tried = and_(Activity.status.in_(("outbox", "error")), Activity.attempts >= 1)
         activity = session.scalar(select(Activity).where(Activity.id == activity_id, Activity.provider_sid.is_(None),
-                                                         or_(Activity.status == "sending", waiting)))
+                                                         or_(Activity.status == "sending", tried)))
         if activity is not None:
             activity.provider_sid = sid
             activity.date_sent = utcnow()
-            if activity.status == "outbox":
-                activity.status, activity.date_scheduled, activity.error_message = "sent", None, None
+            if activity.status in ("outbox", "error"):
+                activity.status, activity.date_scheduled = "sent", None
+                activity.error_message = activity.error_code = None
             session.flush()
         return activity
 

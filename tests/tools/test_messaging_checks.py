@@ -339,6 +339,35 @@ def test_a_pdf_over_600_kb(runtime, demo):
     assert send(runtime, ctx_for(demo), remote_phone=SARAH, text="Offer", attachments=[small]).status == "sent"
 
 
+@pytest.mark.parametrize("url, message", [
+    ("file:///etc/passwd", "Give the file's public http(s) address (https://...), which the carrier downloads."),
+    ("javascript:alert(1)", "Give the file's public http(s) address (https://...), which the carrier downloads."),
+    ("not a url", "Give the file's public http(s) address (https://...), which the carrier downloads."),
+    ("http://169.254.169.254/latest/meta-data", "169.254.169.254 is not a public address: the carrier downloads "
+                                                "the file from the internet."),
+    ("https://localhost:8000/a.jpg", "localhost is not a public address: the carrier downloads the file from the "
+                                     "internet."),
+    ("https://[::1]/a.jpg", "::1 is not a public address: the carrier downloads the file from the internet."),
+    ("http://nas.local/a.jpg", "nas.local is not a public address: the carrier downloads the file from the internet."),
+])
+def test_an_attachment_the_carrier_cannot_fetch_is_refused_naming_it(runtime, demo, url, message):
+    attachments = [PICTURE, {**PICTURE, "url": url}]
+    for status in ("outbox", "draft"):
+        problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Look", status=status,
+                                       attachments=attachments))
+        assert problem == Problem("invalid", "attachments.1.url", message)
+
+
+def test_a_file_type_the_carrier_does_not_deliver_is_refused_naming_it(runtime, demo):
+    exe = {"url": "https://files.example.com/setup.exe", "content_type": "application/x-msdownload", "size": 1000}
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Run this", attachments=[exe]))
+    assert problem == Problem("invalid", "attachments.0.content_type",
+                              "application/x-msdownload can't be sent by text: send a picture, sound, video, PDF, "
+                              "or contact or calendar card.")
+    card = {"url": "https://files.example.com/dana.vcf", "content_type": "text/vcard", "size": 1000}
+    assert send(runtime, ctx_for(demo), remote_phone=SARAH, text="My card", attachments=[card]).status == "sent"
+
+
 # -- several problems at once --------------------------------------------------------------------------------
 
 

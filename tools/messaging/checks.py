@@ -1,6 +1,8 @@
 """Each rule a send must pass: one small function, one stable problem code."""
 
+import ipaddress
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -13,6 +15,11 @@ MAX_TEXT = 1000
 MAX_ATTACHMENTS = 10
 IMAGE_LIMIT = 5 * 1024 * 1024
 OTHER_LIMIT = 600 * 1024
+# What a carrier delivers as MMS (Twilio's accepted content types): pictures, sound, video, text-like files (contact
+# cards, calendars), PDFs and wallet passes; anything else is refused by the carrier after the text was accepted.
+MEDIA_TYPES = ("image/", "audio/", "video/", "text/")
+MEDIA_APPLICATION_TYPES = frozenset({"application/pdf", "application/vcard", "application/vnd.apple.pkpass"})
+PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa")
 
 
 def short_code(raw: str) -> Problem | None:
@@ -58,6 +65,36 @@ def attachment_limits(attachments: list[dict]) -> Problem | None:
     if total > limit:
         what = "5 MB for pictures" if images_only else "600 KB when other files are attached"
         return Problem("attachment_too_large", "attachments", f"Attachments add up to {total:,} bytes; the limit is {what}.")
+    return None
+
+
+def attachment_problems(attachments: list[dict]) -> list[Problem]:
+    """Each attachment the carrier could not fetch or would not deliver, named by its place in the list."""
+    problems = []
+    for i, attachment in enumerate(attachments):
+        reason = _unfetchable(attachment.get("url") or "")
+        if reason:
+            problems.append(Problem("invalid", f"attachments.{i}.url", reason))
+        kind = (attachment.get("content_type") or "").strip().lower()
+        if not kind.startswith(MEDIA_TYPES) and kind not in MEDIA_APPLICATION_TYPES:
+            problems.append(Problem("invalid", f"attachments.{i}.content_type",
+                                    f"{kind or 'No type'} can't be sent by text: send a picture, sound, video, PDF, "
+                                    "or contact or calendar card."))
+    return problems
+
+
+def _unfetchable(url: str) -> str | None:
+    """Why the carrier could not fetch this URL, or None: it needs a public http(s) address."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "Give the file's public http(s) address (https://...), which the carrier downloads."
+    host = parts.hostname.lower().rstrip(".")
+    try:
+        private = not ipaddress.ip_address(host).is_global
+    except ValueError:
+        private = host == "localhost" or host.endswith(PRIVATE_SUFFIXES) or "." not in host
+    if private:
+        return f"{host} is not a public address: the carrier downloads the file from the internet."
     return None
 
 

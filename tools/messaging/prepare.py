@@ -108,7 +108,7 @@ def _request_problems(req: SendRequest) -> list[Problem]:
             problems.append(Problem("invalid", "send_in", "send_in must be at least 0 and under 60 seconds."))
     if req.text and req.template_id:
         problems.append(Problem("invalid", "text", "Give text or template_id, not both."))
-    return problems
+    return problems + checks.attachment_problems([a.model_dump() for a in req.attachments])
 
 
 def said_time(when: datetime) -> str:

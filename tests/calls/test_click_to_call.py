@@ -143,6 +143,10 @@ def test_every_check_goes_through_the_messaging_service(cody, api, factory, demo
     assert "forwarding_phone" in answer.json()["field-errors"]
     api.put("/api/v1/me/", json={"forwarding_phone": FORWARDING})
 
+    answer = api.post("/api/v1/call/dial/", json={"remote_phone": DEMO_NUMBER})
+    assert answer.json()["field-errors"] == {"remote_phone": "(415) 555-0100 is the business line this call would go "
+                                                             "out from; a line can't call itself."}
+
     with transaction(factory) as session:
         session.get(Contact, contact_id).do_not_call = True
     assert problem_codes(api.post("/api/v1/call/dial/", json={"contact_id": contact_id})) == {"do_not_call"}

@@ -101,6 +101,12 @@ def test_a_gb_line_texts_gb_numbers(runtime, demo, factory):
 # -- the sender ----------------------------------------------------------------------------------------------
 
 
+def test_a_line_cannot_text_itself(runtime, demo):
+    problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=DEMO_NUMBER, text="Testing"))
+    assert problem == Problem("same_number", "remote_phone", "(415) 555-0100 is the business line this text would go "
+                                                             "out from; a line can't text itself.")
+
+
 def test_external_number(runtime, demo, factory):
     add_number(factory, demo.organization_id, "+14155550177", "US", number_type="external")
     problem = only_problem(refused(runtime, ctx_for(demo), remote_phone=SARAH, text="Hi", local_phone="+14155550177"))

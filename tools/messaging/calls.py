@@ -155,6 +155,7 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
     sender, sender_problems = choose_sender(session, ctx, region, req.local_phone, "voice")
     # A business line can call abroad; only a missing line or a line without voice stops the call.
     problems += [p for p in sender_problems if p.code != "country_mismatch"]
+    problems += [p for p in (checks.same_line(to, sender.number if sender else None, "call"),) if p is not None]
     user = session.get(User, ctx.user_id) if ctx.user_id else None
     forwarding = user.forwarding_phone if user else None
     if not forwarding:

@@ -9,6 +9,7 @@ import phonenumbers
 from phonenumbers import timezone as pn_timezone
 
 from tools.messaging import countries
+from tools.phones import format_phone
 from tools.problems import Problem
 
 MAX_TEXT = 1000
@@ -33,6 +34,14 @@ def supported_country(region: str | None, to: str) -> Problem | None:
     if region not in countries.SUPPORTED:
         where = region or "that country"
         return Problem("unsupported_country", "remote_phone", f"Texting {to} is not supported: Cody can't text numbers in {where} yet.")
+    return None
+
+
+def same_line(to: str | None, line: str | None, verb: str) -> Problem | None:
+    """The carrier refuses a message or call from a line to itself (Twilio 21266)."""
+    if to and to == line:
+        return Problem("same_number", "remote_phone", f"{format_phone(to)} is the business line this {verb} would go "
+                                                      f"out from; a line can't {verb} itself.")
     return None
 
 

@@ -41,6 +41,7 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
             problems += [p for p in sender_problems if p.code != "country_mismatch"] + [unsupported]
         else:
             problems += sender_problems
+        problems += _optional(checks.same_line(recipient.to, sender.number if sender else None, "text"))
         quiet_start, quiet_end, zone, opted_out = session.execute(
             _WORKSPACE_RULES, {"org": ctx.organization_id, "phone": recipient.to}).one()
         if opted_out:

@@ -12,7 +12,7 @@ from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import Messaging, SendRequest
 from tools.paging import Page, PageRequest, fetch_page
-from tools.problems import Invalid, NotFound, Problem
+from tools.problems import Forbidden, Invalid, NotFound, Problem
 from tools.templates import check_template_to_save
 
 STATUSES = ("active", "archived")
@@ -81,8 +81,18 @@ def create_template(session: Session, ctx: Ctx, data: TemplateIn) -> SmsTemplate
     return template
 
 
-def update_template(session: Session, ctx: Ctx, template_id: str, data: TemplatePatch) -> SmsTemplate:
+def _changeable(session: Session, ctx: Ctx, template_id: str, doing: str) -> SmsTemplate:
+    """A template the caller may change: their own, or any with `templates_manage` (admins have it); a shared
+    template everyone sends from is not any colleague's to rewrite or delete."""
     template = get_template(session, ctx, template_id)
+    if template.user_id != ctx.user_id and not ctx.can("templates_manage"):
+        raise Forbidden(f"Only the template's owner or an admin can {doing} it (templates_manage); make a template "
+                        "of your own instead.")
+    return template
+
+
+def update_template(session: Session, ctx: Ctx, template_id: str, data: TemplatePatch) -> SmsTemplate:
+    template = _changeable(session, ctx, template_id, "change")
     given = data.model_fields_set
     problems = _problems(data.name if "name" in given else None, data.text if "text" in given else None,
                          data.status if "status" in given else None)
@@ -108,7 +118,7 @@ def update_template(session: Session, ctx: Ctx, template_id: str, data: Template
 
 
 def delete_template(session: Session, ctx: Ctx, template_id: str) -> None:
-    session.delete(get_template(session, ctx, template_id))
+    session.delete(_changeable(session, ctx, template_id, "delete"))
     session.flush()
 
 

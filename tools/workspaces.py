@@ -11,7 +11,7 @@ from db.models import ApiKey, Membership, Organization, User
 from tools.context import Ctx
 from tools.problems import Invalid
 
-ADMIN_PERMISSIONS = ["numbers_create", "numbers_delete", "wallet_credit"]
+ADMIN_PERMISSIONS = ["numbers_create", "numbers_delete", "wallet_credit", "templates_manage"]
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,19 @@ def test_personal_templates_are_visible_only_to_their_owner(api, teammate_api, w
                                                              "template_id": personal["id"]})
     assert "template_id" in _field_errors(sent)
 
-    # Shared templates are the workspace's: a teammate may edit them but not make them their own.
-    assert teammate_api.put(f"{TEMPLATES}{shared['id']}/", json={"name": "Ours v2"}).status_code == 200
-    refused = teammate_api.put(f"{TEMPLATES}{shared['id']}/", json={"is_shared": False})
-    assert "is_shared" in _field_errors(refused)
+    # A shared template is everyone's to send from, not any colleague's to rewrite, hide or delete.
+    for refused in (teammate_api.put(f"{TEMPLATES}{shared['id']}/", json={"name": "Ours v2"}),
+                    teammate_api.put(f"{TEMPLATES}{shared['id']}/", json={"is_shared": False}),
+                    teammate_api.delete(f"{TEMPLATES}{shared['id']}/")):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == ("Only the template's owner or an admin can "
+                                           f"{'delete' if refused.request.method == 'DELETE' else 'change'} it "
+                                           "(templates_manage); make a template of your own instead.")
+    assert api.get(f"{TEMPLATES}{shared['id']}/").json()["name"] == "Ours"
+    # The teammate's own shared template is theirs to change, and the admin's to change too.
+    own = _create(teammate_api, name="Bo's shared")
+    assert teammate_api.put(f"{TEMPLATES}{own['id']}/", json={"name": "Bo's v2"}).status_code == 200
+    assert api.put(f"{TEMPLATES}{own['id']}/", json={"name": "Bo's v3"}).json()["name"] == "Bo's v3"
 
     # Making a shared template personal hides it from everyone else.
     assert api.put(f"{TEMPLATES}{shared['id']}/", json={"is_shared": False}).json()["is_shared"] is False

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import CONFLICT, FORBIDDEN
 from api.v1.call_shapes import call_json
 from api.v1.shapes import iso
 from api.v1.sms_shapes import sms_json
@@ -63,20 +64,20 @@ def post_message(body: MessageIn, session: SessionDep, ctx: CurrentCtx, assistan
             "activities": [activity_json(a) for a in result.activities]}
 
 
-@router.post("/drafts/{draft_id}/confirm")
+@router.post("/drafts/{draft_id}/confirm", responses=FORBIDDEN | CONFLICT)
 def confirm(draft_id: str, session: SessionDep, ctx: CurrentCtx, assistant: AssistantDep) -> dict:
     draft, activity = drafts.confirm(session, chat_ctx(ctx), assistant.messaging, draft_id)
     return {**draft_json(draft), "activity": activity_json(activity)}
 
 
-@router.patch("/drafts/{draft_id}")
+@router.patch("/drafts/{draft_id}", responses=FORBIDDEN | CONFLICT)
 def edit(draft_id: str, body: DraftPatch, session: SessionDep, ctx: CurrentCtx, assistant: AssistantDep) -> dict:
     draft = drafts.edit(session, chat_ctx(ctx), assistant.messaging, draft_id, body.args,
                         assistant.settings.draft_ttl_minutes)
     return draft_json(draft)
 
 
-@router.post("/drafts/{draft_id}/cancel")
+@router.post("/drafts/{draft_id}/cancel", responses=FORBIDDEN | CONFLICT)
 def cancel(draft_id: str, session: SessionDep, ctx: CurrentCtx) -> dict:
     return draft_json(drafts.cancel(session, chat_ctx(ctx), draft_id))
 

@@ -1,10 +1,12 @@
 """Every error is JSON in Close's shapes: 400 carries field-errors, the rest {"error": ...}."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -60,15 +62,52 @@ ERROR_400_SCHEMA = {
 }
 
 
+class ErrorBody(BaseModel):
+    """The body of a refusal other than a 400 (a ServiceError: 403, 409, 422, ...), as the handler below writes it."""
+
+    error: str
+
+
+# The refusals a route declares in /openapi.json (`responses=FORBIDDEN | CONFLICT`), each with the body it answers.
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {
+    "model": ErrorBody,
+    "description": "Not allowed: the error says what the caller may not do here (someone else's text, draft or "
+                   "thread, or a permission they lack); nothing changed.",
+}}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {
+    "model": ErrorBody,
+    "description": "Conflict: another request or the carrier got there first (a draft already confirmed, canceled "
+                   "or expired, a text being sent right now, an Idempotency-Key that made another kind of "
+                   "activity); nothing changed.",
+}}
+KEY_REUSED: dict[int | str, dict[str, Any]] = {422: {
+    "model": ErrorBody,
+    "description": "The Idempotency-Key was already used for a request with other values; nothing was made. Use a "
+                   "new key for a new request.",
+}}
+_VALIDATION_BODY = "#/components/schemas/HTTPValidationError"
+
+
+def _fastapi_validation(response: dict | None) -> bool:
+    """Whether a documented 422 is FastAPI's own (a request it could not parse), not a route's KEY_REUSED."""
+    schema = (response or {}).get("content", {}).get("application/json", {}).get("schema", {})
+    return schema.get("$ref") == _VALIDATION_BODY
+
+
 def document_errors(schema: dict) -> dict:
-    """FastAPI documents a 422 with its own body; Cody answers invalid requests with a 400 in Close's shape."""
+    """FastAPI documents a 422 with its own body; Cody answers invalid requests with a 400 in Close's shape. A 422 a
+    route declares itself (KEY_REUSED) stays; FastAPI then adds none, so the 400 goes on every operation that takes
+    parameters or a body, as FastAPI's 422 did."""
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.get("responses", {})
-            if responses.pop("422", None) is not None:
+            if _fastapi_validation(responses.get("422")):
+                del responses["422"]
+            if operation.get("parameters") or operation.get("requestBody"):
                 body = {"schema": {"$ref": "#/components/schemas/BadRequest"}}
                 responses["400"] = {"description": "Invalid request: each problem, by field",
                                     "content": {"application/json": body}}
+                operation["responses"] = dict(sorted(responses.items()))
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)

@@ -1,8 +1,17 @@
 """Leads and contacts: validated writes, workspace-scoped reads."""
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, PrivateAttr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    ValidationInfo,
+    model_validator,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -51,6 +60,16 @@ class WithCustomKeys(BaseModel):
         return self._custom_keys
 
 
+def _true_or_false(value: Any, info: ValidationInfo) -> Any:
+    """Refuse a null for a yes/no field by name: stored, it is never null, and a PUT must not drop it silently."""
+    if value is None:
+        raise ValueError(f"{info.field_name} must be true or false, not null.")
+    return value
+
+
+TrueOrFalse = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
 class ContactIn(WithCustomKeys):
     lead_id: str | None = None
     name: str | None = Field(default="", max_length=300)
@@ -58,7 +77,7 @@ class ContactIn(WithCustomKeys):
     phones: list[PhoneIn] = Field(default_factory=list, max_length=20)
     emails: list[EmailIn] = Field(default_factory=list, max_length=20)
     custom: dict[str, Any] | None = Field(default_factory=dict)
-    do_not_call: bool = False
+    do_not_call: TrueOrFalse = False
 
 
 class ContactPatch(WithCustomKeys):
@@ -67,7 +86,7 @@ class ContactPatch(WithCustomKeys):
     phones: list[PhoneIn] | None = Field(default=None, max_length=20)
     emails: list[EmailIn] | None = Field(default=None, max_length=20)
     custom: dict[str, Any] | None = None
-    do_not_call: bool | None = None
+    do_not_call: TrueOrFalse = Field(default=False, description="Left out, it keeps its value.")
 
 
 class LeadIn(WithCustomKeys):
@@ -297,7 +316,7 @@ def update_contact(session: Session, ctx: Ctx, contact_id: str, patch: ContactPa
     contact.custom, contact.phones, contact.emails = custom, phones, emails
     for key in given & {"name", "title"}:
         setattr(contact, key, getattr(patch, key) or "")
-    if patch.do_not_call is not None:
+    if "do_not_call" in given:
         contact.do_not_call = patch.do_not_call
     contact.updated_by = ctx.user_id
     session.flush()

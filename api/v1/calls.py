@@ -12,6 +12,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import select
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import CONFLICT, KEY_REUSED
 from api.v1.call_shapes import CallIn, call_json, prepared_call_json
 from api.v1.params import DateRangesDep, FieldsQuery, PageDep, id_list
 from api.v1.shapes import page_json, select_fields
@@ -45,7 +46,7 @@ def prepare_call(body: CallIn, request: Request, session: SessionDep, ctx: Curre
     return prepared_call_json(request.app.state.runtime.messaging.prepare_call(session, ctx, body.call_request()))
 
 
-@router.post("/call/dial/")
+@router.post("/call/dial/", responses=CONFLICT | KEY_REUSED)
 def dial(body: CallIn, request: Request, session: SessionDep, ctx: CurrentCtx,
          idempotency_key: IdempotencyKey = None) -> dict:
     if idempotency_key:

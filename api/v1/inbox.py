@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import FORBIDDEN
 from api.v1.params import PageDep
 from api.v1.shapes import iso, page_json
 from db.models import InboxItem, Thread, User
@@ -59,14 +60,14 @@ class AssignBody(BaseModel):
     user_id: str
 
 
-@router.post("/thread/{thread_id}/assign/")
+@router.post("/thread/{thread_id}/assign/", responses=FORBIDDEN)
 def assign(thread_id: str, body: AssignBody, session: SessionDep, ctx: CurrentCtx) -> dict:
     thread = inbox.assign(session, ctx, thread_id, body.user_id)
     session.commit()
     return thread_json(session, thread)
 
 
-@router.post("/thread/{thread_id}/unassign/")
+@router.post("/thread/{thread_id}/unassign/", responses=FORBIDDEN)
 def unassign(thread_id: str, session: SessionDep, ctx: CurrentCtx) -> dict:
     thread = inbox.assign(session, ctx, thread_id, None)
     session.commit()

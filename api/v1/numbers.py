@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import FORBIDDEN, ErrorBody
 from api.v1.params import FieldsQuery, PageDep
 from api.v1.shapes import iso, page_json, select_fields
 from db.models import PhoneNumber
@@ -142,7 +143,7 @@ class PurchaseIn(BaseModel):
     label: str = Field(default="", max_length=200)
 
 
-@router.post("/phone_number/purchase/", status_code=201)
+@router.post("/phone_number/purchase/", status_code=201, responses=FORBIDDEN)
 def purchase(body: PurchaseIn, request: Request, session: SessionDep, ctx: CurrentCtx) -> dict:
     runtime = request.app.state.runtime
     row = numbers.purchase(session, ctx, runtime.provider, runtime.settings.public_base_url, body.number,
@@ -150,7 +151,14 @@ def purchase(body: PurchaseIn, request: Request, session: SessionDep, ctx: Curre
     return phone_number_json(row)
 
 
-@router.post("/phone_number/request/internal/", status_code=201)
+class RentalError(ErrorBody):
+    """A failed request/internal, as Close answers it: its `status` (here "error") beside the error."""
+
+    status: str
+
+
+@router.post("/phone_number/request/internal/", status_code=201,
+             responses={403: FORBIDDEN[403] | {"model": RentalError}})
 def request_internal(body: numbers.RequestInternal, request: Request, session: SessionDep, ctx: CurrentCtx) -> Any:
     """Close's rental call: a failure answers with Close's `status` (has-voice-only, needs-more-info,
     billing-error, error) next to `error`."""
@@ -171,14 +179,14 @@ def get_number(phone_id: str, session: SessionDep, ctx: CurrentCtx, fields: Fiel
     return select_fields(phone_number_json(numbers.get_number(session, ctx, phone_id)), fields)
 
 
-@router.put("/phone_number/{phone_id}/")
+@router.put("/phone_number/{phone_id}/", responses=FORBIDDEN)
 def update_number(phone_id: str, body: numbers.NumberPatch, session: SessionDep, ctx: CurrentCtx) -> dict:
     row = numbers.update_number(session, ctx, phone_id, body)
     session.commit()
     return phone_number_json(row)
 
 
-@router.delete("/phone_number/{phone_id}/")
+@router.delete("/phone_number/{phone_id}/", responses=FORBIDDEN)
 def delete_number(phone_id: str, request: Request, session: SessionDep, ctx: CurrentCtx) -> dict:
     numbers.release_number(session, ctx, request.app.state.runtime.provider, phone_id)
     session.commit()

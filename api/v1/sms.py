@@ -1,9 +1,11 @@
 """SMS activities, in Close's dialect: list, get, create (log, draft, schedule, send), update, delete.
 
 Drafts, scheduled and outbox messages go through the messaging service's prepare/execute; `inbox` and `sent`
-record a message that already happened (Messaging.log_message). Only drafts are edited (Messaging.update_draft).
-Every member reads every text; only its sender edits or sends a draft, its sender or an admin cancels or deletes a
-text not yet sent, and only an admin deletes one sent or received (403 otherwise; tools/messaging/service._may).
+record a message that already happened (Messaging.log_message). Only drafts are edited (Messaging.update_draft),
+their lead_id included, checked as a POST's is. Every member reads every text; only its sender edits or sends a
+draft; its sender or an admin cancels a waiting text and deletes one that reached no one (not yet sent, or failed) or
+that the sender logged; only an admin deletes one Cody sent or one received (403 otherwise;
+tools/messaging/service._may).
 """
 
 import dataclasses
@@ -12,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import CONFLICT, FORBIDDEN, KEY_REUSED
 from api.v1.params import DateRangesDep, FieldsQuery, PageDep, id_list
 from api.v1.shapes import page_json, select_fields
 from api.v1.sms_shapes import (
@@ -60,7 +63,7 @@ def list_sms(
     return page_json([select_fields(sms_json(x, names), fields) for x in result.items], result.has_more)
 
 
-@router.post("/activity/sms/")
+@router.post("/activity/sms/", responses=CONFLICT | KEY_REUSED)
 def create_sms(body: SmsIn, session: SessionDep, ctx: CurrentCtx, messaging: MessagingDep,
                idempotency_key: IdempotencyKey = None, send_to_inbox: bool = False) -> dict:
     if body.status not in CREATE_STATUSES:
@@ -86,7 +89,7 @@ def get_sms(activity_id: str, session: SessionDep, ctx: CurrentCtx, messaging: M
     return select_fields(sms_json(messaging.get(session, ctx, activity_id), _names(session, ctx)), fields)
 
 
-@router.put("/activity/sms/{activity_id}/")
+@router.put("/activity/sms/{activity_id}/", responses=FORBIDDEN)
 def update_sms(activity_id: str, body: SmsPatch, session: SessionDep, ctx: CurrentCtx, messaging: MessagingDep) -> dict:
     if body.status is not None and body.status not in CREATE_STATUSES:
         raise Invalid.one("invalid_choice", "status", "Not a valid choice.")
@@ -94,7 +97,7 @@ def update_sms(activity_id: str, body: SmsPatch, session: SessionDep, ctx: Curre
     return sms_json(activity, _names(session, ctx))
 
 
-@router.delete("/activity/sms/{activity_id}/")
+@router.delete("/activity/sms/{activity_id}/", responses=FORBIDDEN | CONFLICT)
 def delete_sms(activity_id: str, session: SessionDep, ctx: CurrentCtx, messaging: MessagingDep) -> dict:
     messaging.delete_message(session, ctx, activity_id)
     return {}

@@ -53,6 +53,7 @@ class SmsPatch(BaseModel):
 
     status: str | None = Field(default=None, max_length=20)
     contact_id: str | None = Field(default=None, max_length=40)
+    lead_id: str | None = Field(default=None, max_length=40)
     remote_phone: str | None = Field(default=None, max_length=64)
     local_phone: str | None = Field(default=None, max_length=64)
     text: str | None = Field(default=None, max_length=10_000)

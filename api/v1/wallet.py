@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
+from api.errors import FORBIDDEN
 from api.v1.shapes import iso
 from db.models import WalletEntry
 from tools import wallet
@@ -40,7 +41,7 @@ def get_wallet(session: SessionDep, ctx: CurrentCtx) -> dict:
     return wallet_json(wallet.get_wallet(session, ctx))
 
 
-@router.post("/wallet/credit/")
+@router.post("/wallet/credit/", responses=FORBIDDEN)
 def credit(body: CreditIn, session: SessionDep, ctx: CurrentCtx) -> dict:
     """Add credit; answers the wallet as GET /wallet/ does, the new entry first in the ledger."""
     wallet.credit(session, ctx, body.amount, body.reason)

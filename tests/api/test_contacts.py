@@ -197,6 +197,36 @@ def test_null_clears_what_close_lets_be_null(api: httpx.Client, factory) -> None
     assert _stored_phones(factory, contact["id"]) == [("+14155550132", "mobile")]
 
 
+def test_do_not_call_is_true_or_false_never_null(api: httpx.Client, factory) -> None:
+    """do_not_call is stored as true or false: a null in a PUT is a 400 naming it that changes nothing, not even the
+    fields sent with it; a create with a null, alone or nested in a lead, is refused the same way and stores nothing."""
+    contact = _create(api, SARAH | {"do_not_call": True})
+    url = f"/api/v1/contact/{contact['id']}/"
+    refused = api.put(url, json={"title": "Seller", "do_not_call": None})
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["field-errors"] == {"do_not_call": "do_not_call must be true or false, not null."}
+    assert api.get(url).json()["do_not_call"] is True
+    with factory() as session:
+        row = session.get(Contact, contact["id"])
+        assert (row.do_not_call, row.title) == (True, "Buyer")
+
+    assert api.put(url, json={"title": "Seller"}).json()["do_not_call"] is True  # left out: kept
+    assert api.put(url, json={"do_not_call": False}).json()["do_not_call"] is False
+    with factory() as session:
+        assert session.get(Contact, contact["id"]).do_not_call is False
+
+    before = _counts(factory)
+    for path, body, field in (
+        ("/api/v1/contact/", {"name": "Ann Baker", "do_not_call": None}, "do_not_call"),
+        ("/api/v1/lead/", {"name": "Acme", "contacts": [{"name": "Ann Baker", "do_not_call": None}]},
+         "contacts.0.do_not_call"),
+    ):
+        response = api.post(path, json=body)
+        assert response.status_code == 400, response.text
+        assert response.json()["field-errors"] == {field: "do_not_call must be true or false, not null."}
+    assert _counts(factory) == before
+
+
 def test_create_takes_null_where_close_allows_it(api: httpx.Client, factory) -> None:
     lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "description": None, "url": None, "contacts": [
         {"name": "Ann Baker", "title": None, "lead_id": None}]})

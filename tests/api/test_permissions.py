@@ -3,8 +3,9 @@
 Every member reads every text and thread. Changes follow the text's sender (its `user_id`):
 - only the sender edits or sends their draft, an admin included: sent by anyone else it would go out under the
   sender's name, with words they didn't write;
-- the sender or an admin cancels a scheduled or outbox text, and deletes one not yet sent;
-- deleting a text that was sent, delivered, failed or received is deleting the conversation's history: an admin's;
+- the sender or an admin cancels a scheduled or outbox text, and deletes one that reached no one (not yet sent, or
+  failed) or that the sender logged (POST with status "sent": sent elsewhere, recorded here);
+- deleting a text Cody sent or delivered, or one received, is deleting the conversation's history: an admin's;
 - a text with no sender (received on a line nobody owns) is an admin's to change;
 - a thread someone holds is theirs: only an admin gives it to someone else or to nobody.
 A refusal is a 403 naming what is not allowed, and changes nothing.
@@ -147,23 +148,43 @@ def test_deleting_history_is_an_admins_even_for_its_sender(team, factory) -> Non
     received = bob.get(SMS, params={"direction": "inbound"}).json()["data"][0]
     assert received["user_id"] is None  # the line is shared and the thread was nobody's: no one's text
     sent = _text(bob, team, "outbox", "Yes it is!")
-    logged = _text(bob, team, "sent", "Sent from my own phone earlier")
+    logged_received = _text(bob, team, "inbox", "She called back from her office line")  # Bob's record, her words
     team.live.runtime.provider.drain()
 
     _refused(bob.delete(f"{SMS}{sent['id']}/"),
              "Only an admin can delete a delivered text: it is part of the conversation's history.")
-    _refused(bob.delete(f"{SMS}{logged['id']}/"),
-             "Only an admin can delete a sent text: it is part of the conversation's history.")
-    _refused(bob.delete(f"{SMS}{received['id']}/"),
-             "Only an admin can delete a received text: it is part of the conversation's history.")
+    for inbound in (received, logged_received):
+        _refused(bob.delete(f"{SMS}{inbound['id']}/"),
+                 "Only an admin can delete a received text: it is part of the conversation's history.")
     _refused(bob.put(f"{SMS}{received['id']}/", json={"text": "Not what she said"}),
              "This text has no sender; only an admin can edit or send it.")
-    assert [_row(factory, x["id"])[0] for x in (sent, logged, received)] == ["delivered", "sent", "inbox"]
+    assert [_row(factory, x["id"])[0] for x in (sent, received, logged_received)] == ["delivered", "inbox", "inbox"]
     assert _row(factory, received["id"])[1] == "Is the house still available?"
 
-    for sms in (sent, logged, received):
+    for sms in (sent, received, logged_received):
         assert ana.delete(f"{SMS}{sms['id']}/").json() == {}
         assert _row(factory, sms["id"]) is None
+
+
+def test_the_sender_deletes_their_own_failed_and_logged_texts(team, factory) -> None:
+    """A failed text reached no one, and a logged one is the sender's own record of a text sent elsewhere: either is
+    its sender's to delete, or an admin's; another member's refusal names whose it is and changes nothing."""
+    ana, bob, carol = team.ana.api, team.bob.api, team.carol.api
+    failed = _text(bob, team, "outbox", "Hi", contact_id=None, remote_phone="+15005550001")  # the carrier refuses it
+    logged = _text(bob, team, "sent", "Sent from my own phone earlier")
+    for_ana = _text(bob, team, "sent", "Logged, for the admin to remove")
+    team.live.runtime.provider.drain()
+    assert (failed["status"], logged["status"], for_ana["status"]) == ("error", "sent", "sent")
+    before = {sms["id"]: _row(factory, sms["id"]) for sms in (failed, logged, for_ana)}
+
+    for sms in (failed, logged, for_ana):
+        _refused(carol.delete(f"{SMS}{sms['id']}/"), "You can't delete Bob Ng's text: only they or an admin can.")
+    assert {sms_id: _row(factory, sms_id) for sms_id in before} == before
+
+    for api, sms in ((bob, failed), (bob, logged), (ana, for_ana)):
+        assert api.delete(f"{SMS}{sms['id']}/").json() == {}
+        assert _row(factory, sms["id"]) is None
+        assert carol.get(f"{SMS}{sms['id']}/").status_code == 404
 
 
 def test_calls_have_no_route_to_change_or_delete_them(team, factory) -> None:

@@ -282,6 +282,60 @@ def test_a_draft_keeps_its_lead_through_edits_and_the_send(client, contacts, run
     assert to_sarah.json()["lead_id"] == contacts["Sarah Lee"].lead_id
 
 
+def test_a_put_moves_a_draft_to_the_lead_it_names_checked_as_a_post_is(client, live_server, contacts,
+                                                                      other_workspace, runtime) -> None:
+    """PUT takes lead_id with POST's checks: a lead of the workspace and, with a contact, that contact's lead; else a
+    400 on lead_id that changes nothing (a scheduled text cancelled in the same PUT stays scheduled)."""
+    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+        theirs = other.post("/api/v1/lead/", json={"name": "Their lead"}).json()["id"]
+    sarah, mary = contacts["Sarah Lee"], contacts["Mary Smith"]
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "text": "Hi"})
+    url = f"{SMS}{draft['id']}/"
+    for lead_id, reason in ((theirs, "Lead not found."), ("lead_nope", "Lead not found."),
+                            (mary.lead_id, "The contact belongs to another lead.")):
+        assert _field_errors(client.put(url, json={"text": "Hi there", "lead_id": lead_id})) == {"lead_id": reason}
+    assert client.get(url).json() == draft
+
+    same = client.put(url, json={"lead_id": sarah.lead_id})
+    assert same.status_code == 200, same.text
+    moved = client.put(url, json={"contact_id": mary.id, "lead_id": mary.lead_id})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["contact_id"], moved.json()["lead_id"]) == (mary.id, mary.lead_id)
+
+    bare = _post(client, {"status": "draft", "remote_phone": "+14155550150", "text": "Hi"})
+    assert bare["lead_id"] is None  # no contact has the number: on no lead until one is named
+    filed = client.put(f"{SMS}{bare['id']}/", json={"lead_id": mary.lead_id})
+    assert filed.status_code == 200, filed.text
+    assert (filed.json()["lead_id"], filed.json()["contact_id"]) == (mary.lead_id, None)
+    assert bare["id"] in {sms["id"] for sms in client.get(SMS, params={"lead_id": mary.lead_id}).json()["data"]}
+
+    scheduled = _post(client, {"status": "scheduled", "contact_id": sarah.id, "text": "Open house",
+                               "date_scheduled": _future()})
+    refused = client.put(f"{SMS}{scheduled['id']}/", json={"status": "draft", "lead_id": mary.lead_id})
+    assert _field_errors(refused) == {"lead_id": "The contact belongs to another lead."}
+    assert client.get(f"{SMS}{scheduled['id']}/").json() == scheduled
+    assert _sent_count(runtime) == 0
+
+
+def test_a_sent_or_logged_text_stays_on_its_lead(client, contacts, runtime) -> None:
+    """Only a draft moves to another lead: a PUT moving a text Cody sent, or one logged as sent, is a 400 on lead_id;
+    one repeating its lead (a client echoing the object) changes nothing."""
+    sarah, smiths = contacts["Sarah Lee"], contacts["Mary Smith"].lead_id
+    sent = _post(client, {"status": "outbox", "contact_id": sarah.id, "text": "On my way"})
+    logged = _post(client, {"status": "sent", "remote_phone": "+14155550150", "text": "Sent from my phone"})
+    runtime.provider.wait_idle(10)
+    for sms in (sent, logged):
+        url = f"{SMS}{sms['id']}/"
+        status = client.get(url).json()["status"]
+        errors = _field_errors(client.put(url, json={"lead_id": smiths}))
+        assert errors == {"lead_id": f"Only a draft can move to another lead; this message is {status}, so it stays "
+                                     "on its lead."}
+        echo = client.put(url, json={"lead_id": sms["lead_id"], "text": sms["text"]})
+        assert echo.status_code == 200, echo.text
+        assert client.get(url).json()["lead_id"] == sms["lead_id"]
+    assert (sent["lead_id"], logged["lead_id"]) == (sarah.lead_id, None)
+
+
 # -- the draft lifecycle ---------------------------------------------------------------------------------------
 
 

@@ -43,8 +43,8 @@ LOG_STATUSES = ("inbox", "sent")
 DIRECTIONS = ("inbound", "outbound")
 SOURCES = ("Close.io", "External")
 # The fields of an SMS a draft edit may change, compared with the row to tell a real change from an echo.
-EDIT_FIELDS = ("status", "contact_id", "remote_phone", "local_phone", "text", "template_id", "date_scheduled",
-               "attachments")
+EDIT_FIELDS = ("status", "contact_id", "lead_id", "remote_phone", "local_phone", "text", "template_id",
+               "date_scheduled", "attachments")
 
 
 class LogRequest(BaseModel):
@@ -220,8 +220,9 @@ class Messaging:
         if existing is not None:
             return existing
         contact, lead_id, remote, local = _log_parties(session, ctx, request)
-        text, problems = _text(session, ctx, SendRequest(text=request.text, template_id=request.template_id,
-                                                          variables=request.variables), contact)
+        rendered, problems = _text(session, ctx, SendRequest(text=request.text, template_id=request.template_id,
+                                                              variables=request.variables), contact)
+        text = rendered or ""
         if request.text and request.template_id:
             problems.append(Problem("invalid", "text", "Give text or template_id, not both."))
         attachments = [a.model_dump() for a in request.attachments]
@@ -285,9 +286,7 @@ class Messaging:
             # Cancelled and edited in one transaction: an edit refused below leaves the message scheduled.
             activity = self._back_to_draft(session, ctx, activity_id)
         if activity.status not in lifecycle.EDITABLE:
-            field = "text" if "text" in given else "status"
-            raise Invalid.one("not_editable", field,
-                              f"Only drafts can be edited; this message is {activity.status}.")
+            raise _not_editable(activity, given)
         request, template_id = _merged_request(activity, changes, given)
         prepared = self.prepare(session, ctx, request)
         try:
@@ -332,15 +331,16 @@ class Messaging:
     def delete_message(self, session: Session, ctx: Ctx, activity_id: str) -> None:
         """Remove an SMS activity; one the dispatcher is handing to the carrier right now stays.
 
-        A draft, scheduled or outbox text is its sender's or an admin's to delete; one sent, delivered, failed or
-        received is the conversation's history, an admin's only (Forbidden otherwise, and nothing changes).
+        A text that reached no one (draft, scheduled, outbox, failed) or that its sender logged is its sender's or an
+        admin's to delete; one Cody sent or delivered, or one received, is the conversation's history, an admin's only
+        (Forbidden otherwise, and nothing changes).
         """
         activity = self.get(session, ctx, activity_id)
         _may(session, ctx, activity, "delete")
         stmt = delete(Activity).where(Activity.id == activity.id, Activity.organization_id == ctx.organization_id,
                                       Activity.status != "sending")
         if not ctx.is_admin:  # what the check allowed: a text that went out since is history, not the sender's
-            stmt = stmt.where(Activity.status.in_(UNSENT))
+            stmt = stmt.where(_SENDERS_TO_DELETE)
         result = session.execute(stmt.execution_options(synchronize_session=False))
         if result.rowcount != 1:
             session.rollback()
@@ -481,6 +481,15 @@ def _given_fields(activity: Activity, changes: SendRequest) -> set[str]:
     return given
 
 
+def _not_editable(activity: Activity, given: set[str]) -> Invalid:
+    """The refusal of a change to a text that is not a draft, on the field that asked for it."""
+    if "lead_id" in given and not given & {"text", "status"}:
+        return Invalid.one("not_editable", "lead_id", f"Only a draft can move to another lead; this message is "
+                                                      f"{activity.status}, so it stays on its lead.")
+    field = "text" if "text" in given else "status"
+    return Invalid.one("not_editable", field, f"Only drafts can be edited; this message is {activity.status}.")
+
+
 def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -> tuple[SendRequest, str | None]:
     """The draft as it will be: the patch's fields over the row's; and the template_id to keep on the row."""
     contact_id = changes.contact_id if "contact_id" in given else activity.contact_id
@@ -499,7 +508,7 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         text, render = activity.text, None
     request = SendRequest(
         contact_id=contact_id, remote_phone=remote,
-        lead_id=None if given & {"contact_id", "remote_phone"} else activity.lead_id,  # a new recipient, its own lead
+        lead_id=_merged_lead(activity, changes, given),
         local_phone=changes.local_phone if "local_phone" in given else activity.local_phone,
         text=text, template_id=render, variables=changes.variables,
         attachments=changes.attachments if "attachments" in given else [Attachment(**a) for a in activity.attachments or []],
@@ -511,22 +520,47 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
     return request, template_id
 
 
+def _merged_lead(activity: Activity, changes: SendRequest, given: set[str]) -> str | None:
+    """The lead the patch names (prepare checks it is the workspace's and the contact's), else the draft's own, unless
+    the recipient changes: a new recipient brings its own lead."""
+    if "lead_id" in given:
+        return changes.lead_id
+    return None if given & {"contact_id", "remote_phone"} else activity.lead_id
+
+
 # -- who may change a text ------------------------------------------------------------------------------------------
 
-# Texts not yet gone out; any other status (sent, delivered, error, inbox) is the conversation's history.
+# Texts not yet gone out.
 UNSENT = ("draft", *lifecycle.CANCELLABLE)
-_HISTORY_WORDS = {"inbox": "received", "error": "failed"}
+_HISTORY_WORDS = {"inbox": "received"}
+# The texts a sender may delete, not only an admin: those that reached no one (not yet gone out, or failed) and those
+# the sender logged (POST status "sent": sent elsewhere, recorded here, no carrier message behind it). Any other
+# (sent or delivered by Cody, received) is the conversation's history. `_senders_to_delete` says the same of a row.
+_SENDERS_TO_DELETE = or_(
+    Activity.status.in_(UNSENT),
+    and_(Activity.direction == "outbound",
+         or_(Activity.status == "error", and_(Activity.status == "sent", Activity.provider_sid.is_(None)))),
+)
+
+
+def _senders_to_delete(activity: Activity) -> bool:
+    """Whether the text is one its sender may delete (_SENDERS_TO_DELETE): unsent, failed, or logged by them."""
+    if activity.status in UNSENT:
+        return True
+    logged = activity.status == "sent" and activity.provider_sid is None
+    return activity.direction == "outbound" and (activity.status == "error" or logged)
 
 
 def _may(session: Session, ctx: Ctx, activity: Activity, action: str) -> None:
     """Forbidden unless ctx may `action` ("edit", "cancel" or "delete") this text.
 
     Editing or sending is the sender's only (`user_id`): sent by anyone else it would carry the sender's name on
-    words they didn't write. Cancelling a waiting text and deleting an unsent one are the sender's or an admin's;
-    deleting history is an admin's. A text with no sender (logged or received with no user) is an admin's to change.
+    words they didn't write. Cancelling a waiting text, and deleting one that reached no one or that its sender
+    logged, are the sender's or an admin's; deleting history is an admin's. A text with no sender (logged or
+    received with no user) is an admin's to change.
     """
     own = activity.user_id is not None and activity.user_id == ctx.user_id
-    if action == "delete" and activity.status not in (*UNSENT, "sending"):
+    if action == "delete" and activity.status != "sending" and not _senders_to_delete(activity):
         if ctx.is_admin:
             return
         word = _HISTORY_WORDS.get(activity.status, activity.status)

@@ -8,7 +8,8 @@ by `check_template`, at save and again at every render; the sandbox is the secon
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes, pass_context
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from db.models.crm import Contact, Lead
@@ -44,7 +45,30 @@ class _DataOnlySandbox(ImmutableSandboxedEnvironment):
         return not callable(value) and super().is_safe_attribute(obj, attr, value)
 
 
-env = _DataOnlySandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+class BlankTag(str):
+    """A tag with no value for this message: reads as "" (false in `{% if %}`, replaced by `default(x, true)`),
+    and remembers its name so that printing it bare can be reported."""
+
+    tag: str
+
+    def __new__(cls, tag: str) -> "BlankTag":
+        blank = super().__new__(cls, "")
+        blank.tag = tag
+        return blank
+
+
+_PRINTED_BLANKS = "printed blanks"  # a context key no template can name (it has a space)
+
+
+@pass_context
+def _note_blank(context: Context, value: object) -> object:
+    """Every `{{ ... }}` passes here: a blank tag printed as it is goes on the render's list."""
+    if isinstance(value, BlankTag):
+        context.get(_PRINTED_BLANKS).append(value.tag)
+    return value
+
+
+env = _DataOnlySandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True, finalize=_note_blank)
 env.globals.clear()
 env.filters = {name: env.filters[name] for name in FILTERS}
 env.tests = {name: env.tests[name] for name in TESTS}
@@ -57,10 +81,14 @@ class Rendered:
 
 
 class _Blanks(dict):
-    """Custom fields, where a field the record does not have reads as an empty string, as in Close."""
+    """Custom fields, where a field the record does not have reads as blank, as in Close."""
+
+    def __init__(self, root: str, values: dict[str, str]):
+        super().__init__(values)
+        self.root = root
 
     def __missing__(self, key: str) -> str:
-        return ""
+        return BlankTag(f'{self.root}.custom["{key}"]')
 
 
 def check_template(text: str) -> list[Problem]:
@@ -118,14 +146,18 @@ def render_template(
         "contact": _contact_tags(contact),
         "lead": _lead_tags(lead, contact),
         "user": _user_tags(user),
-        "organization": {"name": organization.name or ""} if organization else _blank_tags("organization"),
+        "organization": _blanked("organization", {"name": organization.name} if organization else {}),
     }
     return _render(text, context | {name: variables[name] for name in needed})
 
 
 def _render(text: str, context: dict[str, object]) -> Rendered:
+    """The text, and a problem for each tag printed with no value ("Hi , ..."): the text is kept so that it can be
+    shown and edited, but it does not go out as it is."""
+    printed: list[str] = []
     try:
-        return Rendered(env.from_string(text).render(context), [])
+        rendered = env.from_string(text).render(context | {_PRINTED_BLANKS: printed})
+        return Rendered(rendered, [_blank(tag) for tag in dict.fromkeys(printed)])
     except SecurityError as e:
         return Rendered(None, [Problem("template_unsafe", "text", f"The template was refused: {e}")])
     except Exception as e:  # noqa: BLE001 -- the template is the caller's text: any failure in it is theirs to fix
@@ -134,6 +166,11 @@ def _render(text: str, context: dict[str, object]) -> Rendered:
 
 def _missing(name: str) -> Problem:
     return Problem("missing_variable", f"variables.{name}", f"The template needs a value for {name}.")
+
+
+def _blank(tag: str) -> Problem:
+    return Problem("blank_tag", "template_id", f"The template uses {{{{ {tag} }}}}, which has no value for this "
+                                               "text: fill it in first, or write the text yourself.")
 
 
 # Save-time checks: walk the parsed template and allow only what an SMS template needs.
@@ -224,50 +261,54 @@ def _unsafe(message: str) -> Problem:
 
 def _contact_tags(contact: Contact | None) -> dict[str, object]:
     if contact is None:
-        return _blank_tags("contact")
-    return {
+        return _blanked("contact", {})
+    return _blanked("contact", {
         "first_name": contact.first_name,
         "last_name": contact.last_name,
-        "name": contact.name or "",
-        "title": contact.title or "",
-        "phone": contact.phones[0].phone if contact.phones else "",
-        "email": contact.emails[0].email if contact.emails else "",
-        "custom": _custom(contact.custom),
-    }
+        "name": contact.name,
+        "title": contact.title,
+        "phone": contact.phones[0].phone if contact.phones else None,
+        "email": contact.emails[0].email if contact.emails else None,
+        "custom": contact.custom,
+    })
 
 
 def _lead_tags(lead: Lead | None, contact: Contact | None) -> dict[str, object]:
     if lead is None:
-        return _blank_tags("lead")
-    return {
-        "display_name": lead.name or (contact.name if contact else "") or "",
-        "name": lead.name or "",
-        "url": lead.url or "",
-        "description": lead.description or "",
-        "custom": _custom(lead.custom),
-    }
+        return _blanked("lead", {})
+    return _blanked("lead", {
+        "display_name": lead.name or (contact.name if contact else None),
+        "name": lead.name,
+        "url": lead.url,
+        "description": lead.description,
+        "custom": lead.custom,
+    })
 
 
 def _user_tags(user: User | None) -> dict[str, object]:
     if user is None:
-        return _blank_tags("user")
+        return _blanked("user", {})
     first, last = user.first_name or "", user.last_name or ""
-    return {
+    return _blanked("user", {
         "first_name": first,
         "last_name": last,
         "full_name": f"{first} {last}".strip(),
-        "email": user.email or "",
-        "phone": user.forwarding_phone or "",
-    }
+        "email": user.email,
+        "phone": user.forwarding_phone,
+    })
 
 
-def _blank_tags(root: str) -> dict[str, object]:
-    """The tags of a record the message has none of: every one reads as an empty string."""
-    return {field: _Blanks() if field == "custom" else "" for field in TAGS[root]}
-
-
-def _custom(values: dict | None) -> _Blanks:
-    return _Blanks({name: _custom_text(value) for name, value in (values or {}).items()})
+def _blanked(root: str, values: dict[str, object]) -> dict[str, object]:
+    """Every tag of the root: its value as text, or a BlankTag naming it when the record has none (or no record)."""
+    tags: dict[str, object] = {}
+    for field in TAGS[root]:
+        value = values.get(field)
+        if field == "custom":
+            tags[field] = _Blanks(root, {name: _custom_text(v) or BlankTag(f'{root}.custom["{name}"]')
+                                         for name, v in (value or {}).items()})
+        else:
+            tags[field] = value if value else BlankTag(f"{root}.{field}")
+    return tags
 
 
 def _custom_text(value: object) -> str:

@@ -31,6 +31,7 @@ from tests.tools.messaging_fixtures import (
 )
 from tools.context import Ctx
 from tools.demo import DEMO_NUMBER
+from tools.messaging.request import SendRequest
 from tools.optouts import record_opt_out
 from tools.problems import Problem
 from tools.runtime import build_runtime
@@ -185,6 +186,24 @@ def test_missing_variable(runtime, demo, factory):
     assert activity.status == "sent"
     assert activity.text == "Hi Sarah, this confirms your showing at 7pm. See you there! - Dana"
     assert activity.template_id == template_id
+
+
+def test_a_template_tag_with_no_value_stops_the_send_and_the_draft_shows_it(runtime, demo, factory):
+    from sqlalchemy import select
+
+    from db.models import SmsTemplate
+
+    with factory() as session:
+        template_id = session.scalar(select(SmsTemplate.id).where(SmsTemplate.organization_id == demo.organization_id,
+                                                                  SmsTemplate.name == "Showing confirmation"))
+    blank = Problem("blank_tag", "template_id", "The template uses {{ contact.first_name }}, which has no value for "
+                                                "this text: fill it in first, or write the text yourself.")
+    request = {"remote_phone": "+14155559999", "template_id": template_id, "variables": {"time": "7pm"}}
+    assert only_problem(refused(runtime, ctx_for(demo), **request)) == blank  # a bare number: nobody's first name
+    draft = send(runtime, ctx_for(demo), **request, status="draft")  # kept, with its words, to be edited
+    assert draft.text == "Hi , this confirms your showing at 7pm. See you there! - Dana"
+    with factory() as session:
+        assert runtime.messaging.prepare(session, ctx_for(demo), SendRequest(**request)).problems == [blank]
 
 
 # -- compliance ----------------------------------------------------------------------------------------------

@@ -62,8 +62,6 @@ def render(text: str, records: dict, **variables: str) -> Rendered:
         ('lead.custom["Budget"]', "500k"),
         ("lead.custom.Budget", "500k"),
         ('lead.custom["Areas"]', "Midtown, Uptown"),
-        ('lead.custom["Notes"]', ""),
-        ('lead.custom["Not a field"]', ""),
         ("user.first_name", "Dana"),
         ("user.last_name", "Cruz"),
         ("user.full_name", "Dana Cruz"),
@@ -76,6 +74,22 @@ def test_each_close_tag_renders(records, tag, expected):
     text = "{{ " + tag + " }}"
     assert check_template(text) == []
     assert render(text, records) == Rendered(expected, [])
+
+
+@pytest.mark.parametrize("tag", ['lead.custom["Notes"]', 'lead.custom["Not a field"]', "contact.title"])
+def test_a_tag_printed_with_no_value_keeps_the_text_and_is_named(records, tag):
+    records["contact"].title = None
+    rendered = render("Hi {{ contact.first_name }}, {{ " + tag + " }}!", records)
+    assert rendered == Rendered("Hi Sarah, !", [Problem(
+        "blank_tag", "template_id",
+        f"The template uses {{{{ {tag} }}}}, which has no value for this text: fill it in first, or write the text "
+        "yourself.")])
+
+
+def test_a_blank_tag_guarded_by_if_or_default_is_no_problem(records):
+    records["contact"].title = None
+    text = "{% if contact.title %}{{ contact.title }}{% else %}Hi{% endif %} {{ contact.title|default('friend', true) }}"
+    assert render(text, records) == Rendered("Hi friend", [])
 
 
 def test_a_whole_message_renders(records):
@@ -122,10 +136,14 @@ def test_variable_values_are_data_not_templates(records):
     assert rendered == Rendered("Note: {{ contact.name }} {% if x %}", [])
 
 
-def test_missing_records_render_blank_tags(records):
+def test_missing_records_render_blank_tags_each_named_once(records):
     text = "Hi {{ contact.first_name }}{{ contact.phone }}{{ contact.custom['Budget'] }}! {{ lead.display_name }}"
+    text += " {{ contact.first_name }}"
     rendered = render_template(text, contact=None, lead=None, user=None, organization=None, variables={})
-    assert rendered == Rendered("Hi ! ", [])
+    assert rendered.text == "Hi !  "
+    assert [p.message.split(",")[0] for p in rendered.problems] == [
+        "The template uses {{ contact.first_name }}", "The template uses {{ contact.phone }}",
+        'The template uses {{ contact.custom["Budget"] }}', "The template uses {{ lead.display_name }}"]
 
 
 def test_unicode_is_preserved(records):

@@ -48,10 +48,11 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
             problems.append(Problem("opted_out", "remote_phone",
                                     f"{format_phone(recipient.to)} has opted out of texts (replied STOP); "
                                     "they must text START to receive messages again."))
-    text, render_problems = _text(session, ctx, req, recipient.contact)
+    rendered, render_problems = _text(session, ctx, req, recipient.contact)
     problems += render_problems
     attachments = [a.model_dump() for a in req.attachments]
-    if not render_problems:  # a template that did not render is not an empty message
+    text = rendered or ""
+    if rendered is not None:  # a template that did not render is not an empty message
         problems += _optional(checks.text_present(text, bool(attachments)), checks.text_length(text))
     service = None
     if sender is not None and not sender_problems:
@@ -172,18 +173,19 @@ def _textable_phone(contact: Contact | None) -> str | None:
     return phones[0].phone if phones else None
 
 
-def _text(session: Session, ctx: Ctx, req: SendRequest, contact: Contact | None) -> tuple[str, list[Problem]]:
+def _text(session: Session, ctx: Ctx, req: SendRequest, contact: Contact | None) -> tuple[str | None, list[Problem]]:
+    """The words to send (None when a template did not render) and the template's problems."""
     if not req.template_id:
         return req.text or "", []
     template = find_template(session, ctx, req.template_id)
     if template is None:
-        return "", [Problem("not_found", "template_id", "Template not found.")]
+        return None, [Problem("not_found", "template_id", "Template not found.")]
     rendered = render_template(
         template.text, contact=contact, lead=contact.lead if contact else None,
         user=session.get(User, ctx.user_id) if ctx.user_id else None,
         organization=session.get(Organization, ctx.organization_id), variables=req.variables,
     )
-    return rendered.text or "", rendered.problems
+    return rendered.text, rendered.problems
 
 
 def find_template(session: Session, ctx: Ctx, template_id: str) -> SmsTemplate | None:

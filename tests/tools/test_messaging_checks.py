@@ -99,6 +99,15 @@ def test_a_gb_line_texts_gb_numbers(runtime, demo, factory):
     assert (activity.status, activity.local_phone) == ("sent", GB_LINE)
 
 
+
+@pytest.mark.parametrize("number", ["+447797123456", "+447781123456", "+447624123456", "+447911123456"],
+                         ids=["jersey", "guernsey", "isle-of-man", "guernsey-7911"])
+def test_a_gb_line_texts_the_crown_dependencies_in_the_uk_numbering_plan(runtime, demo, factory, number):
+    add_number(factory, demo.organization_id, GB_LINE, "GB", kind="mobile")
+    activity = send(runtime, ctx_for(demo), remote_phone=number, text="Hi")
+    assert (activity.status, activity.local_phone) == ("sent", GB_LINE)
+
+
 # -- the sender ----------------------------------------------------------------------------------------------
 
 

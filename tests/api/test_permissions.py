@@ -238,3 +238,18 @@ def test_an_admin_reassigns_or_unassigns_anyones_thread(team) -> None:
     assert ana.post(f"{url}/assign/", json={"user_id": team.carol.user_id}).json()["assignee_id"] == team.carol.user_id
     assert ana.post(f"{url}/unassign/").json()["unclaimed"] is True
     assert bob.get(f"{url}/").json()["assignee_id"] is None
+
+
+def test_an_idempotency_key_another_member_used_is_refused_not_answered_with_their_text(team, factory) -> None:
+    ana, bob = team.ana.api, team.bob.api
+    key = {"Idempotency-Key": "showing-7pm"}
+    body = {"contact_id": team.sarah_id, "status": "draft", "text": "See you at 7"}
+    first = ana.post(SMS, json=body, headers=key)
+    assert first.status_code == 200, first.text
+    refused = bob.post(SMS, json=body, headers=key)
+    assert refused.status_code == 422, refused.text
+    assert refused.json() == {"error": "This Idempotency-Key was already used by another user of this workspace; use "
+                                       "a new key."}
+    assert ana.post(SMS, json=body, headers=key).json()["id"] == first.json()["id"]  # still Ana's answer
+    mine = bob.post(SMS, json=body, headers={"Idempotency-Key": "bob-showing-7pm"})
+    assert mine.status_code == 200 and mine.json()["user_id"] != first.json()["user_id"]

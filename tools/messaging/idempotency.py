@@ -48,9 +48,10 @@ def key_columns(ctx: Ctx, request: BaseModel) -> dict[str, Any]:
 
 
 def made_before(session: Session, ctx: Ctx, kind: str, request: BaseModel) -> Activity | None:
-    """The activity the caller's key already made in this workspace for this same request.
+    """The activity the caller's key already made in this workspace for this same request, by this same user.
 
-    Conflict when the key made another kind of activity; KeyReused when it made one for a request with other values.
+    Conflict when the key made another kind of activity; KeyReused when another user made it, or it was made for a
+    request with other values.
     """
     if not ctx.idempotency_key:
         return None
@@ -66,6 +67,8 @@ def made_before(session: Session, ctx: Ctx, kind: str, request: BaseModel) -> Ac
             f"This Idempotency-Key was already used for {_WHAT.get(found.type, found.type)}; "
             f"use a new key for {_WHAT.get(kind, kind)}."
         )
+    if found.created_by != ctx.user_id:  # keys are the workspace's; another user's row is not this caller's answer
+        raise KeyReused("This Idempotency-Key was already used by another user of this workspace; use a new key.")
     if found.request_hash is not None and found.request_hash != request_hash(request):
         raise KeyReused("This Idempotency-Key was already used with other values; use a new key for a new request.")
     return found

@@ -711,17 +711,20 @@ def _leg_ended(session: Session, activity: Activity, status: str, seconds: int |
 def _dial_outcome(session: Session, activity: Activity, status: str, disposition: str, seconds: int) -> str | None:
     result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.disposition.is_(None),
                                                     Activity.status.in_(tuple(PROGRESS) + ("completed",)))
-                             .values(**_outcome_values(status, disposition, seconds))
+                             .values(**_outcome_values(status, disposition, seconds, activity.date_created))
                              .execution_options(synchronize_session=False))
     return status if result.rowcount == 1 else None
 
 
-def _outcome_values(status: str, disposition: str, seconds: int) -> dict:
+def _outcome_values(status: str, disposition: str, seconds: int, started: datetime | None = None) -> dict:
+    """The columns of a call's outcome; answered, it was answered `seconds` before now, but never before it started
+    (a carrier's duration and our clock need not agree, and the sandbox's calls last no real time)."""
     now = utcnow()
     values = {"status": status, "disposition": disposition, "date_ended": now, "date_updated": now,
               "duration": seconds if disposition == "answered" else 0}
     if disposition == "answered":
-        values |= {"date_answered": now - timedelta(seconds=seconds), "handled_by": "user"}
+        answered = now - timedelta(seconds=seconds)
+        values |= {"date_answered": max(answered, started) if started is not None else answered, "handled_by": "user"}
     if status == "failed":
         values["error_message"] = "The call to the contact failed."
     return values
@@ -733,7 +736,7 @@ def _answered_after_all(session: Session, activity: Activity, seconds: int) -> b
     and its missed-call Inbox items go."""
     result = session.execute(update(Activity).where(Activity.id == activity.id, Activity.status == "missed",
                                                     Activity.disposition == "no-answer")
-                             .values(**_outcome_values("completed", "answered", seconds))
+                             .values(**_outcome_values("completed", "answered", seconds, activity.date_created))
                              .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         return False

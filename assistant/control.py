@@ -11,7 +11,7 @@ which the assistant reads against the draft), "make it 8pm instead" and "change 
 import re
 from dataclasses import dataclass
 
-from assistant.timephrases import PHRASE
+from assistant.timephrases import HOUR_WORD, MINUTE_WORD, PHRASE, in_digits
 
 # A whole message that says only yes or only no, as people say it: "yes please", "ok, send it", "no thanks".
 _YES = r"(?:yes|yep|yeah|y|ok|okay|sure)"
@@ -44,14 +44,8 @@ _SEND_TIME = re.compile(rf"^(?:(?:change|make|set|switch|move) the (?:send(?:ing
 # The draft's time, said as one: a template's time when it has one and no send time, else the send time.
 _THE_TIME = re.compile(rf"^(?:make {_IT}(?: for)?|(?:change|make|set|switch|move) the time to)"
                        rf"\s+(?P<when>{_WHEN}){_INSTEAD}{_POLITE_END}$", re.I)
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-                 "ten": 10, "eleven": 11, "twelve": 12}
-_MINUTE_WORDS = {"fifteen": 15, "thirty": 30, "forty[- ]five": 45, "o[h']? ?five": 5, "ten": 10, "twenty": 20,
-                 "forty": 40, "fifty": 50}
-_HOUR_WORD = "|".join(_NUMBER_WORDS)
-_MINUTE_WORD = "|".join(_MINUTE_WORDS)
-_SPOKEN_CLOCK = re.compile(rf"\b(?P<hour>{_HOUR_WORD})(?:[\s-]+(?P<minute>{_MINUTE_WORD}))?"
-                           r"(?=\s*(?:[ap]\.?\s*m\b\.?|o['’]?clock\b|$|[\s,.!]))", re.I)
+_SPOKEN_CLOCK = re.compile(rf"\b{HOUR_WORD}(?:[\s-]+{MINUTE_WORD})?(?=\s*(?:[ap]\.?\s*m\b\.?|o['’]?clock\b|$|[\s,.!]))",
+                           re.I)
 
 
 @dataclass(frozen=True)
@@ -106,12 +100,7 @@ def clock_of(phrase: str) -> tuple[int, int, bool] | None:
 
 def _digits(text: str) -> str:
     """A clock said in words made digits: "eight pm" -> "8 pm", "eight thirty" -> "8:30", "at seven" -> "at 7"."""
-    def said(match: re.Match) -> str:
-        minute = next((m for word, m in _MINUTE_WORDS.items() if match["minute"] and re.fullmatch(word, match["minute"],
-                                                                                                    re.I)), None)
-        hour = _NUMBER_WORDS[match["hour"].lower()]
-        return f"{hour}:{minute:02d}" if minute is not None else str(hour)
-    return _SPOKEN_CLOCK.sub(said, text)
+    return _SPOKEN_CLOCK.sub(lambda match: in_digits(match[0]), text)
 
 
 def _time(phrase: str) -> str:

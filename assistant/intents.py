@@ -5,12 +5,15 @@ from datetime import datetime, time
 from typing import Literal
 
 WriteTool = Literal["send_sms", "send_template", "call_contact"]
-ReadTool = Literal["find_contacts", "read_thread", "list_inbox"]
+ReadTool = Literal["find_contacts", "read_thread", "list_inbox", "list_scheduled"]
 
 
 @dataclass(frozen=True)
 class WriteIntent:
-    """A request to text, send a template to, or call someone; it only ever becomes a draft."""
+    """A request to text, send a template to, or call someone; it only ever becomes a draft.
+
+    `then` is the same words read as two requests, when a second one starts after "and" ("text Sarah hi and call
+    John"); whether it is (John is a contact) is for the assistant, which sees the workspace, to decide."""
 
     tool: WriteTool
     contact: str
@@ -19,6 +22,16 @@ class WriteIntent:
     template_value: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     send_at: datetime | None = None
+    then: "Then | None" = None
+
+
+@dataclass(frozen=True)
+class Then:
+    """A request read as two: `first` ("text Sarah hi") and `second` ("call John"), instead of one whose words hold
+    the second ("hi and call John")."""
+
+    first: WriteIntent
+    second: WriteIntent
 
 
 @dataclass(frozen=True)
@@ -43,11 +56,13 @@ class ReadIntent:
 class Ask:
     """Something is missing; ask the user (e.g. "What should I say to Sarah?").
 
-    `partial` is the request so far, when the answer is simply the missing message text.
+    `partial` is the request so far, when the answer is simply the missing message text. `who` is the recipient as
+    the user said it and the question names them ("sarah"): the assistant says the name stored for them instead.
     """
 
     text: str
     partial: WriteIntent | None = None
+    who: str | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,10 @@ When to send (a time phrase inside the message never counts: "text Sarah I'll be
 - with "schedule": "schedule a text to Sarah for 5pm: ..." and "schedule a text to Sarah saying hi at 5pm" (the
   trailing time is the send time because the user asked to schedule).
 
+A clock said in words counts as one in digits does, in a shape no sentence has (timephrases): "text Sarah tomorrow at
+nine am the lockbox code is 4512", "text John at seven thirty pm see you there"; "at nine o'clock" is a bare hour, so
+loose; "text Sarah at one point I thought ..." keeps its words.
+
 Templates: "send Sarah the showing confirmation", "send the Smiths the showing confirmation for 7pm", "send the
 running late template to Sarah", "use the showing confirmation template for Sarah at 7pm". The name loses a
 leading "the/my/our" and a trailing "template"/"message". Whatever follows the name ("for 7pm", "at 7pm",
@@ -44,7 +48,14 @@ template's send time comes only from the start of the command or an explicit "se
 
 Reads: "what did Sarah say?", "read Sarah's messages", "show my conversation with Sarah" read a thread; "inbox",
 "any new messages?", "who texted me today?" list the inbox (since the start of today/yesterday/this week when
-said); "find John", "look up Sarah Lee", "who is John Park?", "what's Sarah's number?" find contacts.
+said); "what's scheduled?", "what texts are scheduled", "show my scheduled texts", "anything scheduled?" list the texts
+waiting to go out; "find John", "look up Sarah Lee", "who is John Park?", "what's Sarah's number?" find contacts.
+
+Two requests joined by "and", the second opening with text, call or send ("call John and text Sarah I'm on my way",
+"text Sarah hi and call John"), are read both ways: as said whole (the text's words keep "and call John"; a call drops
+what follows) and as two requests (`WriteIntent.then`, up to MAX_REQUESTS in a turn). The assistant, which sees the
+contacts, takes the two when the second's recipient is found, else the whole. Not after a colon or inside quotes: the
+message as dictated ("text Sarah: buy milk and call John").
 
 Canceling a text still waiting to go out: "cancel the text to Sarah", "don't send the 7pm text to John", "cancel my
 scheduled text to the Smiths", "cancel Sarah's 7pm text", "unschedule the message I scheduled for Sarah at 9am". A
@@ -70,11 +81,12 @@ not a known opener ("text Sarah Bob says hi" is "Sarah Bob"); a lowercase list o
 sarah, john and mary meeting moved" texts Sarah).
 """
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 
 from assistant.honorifics import HONORIFICS
-from assistant.intents import CAPABILITIES, Ask, CancelIntent, Intent, ReadIntent, Unknown, WriteIntent
+from assistant.intents import CAPABILITIES, Ask, CancelIntent, Intent, ReadIntent, Then, Unknown, WriteIntent
 from assistant.timephrases import PHRASE, find_time, loose_time, parse_time, wall_time
 
 __all__ = ["plan"]
@@ -83,11 +95,13 @@ ASK_TEXT = "Who should I text, and what should I say?"
 ASK_CALL = "Who should I call?"
 ASK_FIND = "Who should I look up?"
 ASK_TEMPLATE = "Which template should I send, and to whom?"
+ASK_WHICH_TEMPLATE = "Which template should I send to {who}?"
 ASK_MESSAGE = "What should I say to {who}?"
 ASK_EXACT_MESSAGE = "What exactly should I say to {who}?"
 ONE_AT_A_TIME = "I can text one person at a time; ask me once for each of them."
 NO_SCHEDULED_CALLS = "I can't schedule calls; say \"call {who}\" and I'll set the call up now."
 NAME_THE_TEXT = "Tell me who the text is to, e.g. \"cancel the text to Sarah\"."
+MAX_REQUESTS = 4  # requests read from one turn joined by "and" ("text Sarah hi and call John")
 
 _IS = re.I | re.S
 # Words that mark a clause rather than a name (lowercased).
@@ -137,6 +151,11 @@ _QUESTION_WORDS = {"are", "is", "am", "can", "could", "would", "will", "do", "do
 
 def plan(text: str, now: datetime) -> Intent:
     """What one user turn asks for, parsed without a model. `now` is aware, in the user's zone."""
+    return _plan(text, now, MAX_REQUESTS - 1)
+
+
+def _plan(text: str, now: datetime, more: int) -> Intent:
+    """`plan`, reading at most `more` further requests after "and" (`_with_second`)."""
     s, polite_question = _strip_polite(text.strip())
     if not s:
         return Unknown(CAPABILITIES)
@@ -148,10 +167,32 @@ def plan(text: str, now: datetime) -> Intent:
         if re.match(r"(?:text|txt|sms|message|msg|send|shoot|drop|tell|let|reply|respond|ping|call|ring|phone"
                     r"|dial|give|use|schedule|ask|remind)\b", rest, re.I):
             s, send_at, polite_question = rest, found.when, polite_question or question
+    intent = _command(s, now, send_at, polite_question)
+    return _with_second(intent, s, now, send_at, polite_question, more) if more else intent
+
+
+def _command(s: str, now: datetime, send_at: datetime | None, polite_question: bool) -> Intent:
+    """The one request `s` makes: the first handler that reads it decides."""
     for handler in (_unsend, _call, _text, _template):
         if (intent := handler(s, now, send_at, polite_question)) is not None:
             return intent
     return Unknown(CAPABILITIES)
+
+
+# A second request after "and": "text Sarah hi and call John", "call John and text Sarah I'm on my way".
+_AND_THEN = re.compile(r"\s+and\s+(?=(?:text|call|send)\s)", re.I)
+
+
+def _with_second(intent: Intent, s: str, now: datetime, send_at: datetime | None, question: bool, more: int) -> Intent:
+    """A request whose words go on with "and" and another request ("... and call John") read as two as well
+    (`WriteIntent.then`), when both halves are requests; not when the "and" is inside quotes or after a colon (the
+    message as dictated). A send time said first is the first request's."""
+    if not isinstance(intent, WriteIntent) or not (m := _AND_THEN.search(s)) or re.search(r"[:\"“”]", s[:m.start()]):
+        return intent
+    first, second = _command(s[:m.start()], now, send_at, question), _plan(s[m.end():], now, more - 1)
+    if isinstance(first, WriteIntent) and isinstance(second, WriteIntent):
+        return dataclasses.replace(intent, then=Then(first, second))
+    return intent
 
 
 # ----------------------------------------------------------------------------------------------------- cleaning
@@ -360,8 +401,23 @@ _FIND = [re.compile(p, _IS) for p in (
 )]
 
 
+_TEXTS = r"(?:texts?|messages?|msgs?|sms|txts?)"
+_AWAITED = r"(?:scheduled|queued|pending|upcoming|waiting(?:\s+to\s+(?:go\s+out|be\s+sent))?|going\s+out)"
+_SCHEDULED = re.compile(rf"""(?:
+    what(?:'s|’s|s|\s+is)\s+(?:{_AWAITED}|(?:been\s+)?scheduled)
+  | (?:what|which)\s+{_TEXTS}\s+(?:are|do\s+i\s+have|have\s+i(?:\s+got)?)\s+{_AWAITED}
+  | what\s+(?:do\s+i\s+have|have\s+i(?:\s+got)?)\s+scheduled | what\s+did\s+i\s+schedule
+  | (?:(?:show|list|check|view|see|get|display|read|pull\s+up|bring\s+up)(?:\s+me)?\s+)?(?:all\s+)?(?:(?:my|the|our)\s+)?
+        {_AWAITED}\s+{_TEXTS}
+  | (?:(?:do\s+i\s+have|are\s+there|is\s+there|have\s+i\s+got)\s+)?any(?:thing)?\s+
+        (?:{_AWAITED}(?:\s+{_TEXTS})?|{_TEXTS}\s+{_AWAITED})
+)""", _IS | re.X)
+
+
 def _read(s: str, now: datetime) -> Intent | None:
     q = _tidy(s)
+    if _SCHEDULED.fullmatch(q):
+        return ReadIntent("list_scheduled")
     if m := _INBOX.fullmatch(q):
         return ReadIntent("list_inbox", since=_since(m["when"], now))
     for pattern in _THREAD:
@@ -453,7 +509,7 @@ def _template(s: str, now: datetime, send_at: datetime | None, _q: bool) -> Inte
     send_at = send_at or marked
     s = _tidy(s)
     if m := re.fullmatch(rf"send\s+(?P<x>.+?)\s+(?:{_DET}(?:\s+template)?|a\s+template|the\s+template)", s, _IS):
-        return Ask(f"Which template should I send to {_contact(m['x'])}?") if _looks_like_name(m["x"]) else None
+        return _ask_about(ASK_WHICH_TEMPLATE, _contact(m["x"])) if _looks_like_name(m["x"]) else None
     if re.fullmatch(r"send(?:\s+(?:a|the)\s+template)?|use\s+(?:a\s+|the\s+)?template", s, _IS):
         return Ask(ASK_TEMPLATE)
     if (m := _TPL_TO.fullmatch(s)) and not _TEXT_WORD.match(m["t"]):
@@ -481,7 +537,7 @@ def _template(s: str, now: datetime, send_at: datetime | None, _q: bool) -> Inte
         if who and _looks_like_name(who):
             return _tpl(who, _name_and_value(name, now)[0], value, send_at)
     if (m := re.fullmatch(r"send\s+(?P<x>.+)", s, _IS)) and _looks_like_name(m["x"]) and m["x"].lower() not in _SELF:
-        return Ask(f"What should I send to {_contact(m['x'])}?")
+        return _ask_about("What should I send to {who}?", _contact(m["x"]))
     return None
 
 
@@ -489,7 +545,7 @@ def _tpl(who: str, name: str, value: str | None, send_at: datetime | None) -> In
     if who.lower() in _SELF:
         return Unknown(CAPABILITIES)
     if not name:
-        return Ask(f"Which template should I send to {who}?")
+        return _ask_about(ASK_WHICH_TEMPLATE, who)
     return WriteIntent("send_template", contact=who, template=name, template_value=value or None, send_at=send_at)
 
 
@@ -620,4 +676,9 @@ def _names_list(s: str) -> bool:
 
 def _ask_message(question: str, who: str, send_at: datetime | None) -> Ask:
     """Ask for the words; the request goes with the question, so the answer is the message."""
-    return Ask(question.format(who=who), partial=WriteIntent("send_sms", contact=who, send_at=send_at))
+    return Ask(question.format(who=who), partial=WriteIntent("send_sms", contact=who, send_at=send_at), who=who)
+
+
+def _ask_about(question: str, who: str) -> Ask:
+    """A question naming the recipient as said ("Which template should I send to {who}?")."""
+    return Ask(question.format(who=who), who=who)

@@ -8,13 +8,15 @@ from sqlalchemy.orm import Session
 
 from assistant.intents import ReadIntent
 from assistant.resolve import resolve_recipient
-from assistant.wording import duration, since, when, workspace_zone
-from db.models import Activity, Contact, InboxItem, Thread
+from assistant.unsend import cancelable
+from assistant.wording import duration, first_words, since, when, workspace_zone
+from db.models import Activity, Contact, InboxItem, Thread, User
 from tools.context import Ctx
 from tools.phones import format_phone
 
 MAX_LINES = 10
 CALLS = ("missed_call", "voicemail")
+NOTHING_SCHEDULED = "Nothing is scheduled."
 
 
 def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
@@ -22,6 +24,8 @@ def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
         return find_contacts(session, ctx, intent.query or "")
     if intent.tool == "read_thread":
         return read_thread(session, ctx, intent.query or "")
+    if intent.tool == "list_scheduled":
+        return list_scheduled(session, ctx)
     return list_inbox(session, ctx, intent)
 
 
@@ -131,3 +135,30 @@ def _call_line(item: InboxItem, call: Activity, contact: Contact | None, zone: t
 
 def _text_line(item: InboxItem, sms: Activity, contact: Contact | None, zone: tzinfo) -> str:
     return f"{_who(sms, contact)} ({when(sms.activity_at or item.date_created, zone)}): {sms.text}"
+
+
+def list_scheduled(session: Session, ctx: Ctx) -> str:
+    """The texts waiting to go out, soonest first: the caller's own, or for an admin the workspace's, saying whose
+    each is when not theirs (the texts the caller could cancel). "2 texts scheduled:\nSarah Lee, tomorrow at 7:00 PM:
+    “See you at the showing”", times in the workspace's zone; "Nothing is scheduled." when none."""
+    waiting = cancelable(ctx)
+    count = session.scalar(select(func.count()).select_from(waiting.subquery()))
+    if not count:
+        return NOTHING_SCHEDULED
+    texts = session.scalars(waiting.order_by(Activity.date_scheduled.asc().nulls_first(), Activity.id)
+                            .limit(MAX_LINES)).all()
+    names = dict(session.execute(select(Contact.id, Contact.name).where(
+        Contact.id.in_({t.contact_id for t in texts if t.contact_id}))).tuples().all())
+    owners = {u.id: u.display_name for u in session.scalars(select(User).where(
+        User.id.in_({t.user_id for t in texts if t.user_id and t.user_id != ctx.user_id})))}
+    zone = workspace_zone(session, ctx.organization_id)
+    lines = [f"{count} text{'' if count == 1 else 's'} scheduled:"]
+    lines += [_scheduled_line(t, names.get(t.contact_id or ""), owners.get(t.user_id or ""), zone) for t in texts]
+    return "\n".join(lines + ([f"\u2026and {count - len(texts)} more"] if count > len(texts) else []))
+
+
+def _scheduled_line(sms: Activity, name: str | None, owner: str | None, zone: tzinfo) -> str:
+    """"Sarah Lee, tomorrow at 7:00 PM: “See you at the…”", with ", from Kim Ro" for someone else's text."""
+    at = when(sms.date_scheduled, zone) if sms.date_scheduled else "going out now"
+    whose = f", from {owner}" if owner else ""
+    return f"{name or format_phone(sms.remote_phone)}, {at}{whose}: \u201c{first_words(sms.text)}\u201d"

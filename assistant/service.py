@@ -75,6 +75,15 @@ class Pending:
                    data.get("template_id"))
 
 
+@dataclass(frozen=True)
+class SaidDrafts:
+    """Drafts the reply ends with, and the reply before them: drafts made next in the turn are said with them."""
+
+    before: str
+    after: str
+    drafts: list[Draft]
+
+
 @dataclass
 class ChatResult:
     conversation_id: str
@@ -84,6 +93,7 @@ class ChatResult:
     activities: list[Activity] = field(default_factory=list)
     pending: Pending | None = None
     time_offer: str | None = None  # "Do you mean the time, 8:00 PM?": the time ("8pm") a yes to that changes it to
+    said: SaidDrafts | None = field(default=None, repr=False)
 
 
 class Assistant:
@@ -365,13 +375,15 @@ class Assistant:
 
     def _apply(self, session: Session, ctx: Ctx, conversation_id: str, intent: Intent, result: ChatResult) -> None:
         if isinstance(intent, WriteIntent):
-            self._write(session, ctx, conversation_id, intent, result)
+            for request in _requests(session, ctx, intent):
+                self._write(session, ctx, conversation_id, request, result)
         elif isinstance(intent, CancelIntent):
             self._unsend(session, ctx, conversation_id, intent, result)
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
         elif isinstance(intent, Ask):
-            _ask(result, intent.text, [], Pending(intent.partial, "text") if intent.partial is not None else None)
+            _ask(result, _as_stored(session, ctx, intent), [],
+                 Pending(intent.partial, "text") if intent.partial is not None else None)
         elif isinstance(intent, Unknown):
             _append(result, intent.reply or CAPABILITIES)
 
@@ -382,7 +394,8 @@ class Assistant:
         now = utcnow().astimezone(self._zone(session, ctx))
         intent, resolution = _whole_name(session, ctx, intent, now)
         if intent.tool == "send_sms" and not intent.text:
-            _ask(result, ASK_MESSAGE.format(who=intent.contact), [], Pending(intent, "text"))
+            who = _stored_name(session, ctx, intent.contact) or intent.contact
+            _ask(result, ASK_MESSAGE.format(who=who), [], Pending(intent, "text"))
             return
         intent = _template_named(session, ctx, intent, now)
         match = _recipient(session, ctx, intent, result, resolution)
@@ -420,7 +433,7 @@ class Assistant:
             made.append(drafts.create_draft(session, ctx, intent.tool, draft_args, prepared, conversation_id,
                                             self.settings.draft_ttl_minutes))
         result.drafts.extend(made)
-        _append(result, _draft_reply(made))
+        _say_drafts(result, made)
 
     def _template_args(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
                        template_id: str | None, result: ChatResult) -> tuple[str, dict, datetime | None] | None:
@@ -482,7 +495,7 @@ class Assistant:
         zone = self._zone(session, ctx)
         waiting = unsend.waiting_texts(session, ctx, recipient_id, intent.at, zone)
         if not waiting.texts:
-            at = f" at {unsend.clock(intent.at)}" if intent.at else ""
+            at = f" at {wording.clock(intent.at)}" if intent.at else ""
             _append(result, f"There's no text to {name}{at} waiting to go out, so there's nothing to cancel.")
             return
         if len(waiting.texts) == 1:
@@ -587,7 +600,7 @@ def _still_waiting(still: list[Draft]) -> str:
 
 
 def _who(draft: Draft) -> str:
-    return draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    return wording.recipient(draft.preview)
 
 
 def _request_of(draft: Draft) -> str:
@@ -635,6 +648,59 @@ _RELATIVE = re.compile(r"in\s", re.I)  # "in 10 minutes" says how long, not when
 TEMPLATE_BY_NAME = 0.85  # how well a text's words must name a template to be taken as that template
 
 
+def _say_drafts(result: ChatResult, made: list[Draft]) -> None:
+    """Say the drafts made. When the reply ends with drafts made before in this turn (the first of two requests,
+    "text Sarah hi and call John"), they are said again with these in one list, as a household's are."""
+    said = result.said
+    if said is not None and result.reply == said.after:
+        result.reply, made = said.before, said.drafts + made
+    before = result.reply
+    _append(result, _draft_reply(made))
+    result.said = SaidDrafts(before, result.reply, made)
+
+
+def _requests(session: Session, ctx: Ctx, intent: WriteIntent) -> list[WriteIntent]:
+    """The requests a write intent stands for: two when the planner read its words as two too ("text Sarah hi and
+    call John", `WriteIntent.then`) and the workspace has the second's recipient (and template), else the one read
+    whole, whose words keep the rest ("hi and call Bob"; a call drops them, as before)."""
+    then = intent.then
+    if then is None:
+        return [intent]
+    second = then.second
+    if _stored_name(session, ctx, second.contact) is None or (
+            second.tool == "send_template" and not resolve_template(session, ctx, second.template or "").matches):
+        return [dataclasses.replace(intent, then=None)]
+    return [then.first, *_requests(session, ctx, second)]
+
+
+def _stored_name(session: Session, ctx: Ctx, said: str) -> str | None:
+    """The name stored for the one contact or lead a name said finds ("Sarah Lee" for "sarah"); for a phone number,
+    the name of the workspace's one contact with it, else the number as people write it ("(415) 555-0199"). None
+    when the name finds nobody or several."""
+    if _PHONE.fullmatch(said.strip()):
+        try:
+            e164 = normalise(said.strip(), "US", field="contact").e164
+        except Invalid:
+            return None
+        return _number_name(only_contact_with(session, ctx, e164, None), e164)
+    match = resolve_recipient(session, ctx, said).unique
+    return name_of(match.label) if match is not None else None
+
+
+def _as_stored(session: Session, ctx: Ctx, ask: Ask) -> str:
+    """A question naming its recipient by the name stored for them ("What should I say to Sarah Lee?" for "text
+    sarah"), when the name said finds one; else as the planner put it."""
+    name = _stored_name(session, ctx, ask.who) if ask.who else None
+    if not name or name == ask.who:
+        return ask.text
+    return re.sub(rf"(?<!\w){re.escape(ask.who)}(?!\w)", lambda _: name, ask.text, count=1)
+
+
+def _number_name(contact: Contact | None, e164: str) -> str:
+    """A number as Cody names it: the name of the workspace's one contact with it, else as people write it."""
+    return contact.name if contact is not None and contact.name else format_phone(e164)
+
+
 def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, result: ChatResult) -> Match | None:
     """"text 415-555-0144 hi": the number, in E.164, as the recipient of a send or call (the drafts go to that
     number, named as the workspace's one contact with it, if one has it); a cancel needs that contact."""
@@ -648,8 +714,8 @@ def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, resu
         if contact is None:
             _append(result, f"I couldn't find anyone with the number {format_phone(e164)} in your contacts.")
             return None
-        return Match("contact", contact.id, contact.name or format_phone(e164), [contact.id], 1.0)
-    return Match("phone", e164, contact.name if contact and contact.name else format_phone(e164), [e164], 1.0)
+        return Match("contact", contact.id, _number_name(contact, e164), [contact.id], 1.0)
+    return Match("phone", e164, _number_name(contact, e164), [e164], 1.0)
 
 
 def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
@@ -746,7 +812,7 @@ def _ask_which(result: ChatResult, said: str, matches: list[Match], pending: Pen
 def _draft_reply(made: list[Draft]) -> str:
     lines = []
     for draft in made:
-        who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+        who = _who(draft)
         if draft.tool == unsend.TOOL:
             lines.append(unsend.draft_line(draft.preview))
         elif draft.tool == "call_contact":
@@ -761,6 +827,8 @@ def _draft_reply(made: list[Draft]) -> str:
         tail = "Confirm to cancel it, or say no to keep it."
     elif all(d.tool == "call_contact" for d in made):
         tail = "Confirm to call, or cancel."
+    elif any(d.tool == "call_contact" for d in made):
+        tail = "Confirm to call and send, edit the text, or cancel."
     else:
         tail = "Confirm to send, edit it, or cancel."
     return "\n".join(lines + ([tail] if tail else []))

@@ -26,6 +26,9 @@ The rules:
   in the past, and it is the caller's business to refuse it.
 - "in 2 hours", "in 30 minutes", "in an hour", "in half an hour", "in 10 min": elapsed time from now, exact to
   the second (so two real hours across a DST change).
+- A clock said in words is read as in digits, only in a shape a sentence does not have: an hour word with am/pm
+  ("nine am", "seven thirty pm", "ten oh five a.m."), or after "at" with "o'clock" ("at nine o'clock", a bare hour).
+  "at one point" and "at nine" are not time phrases.
 - `loose_time` tells which phrases people also say inside a sentence: an elapsed time ("in 10 minutes"), a bare hour
   with no am/pm and no day ("at 5", "at 9:30"), and "next week" alone. Their meaning above is unchanged; it is for
   callers deciding whether such words are a send time (assistant/offline.py `_time_slot`).
@@ -40,7 +43,8 @@ from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 
-__all__ = ["PHRASE", "Found", "find_time", "loose_time", "parse_time", "split_time", "spoken_time", "wall_time"]
+__all__ = ["HOUR_WORD", "HOUR_WORDS", "MINUTE_WORD", "PHRASE", "Found", "find_time", "in_digits", "loose_time",
+           "minutes_of", "parse_time", "split_time", "spoken_time", "wall_time"]
 
 _WEEKDAYS = {"monday": 0, "mon": 0, "tuesday": 1, "tues": 1, "tue": 1, "wednesday": 2, "weds": 2,
              "thursday": 3, "thurs": 3, "thur": 3, "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sunday": 6}
@@ -59,10 +63,22 @@ def _alt(words) -> str:
     return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
 
 
+HOUR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+              "ten": 10, "eleven": 11, "twelve": 12}
+HOUR_WORD = rf"(?:{_alt(HOUR_WORDS)})"
+"""An hour said as a word ("seven"); a regular expression without groups, for use with re.IGNORECASE."""
+MINUTE_WORD = r"(?:o['’h]?\s?five|(?:twenty|thirty|forty|fifty)(?:[\s-]+five)?|ten|fifteen)"
+"""Minutes said as words after an hour ("thirty", "forty-five", "oh five"); a regular expression without groups."""
+_TENS = {"five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50}
 _AMPM = r"(?:(?:\s*[ap]\.?m\.?|[ap])(?!\w))"
 _HOUR = r"(?:[01]?\d|2[0-3])"
-_CLOCK = (rf"(?:(?:at\s+|@\s*)(?:noon|midday|midnight|{_HOUR}(?::[0-5]\d)?{_AMPM}?(?:\s*o['’]?clock)?)"
-          rf"|noon|midday|midnight|{_HOUR}:[0-5]\d{_AMPM}?|{_HOUR}{_AMPM})")
+# A clock said in words, only in a shape no sentence has: an hour word with am/pm ("nine am", "seven thirty pm"), or
+# after "at" with "o'clock" ("at nine o'clock"). "at one point" and "at nine" are words.
+_SPOKEN = rf"{HOUR_WORD}(?:[\s-]+{MINUTE_WORD})?\s*[ap]\.?m\.?(?!\w)"
+_SPOKEN_OCLOCK = rf"{HOUR_WORD}\s*o['’]?clock(?!\w)"
+_CLOCK = (rf"(?:(?:at\s+|@\s*)(?:noon|midday|midnight|{_SPOKEN}|{_SPOKEN_OCLOCK}"
+          rf"|{_HOUR}(?::[0-5]\d)?{_AMPM}?(?:\s*o['’]?clock)?)"
+          rf"|noon|midday|midnight|{_SPOKEN}|{_HOUR}:[0-5]\d{_AMPM}?|{_HOUR}{_AMPM})")
 _PART = r"(?:morning|afternoon|evening|night)"
 _DATE = (rf"(?:(?:{_alt(_MONTHS)})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
          r"|\d{1,2}/\d{1,2}(?:/(?:\d{4}|\d{2}))?)")
@@ -176,7 +192,7 @@ def _relative(m: re.Match, now: datetime) -> datetime:
 
 def _clock(text: str) -> tuple[int, int, bool]:
     """(hour, minute, ambiguous) where ambiguous means "no am/pm said and it could be either"."""
-    text = re.sub(r"^(?:at\s+|@\s*)", "", text)
+    text = in_digits(re.sub(r"^(?:at\s+|@\s*)", "", text))
     text = re.sub(r"\s*o['’]?clock$", "", text)
     if text in ("noon", "midday"):
         return 12, 0, False
@@ -189,6 +205,23 @@ def _clock(text: str) -> tuple[int, int, bool]:
             raise ValueError(text)
         return hour % 12 + (12 if ampm == "p" else 0), minute, False
     return hour, minute, 1 <= hour <= 12 and not m[1].startswith("0")
+
+
+def in_digits(clock: str) -> str:
+    """A clock said in words, in digits: "seven thirty pm" -> "7:30 pm", "nine o'clock" -> "9 o'clock", "eight" ->
+    "8"; anything else as it is."""
+    m = re.fullmatch(rf"(?P<hour>{HOUR_WORD})(?:[\s-]+(?P<minute>{MINUTE_WORD}))?"
+                     r"(?P<rest>\s*(?:[ap]\.?m\.?|o['’]?clock))?", clock.strip(), re.I)
+    if m is None:
+        return clock
+    hour = HOUR_WORDS[m["hour"].lower()]
+    return (f"{hour}:{minutes_of(m['minute']):02d}" if m["minute"] else str(hour)) + (m["rest"] or "")
+
+
+def minutes_of(said: str) -> int:
+    """The minutes a MINUTE_WORD says: "thirty" 30, "forty-five" 45, "oh five" 5."""
+    words = re.split(r"[\s-]+", said.strip().lower())
+    return 5 if words[0].startswith("o") else sum(_TENS[w] for w in words)
 
 
 def _day(text: str, today: date) -> tuple[str, object, str | None]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from assistant.choices import Choice
 from assistant.timephrases import PHRASE, parse_time
+from assistant.wording import clock, first_words, recipient
 from db.models import Activity, Contact, User
 from db.types import utcnow
 from tools.context import Ctx
@@ -29,7 +30,6 @@ from tools.problems import Conflict
 TOOL = "cancel_scheduled_sms"
 MAX_OFFERED = 10  # the choices a question offers (and Slack shows as buttons)
 SCAN = 200  # the waiting texts to one recipient read to find those at a named time
-SNIPPET = 30  # characters of a text's start in a choice's label
 CHANGED = ("That text changed or went out since I showed it, so I didn't cancel it. Ask me again to see it as it "
            "is now.")
 _SPOKEN_TIME = re.compile(rf"(?<!\w){PHRASE}", re.I)
@@ -62,7 +62,7 @@ def waiting_texts(session: Session, ctx: Ctx, recipient_id: str, at: time | None
     """The texts to a contact (`cont_...`) or lead (`lead_...`) the caller may cancel, soonest first; with `at`,
     only those going out at that time of day."""
     to = Activity.contact_id == recipient_id if recipient_id.startswith("cont_") else Activity.lead_id == recipient_id
-    texts = session.scalars(_waiting(ctx).where(to).order_by(Activity.date_scheduled, Activity.id).limit(SCAN)).all()
+    texts = session.scalars(cancelable(ctx).where(to).order_by(Activity.date_scheduled, Activity.id).limit(SCAN)).all()
     if at is not None:
         texts = [t for t in texts if t.date_scheduled and t.date_scheduled.astimezone(zone).time() == at]
     return Waiting(list(texts[:MAX_OFFERED]), len(texts) > MAX_OFFERED)
@@ -70,7 +70,7 @@ def waiting_texts(session: Session, ctx: Ctx, recipient_id: str, at: time | None
 
 def prepare(session: Session, ctx: Ctx, activity_id: str, zone: tzinfo) -> PreparedCancel | None:
     """The cancel of one waiting text, or None when it is not (or no longer) waiting or not the caller's."""
-    activity = session.scalar(_waiting(ctx).where(Activity.id == activity_id))
+    activity = session.scalar(cancelable(ctx).where(Activity.id == activity_id))
     if activity is None:
         return None
     contact = session.get(Contact, activity.contact_id) if activity.contact_id else None
@@ -85,7 +85,7 @@ def prepare(session: Session, ctx: Ctx, activity_id: str, zone: tzinfo) -> Prepa
 
 def execute(session: Session, ctx: Ctx, messaging: Messaging, activity_id: str, expected: str) -> Activity:
     """Cancel the text if it is still as it was shown (Conflict if not); it goes back to draft."""
-    activity = session.scalar(_waiting(ctx).where(Activity.id == activity_id).with_for_update()
+    activity = session.scalar(cancelable(ctx).where(Activity.id == activity_id).with_for_update()
                               .execution_options(populate_existing=True))
     if activity is None or fingerprint(activity) != expected:
         raise Conflict(CHANGED)
@@ -99,7 +99,8 @@ def fingerprint(activity: Activity) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def _waiting(ctx: Ctx) -> Select[tuple[Activity]]:
+def cancelable(ctx: Ctx) -> Select[tuple[Activity]]:
+    """The outbound texts still waiting to go out that ctx may cancel: its own, or for an admin the workspace's."""
     stmt = select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms",
                                   Activity.direction == "outbound", waiting())
     return stmt if ctx.is_admin else stmt.where(Activity.user_id == ctx.user_id)
@@ -124,14 +125,7 @@ def _label(text: Activity, zone: tzinfo, to: str | None, owner: str | None) -> s
     parts = [f"{clock(moment)}{_day(moment)}" if moment else "going out now"]
     parts += [f"to {to}"] if to else []
     parts += [f"from {owner}"] if owner else []
-    words = " ".join((text.text or "").split())
-    start = words if len(words) <= SNIPPET else words[:SNIPPET].rstrip() + "\u2026"
-    return f"{' '.join(parts)} (\u201c{start}\u201d)"
-
-
-def clock(moment: datetime | time, short: bool = False) -> str:
-    """"7:00 PM"; `short` says "7 PM" for a whole hour, as people say it."""
-    return f"{moment:%-I %p}" if short and moment.minute == 0 else f"{moment:%-I:%M %p}"
+    return f"{' '.join(parts)} (\u201c{first_words(text.text)}\u201d)"
 
 
 def _day(moment: datetime) -> str:
@@ -146,7 +140,7 @@ def _day(moment: datetime) -> str:
 
 def the_text(preview: dict, short: bool = False) -> str:
     """"the 7:00 PM text to Sarah Lee", "Kim Ro's 9:00 AM text to Sarah Lee tomorrow", "the text to Sarah Lee"."""
-    who = preview.get("contact_name") or preview.get("to") or "them"
+    who = recipient(preview)
     whose = f"{preview['scheduled_by']}'s" if preview.get("scheduled_by") else "the"
     iso = preview.get("date_scheduled")
     if not iso:

@@ -1,19 +1,20 @@
 """Times and texts as Cody says them: in the workspace's time zone, the way a person would ("tomorrow at 7:00 PM",
 "Tue Dec 8 at 9:00 AM"), never as a timestamp. Chat, Slack and voice (which reads the reply aloud) share them."""
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import grapheme
 from sqlalchemy.orm import Session, object_session
 
-from assistant.unsend import clock
 from db.models import Activity, Draft, Organization
 from db.types import utcnow
+from tools.phones import format_phone
 from tools.segments import NOT_GSM, count_segments
 
 FAR = 180  # days away from today beyond which a date says its year
 MAX_NAMED = 3  # special characters named in a long Unicode text's note
+SNIPPET = 30  # characters of a text's start said to name it ("See you at the…")
 
 
 def workspace_zone(session: Session | None, organization_id: str) -> tzinfo:
@@ -42,6 +43,23 @@ def when(moment: datetime | str, zone: tzinfo, now: datetime | None = None) -> s
     return f"{day} at {clock(local)}"
 
 
+def clock(moment: datetime | time, short: bool = False) -> str:
+    """"7:00 PM"; `short` says "7 PM" for a whole hour, as people say it."""
+    return f"{moment:%-I %p}" if short and moment.minute == 0 else f"{moment:%-I:%M %p}"
+
+
+def recipient(preview: dict) -> str:
+    """Whom a draft goes to, as said: the contact's stored name ("Sarah Lee"), else the number as people write it
+    ("(415) 555-0199", "+44 20 7946 0958"), else "them"."""
+    return preview.get("contact_name") or format_phone(preview.get("to")) or "them"
+
+
+def first_words(text: str | None) -> str:
+    """The start of a text, to name it by: "See you at the…" (its first SNIPPET characters), or all of a short one."""
+    words = " ".join((text or "").split())
+    return words if len(words) <= SNIPPET else words[:SNIPPET].rstrip() + "\u2026"
+
+
 def texts_note(text: str, segments: int | None, encoding: str | None) -> str:
     """" (goes as 5 texts)" for a text sent in several SMS; when special characters make it Unicode (UCS-2, 67
     characters a part instead of 153) and cost texts, what it would take without them: " (goes as 3 texts; 2
@@ -54,13 +72,14 @@ def texts_note(text: str, segments: int | None, encoding: str | None) -> str:
         rest = NOT_GSM.sub("", text)
         plain = count_segments(rest).segments
         if special and rest.strip() and plain < segments:
-            named = (_and(special) if len(special) <= MAX_NAMED
-                     else f"its special characters such as {_and(special[:MAX_NAMED])}")
+            named = (and_list(special) if len(special) <= MAX_NAMED
+                     else f"its special characters such as {and_list(special[:MAX_NAMED])}")
             note += f"; {plain} without {named}"
     return f" ({note})"
 
 
-def _and(words: list[str]) -> str:
+def and_list(words: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 

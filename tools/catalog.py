@@ -49,7 +49,12 @@ class ListInbox(BaseModel):
     """List the user's Inbox: unread texts, missed calls and voicemails."""
 
 
+class ListScheduled(BaseModel):
+    """List the user's texts scheduled and not yet sent: to whom, when, and how each begins."""
+
+
 WRITE_TOOLS = {"send_sms": SendSms, "send_template": SendTemplate, "call_contact": CallContact,
                "cancel_scheduled_sms": CancelScheduledSms}
-READ_TOOLS = {"find_contacts": FindContacts, "read_thread": ReadThread, "list_inbox": ListInbox}
+READ_TOOLS = {"find_contacts": FindContacts, "read_thread": ReadThread, "list_inbox": ListInbox,
+              "list_scheduled": ListScheduled}
 CATALOG = WRITE_TOOLS | READ_TOOLS

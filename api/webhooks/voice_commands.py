@@ -20,6 +20,7 @@ from api.voice import assistant_of
 from assistant import drafts, unsend
 from assistant.control import control_of
 from assistant.service import ChatResult
+from assistant.wording import and_list, recipient
 from db.models import Activity, Draft, VoiceCommandSession
 from tools.context import Ctx
 from tools.problems import ServiceError
@@ -80,8 +81,8 @@ def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
     if control is not None and control.action in ("edit", "time"):
         return _change(app, session, row, ctx, said)
     if control is None or control.action != "confirm":
-        dropped = [_cancel(session, ctx, draft_id) for draft_id in row.draft_ids]
-        return commands.advance(session, settings, row, "request", ANYTHING_ELSE, _dropped(dropped))
+        return commands.advance(session, settings, row, "request", ANYTHING_ELSE,
+                                _declined(session, ctx, row.draft_ids))
     outcome = " ".join(_confirm(app, session, ctx, draft_id, control.now) for draft_id in row.draft_ids)
     return commands.advance(session, settings, row, "request", ANYTHING_ELSE, outcome)
 
@@ -136,10 +137,23 @@ def _cancel(session: Session, ctx: Ctx, draft_id: str) -> Draft | None:
         return None
 
 
-def _dropped(dropped: list[Draft | None]) -> str:
-    """What saying no did: drafts to send or call were dropped; a text Cody was to cancel still goes out."""
-    kept = [unsend.kept_reply(d.preview) for d in dropped if d is not None and d.tool == unsend.TOOL]
-    return " ".join(([CANCELLED] if len(kept) < len(dropped) else []) + kept)
+def _declined(session: Session, ctx: Ctx, draft_ids: list[str]) -> str:
+    """What saying no did: drafts to send or call were dropped; a text Cody was to cancel still goes out; a draft
+    settled elsewhere meanwhile (confirmed in the chat, say) is said by what became of it (`drafts.settled`: "That
+    was already sent, so it can't be canceled."), with whose it is when there were several."""
+    dropped = {draft_id: _cancel(session, ctx, draft_id) for draft_id in draft_ids}
+    gone = [draft for draft_id, kept in dropped.items() if kept is None
+            and (draft := session.get(Draft, draft_id)) is not None]
+    kept = [unsend.kept_reply(d.preview) for d in dropped.values() if d is not None and d.tool == unsend.TOOL]
+    stopped = [d for d in dropped.values() if d is not None and d.tool != unsend.TOOL]
+    if not gone:
+        said = [CANCELLED] if stopped else []
+    elif len(draft_ids) == 1:
+        said = [drafts.settled(gone[0], "cancel")]
+    else:
+        said = ([f"Cancelled for {and_list([recipient(d.preview) for d in stopped])}."] if stopped else [])
+        said += [f"{recipient(d.preview)}: {drafts.settled(d, 'cancel')}" for d in gone]
+    return " ".join(said + kept)
 
 
 def _outcome(activity: Activity) -> str:
@@ -159,13 +173,13 @@ def _read_back(waiting: list[Draft], stuck: Sequence[Draft] = ()) -> str:
 
 
 def _cannot(draft: Draft) -> str:
-    who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    who = recipient(draft.preview)
     verb = "call" if draft.tool == "call_contact" else "text"
     return _sentence(f"I can't {verb} {who}: {' '.join(p['message'] for p in draft.problems)}")
 
 
 def _describe(draft: Draft) -> str:
-    who = draft.preview.get("contact_name") or draft.preview.get("to") or "them"
+    who = recipient(draft.preview)
     if draft.tool == unsend.TOOL:
         return f"I'll cancel {unsend.the_text(draft.preview, short=True)}: {_sentence(draft.preview.get('text') or '')}"
     if draft.tool == "call_contact":

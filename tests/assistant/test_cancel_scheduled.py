@@ -7,17 +7,13 @@ what was shown. On SQLite and PostgreSQL, through the chat and REST APIs of a li
 texts are scheduled through the REST API for tomorrow, so the replies say "tomorrow".
 """
 
-from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
-from db.session import transaction
 from db.types import utcnow
 from tests.assistant.chatting import say
-from tools.workspaces import add_member, create_api_key, create_user
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
 SMS = "/api/v1/activity/sms/"
@@ -26,20 +22,6 @@ SMS = "/api/v1/activity/sms/"
 @pytest.fixture
 def db_url(any_db_url) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def member(cody, chat, factory, demo) -> Iterator[httpx.Client]:
-    """Kim Ro, a member (not an admin) of the demo workspace, whose main line Dana made a group line."""
-    [line] = chat.get("/api/v1/phone_number/").json()["data"]
-    assert chat.put(f"/api/v1/phone_number/{line['id']}/", json={"sharing": "group"}).status_code == 200
-    with transaction(factory) as session:
-        kim = create_user(session, "kim@bayview.test", "Kim", "Ro")
-        session.flush()
-        add_member(session, demo.organization_id, kim)
-        key = create_api_key(session, demo.organization_id, kim.id)
-    with httpx.Client(base_url=cody.base_url, auth=(key, ""), timeout=30) as client:
-        yield client
 
 
 def tomorrow_at(hour: int, minute: int = 0) -> datetime:

@@ -186,13 +186,13 @@ def test_a_template_archived_before_the_answer_is_not_drafted(chat, factory, dem
 )
 def test_the_answer_to_what_should_i_say_is_the_message_even_when_it_reads_like_a_command(chat, body):
     asked = say(chat, "text Sarah")
-    assert asked["reply"] == "What should I say to Sarah?"
+    assert asked["reply"] == "What should I say to Sarah Lee?"
     assert sent_to(say(chat, body, asked["conversation_id"])) == [("Sarah Lee", body)]
 
 
 def test_the_answer_to_what_exactly_should_i_say_is_the_message(chat):
     asked = say(chat, "tell Sarah to call me")
-    assert asked["reply"] == "What exactly should I say to Sarah?"
+    assert asked["reply"] == "What exactly should I say to Sarah Lee?"
     answer = say(chat, "Call me when you're free", asked["conversation_id"])
     assert sent_to(answer) == [("Sarah Lee", "Call me when you're free")]
 

@@ -20,7 +20,7 @@ KEY = "sk-test"
 LA = ZoneInfo("America/Los_Angeles")
 NOW = datetime(2026, 11, 18, 15, 4, tzinfo=LA)  # a Wednesday
 TOOL_NAMES = ["send_sms", "send_template", "call_contact", "cancel_scheduled_sms", "find_contacts", "read_thread",
-              "list_inbox"]
+              "list_inbox", "list_scheduled"]
 
 
 def settings(**kw) -> AssistantSettings:
@@ -234,7 +234,8 @@ def test_missing_text_asks_with_the_partial_request(router, planner):
 
     intents = planner.plan(turn("text Sarah"), no_reads)
 
-    assert intents == [Ask("What should I say to Sarah?", partial=WriteIntent(tool="send_sms", contact="Sarah"))]
+    assert intents == [Ask("What should I say to Sarah?", partial=WriteIntent(tool="send_sms", contact="Sarah"),
+                           who="Sarah")]
 
 
 def test_missing_contact_asks_who(router, planner):
@@ -264,6 +265,24 @@ def test_a_read_tool_runs_and_its_result_goes_back_for_the_answer(router, planne
     assert second[2]["tool_calls"][0]["function"]["name"] == "read_thread"
     assert second[3] == {"role": "tool", "tool_call_id": "call_r1", "content": reader.answer}
     assert (planner.requests, planner.prompt_tokens) == (2, 680)
+
+
+def test_list_scheduled_is_a_read_whose_list_goes_back_for_the_answer(router, planner):
+    route = router.post("/chat/completions").mock(side_effect=[
+        completion(call("list_scheduled", {}, "call_s1")),
+        completion(content="One text is scheduled: Sarah Lee, tomorrow at 7:00 PM."),
+    ])
+    listed = "1 text scheduled:\nSarah Lee, tomorrow at 7:00 PM: \u201cSee you at the showing\u201d"
+    reader = Reader(listed)
+
+    intents = planner.plan(turn("what's scheduled?"), reader)
+
+    assert reader.calls == [ReadIntent(tool="list_scheduled")]
+    assert intents == [Unknown("One text is scheduled: Sarah Lee, tomorrow at 7:00 PM.")]
+    tool = body(route.calls[0].request)["tools"][TOOL_NAMES.index("list_scheduled")]["function"]
+    assert "scheduled" in tool["description"] and tool["parameters"]["properties"] == {}
+    assert body(route.calls[1].request)["messages"][-1] == {"role": "tool", "tool_call_id": "call_s1",
+                                                            "content": listed}
 
 
 def test_a_write_after_a_read_becomes_an_intent(router, planner):

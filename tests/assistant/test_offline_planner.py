@@ -1,11 +1,12 @@
 """The offline planner on a table of phrasings: exact tool, contact, text, template, template value and send time."""
 
+import dataclasses
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.intents import CAPABILITIES, Ask, CancelIntent, ReadIntent, Unknown, WriteIntent
+from assistant.intents import CAPABILITIES, Ask, CancelIntent, ReadIntent, Then, Unknown, WriteIntent
 from assistant.offline import opening_time, plan, template_request
 
 LA = ZoneInfo("America/Los_Angeles")
@@ -28,6 +29,9 @@ def call(contact: str) -> WriteIntent:
     return WriteIntent("call_contact", contact=contact)
 
 
+SCHEDULED = ReadIntent("list_scheduled")
+
+
 def thread(contact: str) -> ReadIntent:
     return ReadIntent("read_thread", query=contact)
 
@@ -41,13 +45,14 @@ def inbox(since: datetime | None = None) -> ReadIntent:
 
 
 def say_what(contact: str, send_at: datetime | None = None) -> Ask:
-    return Ask(f"What should I say to {contact}?", partial=WriteIntent("send_sms", contact=contact, send_at=send_at))
+    return Ask(f"What should I say to {contact}?", partial=WriteIntent("send_sms", contact=contact, send_at=send_at),
+               who=contact)
 
 
 def exactly(contact: str, send_at: datetime | None = None) -> Ask:
     """"tell Sarah to call me" would need rewriting: Cody asks for the words, and the answer is the message."""
     return Ask(f"What exactly should I say to {contact}?",
-               partial=WriteIntent("send_sms", contact=contact, send_at=send_at))
+               partial=WriteIntent("send_sms", contact=contact, send_at=send_at), who=contact)
 
 
 WHO_TEXT = Ask("Who should I text, and what should I say?")
@@ -222,6 +227,12 @@ SEND_TIMES = [
     ("text Sarah at 9: hi", sms("Sarah", "hi", at(11, 18, 21))),
     ("text Sarah Friday at 3: see you at the showing", sms("Sarah", "see you at the showing", at(11, 20, 15))),
     ("text John from Acme at 17:00 - invoice sent", sms("John from Acme", "invoice sent", at(11, 18, 17))),
+    ("text Sarah tomorrow at nine am the lockbox code is 4512", sms("Sarah", "the lockbox code is 4512", at(11, 19, 9))),
+    ("text John at seven thirty pm see you there", sms("John", "see you there", at(11, 18, 19, 30))),
+    ("at seven pm text Sarah the docs are signed", sms("Sarah", "the docs are signed", at(11, 18, 19))),
+    ("text Sarah at one point I thought we were done", sms("Sarah", "at one point I thought we were done")),
+    ("text Sarah at seven thirty we start", sms("Sarah", "at seven thirty we start")),
+    ("cancel the seven pm text to John", CancelIntent("John", time(19))),
     ("tomorrow at 9 text Sarah the inspection is confirmed",
      sms("Sarah", "the inspection is confirmed", at(11, 19, 9))),
     ("at 5pm, text Sarah see you soon", sms("Sarah", "see you soon", at(11, 18, 17))),
@@ -357,6 +368,12 @@ READS = [
     ("find contacts at Acme", find("Acme")),
     ("lookup Mary Smith", find("Mary Smith")),
     ("can you find John from Acme?", find("John from Acme")),
+    ("what's scheduled?", SCHEDULED),
+    ("what texts are scheduled", SCHEDULED),
+    ("show my scheduled texts", SCHEDULED),
+    ("do I have anything scheduled?", SCHEDULED),
+    ("what messages are waiting to go out?", SCHEDULED),
+    ("list my upcoming texts", SCHEDULED),
 ]
 
 MISSING = [
@@ -366,8 +383,8 @@ MISSING = [
     ("send a text", WHO_TEXT),
     ("message", WHO_TEXT),
     ("schedule a text", WHO_TEXT),
-    ("send Sarah the", Ask("Which template should I send to Sarah?")),
-    ("send Sarah a template", Ask("Which template should I send to Sarah?")),
+    ("send Sarah the", Ask("Which template should I send to Sarah?", who="Sarah")),
+    ("send Sarah a template", Ask("Which template should I send to Sarah?", who="Sarah")),
     ("send a template", Ask("Which template should I send, and to whom?")),
     ("call", WHO_CALL),
     ("please call", WHO_CALL),
@@ -378,7 +395,7 @@ MISSING = [
     ("reply to Sarah", say_what("Sarah")),
     ("text the Smiths", say_what("the Smiths")),
     ("send the showing confirmation", Ask("Who should I send the showing confirmation to?")),
-    ("send Sarah", Ask("What should I send to Sarah?")),
+    ("send Sarah", Ask("What should I send to Sarah?", who="Sarah")),
     ("find", WHO_FIND),
     ("look up", WHO_FIND),
     ("tell Sarah to call me", exactly("Sarah")),
@@ -514,3 +531,34 @@ def test_template_request(message, expected):
 ])
 def test_opening_time(message, expected):
     assert opening_time(message, NOW) == expected
+
+
+def both(whole: WriteIntent, first: WriteIntent, second: WriteIntent) -> WriteIntent:
+    return dataclasses.replace(whole, then=Then(first, second))
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("call John and text Sarah I'm on my way", both(call("John"), call("John"), sms("Sarah", "I'm on my way"))),
+    ("text Sarah hi and call John", both(sms("Sarah", "hi and call John"), sms("Sarah", "hi"), call("John"))),
+    ("text Sarah hi and send the Smiths the showing confirmation for 7pm",
+     both(sms("Sarah", "hi and send the Smiths the showing confirmation for 7pm"), sms("Sarah", "hi"),
+          tpl("the Smiths", "showing confirmation", "7pm"))),
+    ("tomorrow at 9 text Sarah hi and call John",
+     both(sms("Sarah", "hi and call John", at(11, 19, 9)), sms("Sarah", "hi", at(11, 19, 9)), call("John"))),
+    ("text Sarah: buy milk and call John", sms("Sarah", "buy milk and call John")),
+    ("text Sarah \"buy milk and call John\"", sms("Sarah", "buy milk and call John")),
+    ("text sarah and call john", sms("sarah", "and call john")),
+    ("text Sarah I'll pick up the keys and send the papers", sms("Sarah", "I'll pick up the keys and send the papers")),
+])
+def test_a_second_request_after_and_is_read_both_ways(phrase, expected):
+    """Whole, as before, and as two (`then`), when both halves are requests; the assistant picks, knowing the
+    contacts. After a colon or inside quotes the words are the message as dictated."""
+    assert plan(phrase, NOW) == expected
+
+
+def test_a_turn_reads_at_most_four_requests():
+    intent = plan("text Sarah a and call John and text Mary b and call Luc and text David c", NOW)
+    depth = 1
+    while intent.then is not None:
+        intent, depth = intent.then.second, depth + 1
+    assert (depth, intent) == (4, call("Luc"))

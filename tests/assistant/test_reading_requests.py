@@ -100,9 +100,42 @@ def test_a_time_that_is_part_of_the_message_stays_in_it(chat, request_):
     assert scheduled(draft) is None
 
 
+def next_at(hour: int, minute: int = 0) -> datetime:
+    """The next time the demo's clock shows hour:minute (today, or tomorrow once it has passed)."""
+    now = datetime.now(DEMO_ZONE)
+    at = datetime.combine(now.date(), time(hour, minute), DEMO_ZONE)
+    return at if at > now else datetime.combine(now.date() + timedelta(days=1), time(hour, minute), DEMO_ZONE)
+
+
+def test_a_clock_said_in_words_opening_the_message_is_the_send_time_as_in_digits(chat):
+    draft = only_draft(say(chat, "text Sarah tomorrow at nine am the lockbox code is 4512"))
+    assert sent_to(draft) == ("Sarah Lee", SARAH, "the lockbox code is 4512")
+    assert (scheduled(draft).date(), scheduled(draft).time()) == (tomorrow(), time(9))
+    before = next_at(19, 30)
+    answer = say(chat, "text John at seven thirty pm see you there")
+    draft = only_draft(answer)
+    assert sent_to(draft) == ("John Park", "+12125550123", "see you there")
+    assert scheduled(draft) in (before, next_at(19, 30))  # the same evening, unless 7:30 PM passed meanwhile
+    assert answer["reply"].startswith("Text John Park ") and " at 7:30 PM: \u201csee you there\u201d" in answer["reply"]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    ["text Sarah at one point I thought we were done", "text Sarah at nine I'll be at the office",
+     "text Sarah in ten minutes I'll be there", "text Sarah at nine o'clock the doors open",
+     "text Sarah today at twelve am we signed"],
+)
+def test_words_that_are_no_clear_or_coming_send_time_stay_in_the_message(chat, request_):
+    """A number word without a clock's shape is words; a bare hour ("at nine o'clock") and an elapsed time are loose,
+    and midnight today has passed: all kept as words, sent now, as in digits."""
+    draft = only_draft(say(chat, request_))
+    assert sent_to(draft) == ("Sarah Lee", SARAH, request_.removeprefix("text Sarah "))
+    assert scheduled(draft) is None
+
+
 def test_remind_keeps_the_time_while_it_asks_for_the_words(chat):
     asked = say(chat, "remind Sarah tomorrow at 10 about the walkthrough")
-    assert (asked["reply"], asked["drafts"]) == ("What exactly should I say to Sarah?", [])
+    assert (asked["reply"], asked["drafts"]) == ("What exactly should I say to Sarah Lee?", [])
     draft = only_draft(say(chat, "The walkthrough is at 11, see you there", asked["conversation_id"]))
     assert sent_to(draft) == ("Sarah Lee", SARAH, "The walkthrough is at 11, see you there")
     when = scheduled(draft)
@@ -151,9 +184,9 @@ def test_two_people_with_the_whole_name_make_a_question_and_the_surname_stays_ou
     assert (draft["preview"]["contact_name"], draft["preview"]["text"]) == ("Sarah Lee", "the docs are ready")
 
 
-def test_a_lowercase_full_name_alone_asks_for_the_words(chat):
+def test_a_lowercase_full_name_alone_asks_for_the_words_by_the_stored_name(chat):
     asked = say(chat, "text sarah lee")
-    assert (asked["reply"], asked["drafts"]) == ("What should I say to sarah lee?", [])
+    assert (asked["reply"], asked["drafts"]) == ("What should I say to Sarah Lee?", [])
     assert sent_to(only_draft(say(chat, "See you at 5", asked["conversation_id"]))) == ("Sarah Lee", SARAH,
                                                                                          "See you at 5")
 

@@ -5,6 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select, update
 
 from assistant.wording import duration, since, texts_note, variable_question, when
@@ -81,6 +82,41 @@ def test_a_call_draft_asks_to_call(chat):
     drafted = say(chat, "call Sarah")
     assert [d["tool"] for d in drafted["drafts"]] == ["call_contact"] and drafted["drafts"][0]["problems"] == []
     assert drafted["reply"] == "Call Sarah Lee?\nConfirm to call, or cancel."
+
+
+@pytest.mark.parametrize(("request_", "reply"), [
+    ("text sarah", "What should I say to Sarah Lee?"),
+    ("tell sarah to call me", "What exactly should I say to Sarah Lee?"),
+    ("send sarah", "What should I send to Sarah Lee?"),
+    ("send sarah the", "Which template should I send to Sarah Lee?"),
+    ("text the smiths", "What should I say to The Smiths?"),
+    ("text 4155550143", "What should I say to Mary Smith?"),
+    ("text 415.555.0199", "What should I say to (415) 555-0199?"),
+    ("text bob", "What should I say to bob?"),
+])
+def test_a_question_names_the_recipient_as_stored_not_as_typed(chat, request_, reply):
+    """Someone the name finds is named as the workspace has them; a number as people write it (or as the one contact
+    who has it); a name that finds nobody is said as typed."""
+    asked = say(chat, request_)
+    assert (asked["reply"], asked["drafts"]) == (reply, [])
+
+
+def test_the_answer_goes_on_to_the_person_named_in_the_question(chat):
+    asked = say(chat, "text sarah")
+    drafted = say(chat, "See you at 5", asked["conversation_id"])
+    assert drafted["reply"] == "Text Sarah Lee: \u201cSee you at 5\u201d\nConfirm to send, edit it, or cancel."
+
+
+@pytest.mark.parametrize(("request_", "first_line"), [
+    ("text sarah hi", "Text Sarah Lee: \u201chi\u201d"),
+    ("text 415-555-0199 hello", "Text (415) 555-0199: \u201chello\u201d"),
+    ("text +442079460958 hello", "Text +44 20 7946 0958: \u201chello\u201d"),
+    ("call 4155550199", "Call (415) 555-0199?"),
+])
+def test_a_draft_names_the_contact_as_stored_and_a_bare_number_as_people_write_it(chat, request_, first_line):
+    drafted = say(chat, request_)
+    assert drafted["reply"].split("\n")[0] == first_line
+    assert re.search(r"\+1\d{10}|sarah", drafted["reply"]) is None
 
 
 def test_a_long_text_is_drafted_saying_it_goes_as_several_texts(chat):

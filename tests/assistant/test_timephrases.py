@@ -271,3 +271,32 @@ def test_spoken_time(phrase, expected):
 
 def test_spoken_time_of_a_relative_time_past_midnight_names_the_day():
     assert spoken_time("in 2 hours", la(11, 18, 23)) == "1am tomorrow"
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("tomorrow at nine am", la(11, 19, 9)),
+    ("at seven thirty pm", la(11, 18, 19, 30)),
+    ("at Seven Thirty PM", la(11, 18, 19, 30)),
+    ("seven forty-five p.m.", la(11, 18, 19, 45)),
+    ("Friday at ten oh five am", la(11, 20, 10, 5)),
+    ("nine am tomorrow", la(11, 19, 9)),
+    ("at twelve am", la(11, 19, 0)),
+    ("tomorrow at nine o'clock", la(11, 19, 9)),
+    ("at nine o'clock", la(11, 18, 21)),
+])
+def test_a_clock_said_in_words_reads_as_in_digits(phrase, expected):
+    assert parse_time(phrase, NOW) == expected
+
+
+@pytest.mark.parametrize("phrase", ["at one point", "at nine", "nine", "seven thirty", "nine o'clock", "someone am",
+                                    "at ten ish pm"])
+def test_a_number_word_without_a_clocks_shape_is_no_time(phrase):
+    assert parse_time(phrase, NOW) is None
+
+
+def test_words_opening_a_message_are_found_only_in_a_clocks_shape():
+    found = find_time("at seven thirty pm see you there", NOW, at="start")
+    assert (found.end, found.when) == (len("at seven thirty pm"), la(11, 18, 19, 30))
+    assert find_time("at one point I thought we were done", NOW, at="start") is None
+    assert loose_time("at nine o'clock") and not loose_time("at nine pm")
+    assert spoken_time("tomorrow at nine am", NOW) == "9am tomorrow"

@@ -350,6 +350,56 @@ def test_cancel_it_after_a_scheduled_text_is_read_back_as_a_cancel(cody, api, pi
     assert [(m["id"], m["status"]) for m in sms_to_sarah(api)] == [(scheduled["id"], "draft")]
 
 
+def confirm_in_the_chat(api, factory, *names: str) -> None:
+    """Confirm, from the chat's Confirm button, the voice call's drafts to these people while the call waits."""
+    with factory() as session:
+        waiting = session.scalars(select(Draft).where(Draft.state == "pending")).all()
+        ids = [d.id for d in waiting if d.preview.get("contact_name") in names]
+    assert len(ids) == len(names)
+    for draft_id in ids:
+        confirmed = api.post(f"/api/chat/drafts/{draft_id}/confirm")
+        assert confirmed.status_code == 200, confirmed.text
+
+
+def test_a_no_to_a_draft_sent_meanwhile_from_the_chat_says_it_was_already_sent(cody, api, factory, pin):
+    call = authenticated(cody, 40)
+    call.speak(REQUEST)
+    confirm_in_the_chat(api, factory, "Sarah Lee")
+    call.speak("no")
+    assert call.said().startswith("That was already sent, so it can't be canceled. Anything else?")
+    assert "Cancelled" not in call.said() and "/request" in call.action()
+    assert [m["text"] for m in sms_to_sarah(api)] == ["I'm running late"] and sent_by_carrier(cody) == 1
+
+
+def test_a_no_to_a_text_scheduled_meanwhile_says_so_and_how_to_stop_it(cody, api, factory, pin):
+    call = authenticated(cody, 41)
+    call.speak("text Sarah at 7pm: dinner?")
+    confirm_in_the_chat(api, factory, "Sarah Lee")
+    call.speak("no")
+    assert call.said().startswith("That was already scheduled, so it can't be canceled. To stop it, ask me to cancel "
+                                  "the text.")
+    assert [m["status"] for m in sms_to_sarah(api)] == ["scheduled"]
+
+
+def test_a_no_to_a_household_says_whose_draft_went_meanwhile_and_drops_the_rest(cody, api, factory, pin):
+    call = authenticated(cody, 42)
+    call.speak("text the Smiths see you at 7")
+    confirm_in_the_chat(api, factory, "Mary Smith")
+    call.speak("no")
+    assert call.said().startswith("Cancelled for David Smith. Mary Smith: That was already sent, so it can't be "
+                                  "canceled.")
+    sent = [m["remote_phone"] for m in api.get("/api/v1/activity/sms/").json()["data"] if m["direction"] == "outbound"]
+    assert sent == [MARY]
+    with factory() as session:
+        assert sorted(session.scalars(select(Draft.state))) == ["canceled", "executed"]
+
+
+def test_two_requests_and_a_bare_number_are_read_back_as_people_say_them(cody, api, pin):
+    call = authenticated(cody, 43)
+    call.speak("call John and text 415-555-0177 I'm on my way")
+    assert call.gather().find("Say").text == f"I'll call John Park. I'll text (415) 555-0177: I'm on my way. {GO_AHEAD}"
+
+
 # -- nothing is sent without the PIN and a yes --------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import chat, errors, limits, ratelimit, sandbox, slack, voice, web
+from api.logs import configure_logging
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
 from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
@@ -23,7 +24,11 @@ log = logging.getLogger("cody.api")
 
 def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Session] | None = None,
                runtime: Runtime | None = None, assistant: Assistant | None = None) -> FastAPI:
-    settings = settings or api_settings()
+    if settings is None:
+        # The process's own app (`uvicorn api.app:create_app --factory`): its logs are set up as `cody serve` sets
+        # them up, before the startup checks below log anything. `cody serve` did so itself and passes its settings.
+        settings = api_settings()
+        configure_logging(settings.log_level, settings.log_json)
     if factory is None:
         factory = make_sessionmaker(make_engine(settings.database_url))
     # Without a runtime given, this is a serving process: its telephony settings are checked and its carrier logged.

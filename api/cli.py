@@ -11,7 +11,6 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy import select, update
 
 from api.logs import configure_logging
 from api.settings import ApiSettings, api_settings
@@ -99,9 +98,8 @@ def serve(
         from tools.demo import seed_demo
 
         with transaction(factory) as session:
-            revoked = _revoke_demo_keys(session)
             info = seed_demo(session)
-        _print_demo(info, host, port, revoked)
+        _print_demo(info, host, port)
     from api.app import create_app
 
     app = create_app(settings, factory, runtime)
@@ -112,18 +110,7 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None)
 
 
-def _revoke_demo_keys(session) -> int:
-    """Revoke every key the demo user holds, so only the key this run prints (and puts in the page) works."""
-    from db.models import ApiKey, User
-    from tools.demo import DEMO_EMAIL
-
-    demo_users = select(User.id).where(User.email == DEMO_EMAIL)
-    done = session.execute(update(ApiKey).where(ApiKey.user_id.in_(demo_users), ApiKey.revoked.is_(False))
-                           .values(revoked=True))
-    return done.rowcount or 0
-
-
-def _print_demo(info, host: str, port: int, revoked: int = 0) -> None:
+def _print_demo(info, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     # soft_wrap: never break a line at the console width (80 when stderr is not a terminal), so the key
     # and the curl command stay whole and copyable in logs.
@@ -133,8 +120,8 @@ def _print_demo(info, host: str, port: int, revoked: int = 0) -> None:
     say(f"[bold]Demo workspace ready[/bold] ({'created' if info.created else 'existing'}): {info.organization_id}")
     say(f"Business line (sandbox): {info.number}")
     say(f"API key: [bold]{info.api_key}[/bold]")
-    if revoked:
-        say(f"Revoked the demo's earlier keys ({revoked}): only this one works now.")
+    if info.revoked:
+        say(f"Revoked the demo's earlier keys ({info.revoked}): only this one works now.")
     say(f"Try: curl -u {info.api_key}: {base}/api/v1/me/")
     if _is_loopback(host):
         say(f"Open {base}/ in a browser: the demo signs in by itself.")

@@ -58,14 +58,18 @@ HANDLER_NAME = "cody"
 # Request tracing of the HTTP libraries (one INFO line per request; the Twilio SDK's is eight, headers included)
 # is kept for LOG_LEVEL=DEBUG.
 CHATTY_LOGGERS = ("httpx", "httpcore", "tools.telephony.httpx_client", "twilio")
+# Loggers uvicorn gives handlers and levels of its own when it sets up logging itself (`uvicorn ... --factory`, which
+# calls create_app after): their records go to the root logger's handler, at LOG_LEVEL, as under `cody serve`.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     """Send every log record, Cody's and uvicorn's, to stderr as one line (JSON unless `as_json` is false), masked.
 
-    Called once by the processes Cody runs (`cody serve`, `cody worker`), never by `create_app`, so tests and other
-    embedders keep their own logging (pytest's caplog). A second call replaces the handler the first installed and
-    leaves any other handler of the root logger alone.
+    Called once by the processes Cody runs: `cody serve` and `cody worker`, and `create_app()` when it reads its own
+    settings (`uvicorn api.app:create_app --factory`). A create_app given its settings (tests, other embedders, `cody
+    serve` itself) leaves logging alone, so they keep their own (pytest's caplog). A second call replaces the handler
+    the first installed and leaves any other handler of the root logger alone.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(HANDLER_NAME)
@@ -74,6 +78,11 @@ def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [h for h in root.handlers if h.get_name() != HANDLER_NAME] + [handler]
     root.setLevel(level.upper())
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
     quiet = level.upper() != "DEBUG"
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING if quiet else logging.NOTSET)

@@ -3,10 +3,10 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from db.models import Membership, Organization, PhoneNumber, SmsTemplate, User
+from db.models import ApiKey, Membership, Organization, PhoneNumber, SmsTemplate, User
 from tools import crm
 from tools.context import Ctx
 from tools.workspaces import create_api_key, create_organization
@@ -47,15 +47,25 @@ class Demo:
     api_key: str
     number: str
     created: bool
+    revoked: int = 0  # earlier keys of the demo user revoked by this run
+
+
+def revoke_demo_keys(session: Session) -> int:
+    """Revoke every key the demo user holds, so only the key a run issues (and puts in the page) works; how many."""
+    demo_users = select(User.id).where(User.email == DEMO_EMAIL)
+    done = session.execute(update(ApiKey).where(ApiKey.user_id.in_(demo_users), ApiKey.revoked.is_(False))
+                           .values(revoked=True))
+    return done.rowcount or 0
 
 
 def seed_demo(session: Session) -> Demo:
-    """Create the demo workspace once; on later runs, issue a fresh key for it."""
+    """Create the demo workspace once; on later runs, revoke the keys issued before and issue a fresh one."""
     user = session.scalar(select(User).where(User.email == DEMO_EMAIL))
     if user is not None:
+        revoked = revoke_demo_keys(session)
         membership = session.scalar(select(Membership).where(Membership.user_id == user.id))
         key = create_api_key(session, membership.organization_id, user.id)
-        return Demo(membership.organization_id, user.id, key, DEMO_NUMBER, created=False)
+        return Demo(membership.organization_id, user.id, key, DEMO_NUMBER, created=False, revoked=revoked)
     ws = create_organization(session, "Bayview Realty (demo)", DEMO_EMAIL, "Dana", "Reyes",
                              timezone="America/Los_Angeles")
     org = session.get(Organization, ws.organization_id)

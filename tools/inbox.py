@@ -1,6 +1,6 @@
 """The Inbox: what each person must look at, and the threads they can claim."""
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.ids import new_id
@@ -12,7 +12,8 @@ from tools.problems import Forbidden, Invalid, NotFound
 from tools.threads import claim_if_unclaimed, hand_over_items
 from tools.upsert import insert_ignore_many
 
-INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail")
+INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail", "billing")
+BILLING = "billing"  # an item about a business number (its renewal the wallet could not pay), with its own text
 
 
 _MEMBERS = select(Membership.user_id).where(Membership.organization_id == bindparam("org"))  # built once
@@ -57,6 +58,36 @@ def remove_inbox_items(session: Session, organization_id: str, activity_id: str,
     """Take back the items of this type an activity made (a missed call that was answered after all)."""
     return session.execute(delete(InboxItem).where(InboxItem.organization_id == organization_id,
                                                    InboxItem.activity_id == activity_id, InboxItem.type == item_type)
+                           .execution_options(synchronize_session=False)).rowcount
+
+
+def add_billing_items(session: Session, organization_id: str, phone_number_id: str, text: str) -> int:
+    """An item saying `text` about the number for each admin of the workspace who has no open one about it yet; how
+    many were made."""
+    open_item = (select(InboxItem.id)
+                 .where(InboxItem.organization_id == organization_id, InboxItem.user_id == Membership.user_id,
+                        InboxItem.phone_number_id == phone_number_id, InboxItem.type == BILLING,
+                        InboxItem.done.is_(False))
+                 .exists())
+    admins = session.scalars(select(Membership.user_id).where(Membership.organization_id == organization_id,
+                                                              Membership.role == "admin", ~open_item)).all()
+    if not admins:
+        return 0
+    now = utcnow()
+    session.execute(insert(InboxItem), [
+        {"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id, "thread_id": None,
+         "activity_id": None, "phone_number_id": phone_number_id, "text": text, "type": BILLING, "done": False,
+         "date_created": now, "date_updated": now}
+        for user_id in admins])
+    return len(admins)
+
+
+def close_billing_items(session: Session, organization_id: str, phone_number_id: str) -> int:
+    """Mark done every open billing item about the number (it is paid again); how many were open."""
+    return session.execute(update(InboxItem).where(InboxItem.organization_id == organization_id,
+                                                   InboxItem.phone_number_id == phone_number_id,
+                                                   InboxItem.type == BILLING, InboxItem.done.is_(False))
+                           .values(done=True, date_updated=utcnow())
                            .execution_options(synchronize_session=False)).rowcount
 
 

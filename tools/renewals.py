@@ -10,18 +10,22 @@ A number bought is paid until one month on (tools/numbers). A renewal pass, run 
   the row lock and then finds paid_until moved; on SQLite transactions take the write lock at BEGIN. A pass that
   finds several months due (workers were down) charges them one after the other.
 - The wallet can't pay: nothing is debited (the balance never goes negative), paid_until stays, and the number becomes
-  `past_due` with `grace_until` GRACE_PERIOD from then, with a 0.00 ledger row saying so (reference
-  "<phone_id>:<YYYY-MM-DD>:past_due"). It keeps working: texts and calls are routed, it can be used, nobody else can
-  buy it. Each pass tries the charge again; once paid, it is `paid` again and paid_until moves on from the month owed
-  (the month the workspace kept the number is paid for).
+  `past_due` with `grace_until` NUMBER_GRACE_DAYS from then, with a 0.00 ledger row saying so (reference
+  "<phone_id>:<YYYY-MM-DD>:past_due") and a "billing" Inbox item for each admin of the workspace naming the number,
+  what is owed and the day it is released. It keeps working: texts and calls are routed, it can be used, nobody else
+  can buy it. Each pass tries the charge again; once paid, it is `paid` again, paid_until moves on from the month owed
+  (the month the workspace kept the number is paid for) and its open billing items are marked done.
 - Still unpaid when the grace period is over: it is marked `releasing` (with a 0.00 ledger row, reference
   "<phone_id>:<YYYY-MM-DD>:released"), given back to the carrier, and marked inactive with its texts waiting to go out
   held as drafts, as a release through the API does. If the carrier can't be reached it stays `releasing`, working
-  and never charged, and a pass tries again once it has been so for STALE_RELEASE (by the clock, whatever `now` a
-  pass is given: this is about a process or a carrier call, not about the months due).
+  and never charged, and a pass tries again once it has been so for NUMBER_RELEASING_TIMEOUT_SECONDS (by the clock,
+  whatever `now` a pass is given: this is about a process or a carrier call, not about the months due).
 
 A number that is released (inactive) or being released is never charged; numbers Cody did not buy (external,
 seeded) have no paid_until and are never charged.
+
+The grace period, the interval between passes and the releasing timeout are settings (tools/settings.py:
+NUMBER_GRACE_DAYS, NUMBER_RENEWAL_INTERVAL_SECONDS, NUMBER_RELEASING_TIMEOUT_SECONDS).
 """
 
 import logging
@@ -34,20 +38,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import PhoneNumber
 from db.types import utcnow
-from tools import wallet
+from tools import inbox, wallet
 from tools.context import Ctx
 from tools.numbers import mark_released, next_paid_until, release_at_carrier
+from tools.phones import format_phone
 from tools.problems import ServiceError
+from tools.settings import TelephonySettings, telephony_settings
 from tools.telephony.base import Provider
 
 log = logging.getLogger("cody.renewals")
 
-GRACE_PERIOD = timedelta(days=7)
-"""How long a number whose renewal the wallet could not pay keeps working before it is released."""
-RENEW_EVERY_SECONDS = 300.0
-"""How often each dispatcher runs a pass (so a top-up pays a past-due number within minutes)."""
-STALE_RELEASE = timedelta(minutes=10)
-"""A number `releasing` for this long was left so by a process that stopped or a carrier that failed: finish it."""
+RENEW_EVERY_SECONDS: float = TelephonySettings.model_fields["number_renewal_interval_seconds"].default
+"""How often a dispatcher built without the setting runs a pass (NUMBER_RENEWAL_INTERVAL_SECONDS's default: a top-up
+pays a past-due number within minutes)."""
 MAX_MONTHS_PER_PASS = 12
 """Months one pass charges a number at most (the rest on the next pass)."""
 
@@ -84,9 +87,21 @@ class _Number:
         return f"{self.id}:{self.paid_until:%Y-%m-%d}"
 
 
-def due_numbers(session: Session, now: datetime, organization_id: str | None = None) -> list[str]:
-    """Active numbers whose paid_until has come, and those left `releasing` for STALE_RELEASE; earliest first."""
-    stale = utcnow() - STALE_RELEASE
+def grace_period(settings: TelephonySettings) -> timedelta:
+    """How long a number whose renewal the wallet could not pay keeps working before it is released."""
+    return timedelta(days=settings.number_grace_days)
+
+
+def releasing_timeout(settings: TelephonySettings) -> timedelta:
+    """A number `releasing` for this long was left so by a process that stopped or a carrier that failed: finish it."""
+    return timedelta(seconds=settings.number_releasing_timeout_seconds)
+
+
+def due_numbers(session: Session, now: datetime, settings: TelephonySettings,
+                organization_id: str | None = None) -> list[str]:
+    """Active numbers whose paid_until has come, and those left `releasing` for the releasing timeout; earliest
+    first."""
+    stale = utcnow() - releasing_timeout(settings)
     stmt = select(PhoneNumber.id).where(
         PhoneNumber.status == "active", PhoneNumber.number_type == "internal",
         or_(and_(PhoneNumber.billing_status.in_(BILLED), PhoneNumber.paid_until <= now),
@@ -97,17 +112,21 @@ def due_numbers(session: Session, now: datetime, organization_id: str | None = N
 
 
 def run_renewals(factory: sessionmaker[Session], provider: Provider, now: datetime | None = None,
-                 grace: timedelta = GRACE_PERIOD, organization_id: str | None = None) -> RenewalReport:
+                 settings: TelephonySettings | None = None, organization_id: str | None = None) -> RenewalReport:
     """One renewal pass over every workspace (or one): see the module's docstring. Safe to run from any number of
-    processes at once; commits number by number, and talks to the carrier with no transaction open."""
+    processes at once; commits number by number, and talks to the carrier with no transaction open.
+
+    `settings` are the runtime's; without them, the process's (read from the environment, as `cody serve` and
+    `cody worker` read theirs)."""
     now = now or utcnow()
+    settings = settings or telephony_settings()
     report = RenewalReport()
     with factory() as session:
-        ids = due_numbers(session, now, organization_id)
+        ids = due_numbers(session, now, settings, organization_id)
         session.rollback()
         for phone_id in ids:
             try:
-                renew_number(session, provider, phone_id, now, grace, report)
+                renew_number(session, provider, phone_id, now, settings, report)
             except Exception:
                 session.rollback()
                 report.failed += 1
@@ -126,8 +145,8 @@ def _read(session: Session, phone_id: str) -> _Number | None:
     return None if row is None else _Number(*row)
 
 
-def renew_number(session: Session, provider: Provider, phone_id: str, now: datetime,
-                 grace: timedelta = GRACE_PERIOD, report: RenewalReport | None = None) -> RenewalReport:
+def renew_number(session: Session, provider: Provider, phone_id: str, now: datetime, settings: TelephonySettings,
+                 report: RenewalReport | None = None) -> RenewalReport:
     """Charge the months of one number that are due at `now` (or follow the policy when the wallet can't pay)."""
     report = report if report is not None else RenewalReport()
     for _ in range(MAX_MONTHS_PER_PASS):
@@ -135,12 +154,13 @@ def renew_number(session: Session, provider: Provider, phone_id: str, now: datet
         if number is None or number.status != "active":
             break
         if number.billing_status == "releasing":
-            if number.date_updated <= utcnow() - STALE_RELEASE and _finish_release(session, provider, number):
+            stale = number.date_updated <= utcnow() - releasing_timeout(settings)
+            if stale and _finish_release(session, provider, number):
                 report.released += 1
             break
         if number.billing_status not in BILLED or number.paid_until is None or number.paid_until > now:
             break
-        outcome = _charge_month(session, number, now, grace)
+        outcome = _charge_month(session, number, now, grace_period(settings))
         if outcome == "charged":
             report.charged += 1
             continue
@@ -170,6 +190,8 @@ def _charge_month(session: Session, number: _Number, now: datetime, grace: timed
     cost = Decimal(number.monthly_cost)
     reason = f"Phone number {number.number}: month {number.paid_until:%Y-%m-%d} to {paid_until:%Y-%m-%d}"
     if cost <= 0 or wallet.debit(session, number.organization_id, cost, reason, reference=number.reference):
+        if number.billing_status == "past_due":
+            inbox.close_billing_items(session, number.organization_id, number.id)
         session.commit()
         log.info("charged $%s for %s (%s), paid until %s", wallet.money(cost), number.number, number.id,
                  f"{paid_until:%Y-%m-%d}")
@@ -183,6 +205,7 @@ def _charge_month(session: Session, number: _Number, now: datetime, grace: timed
         wallet.note(session, number.organization_id,
                     f"Phone number {number.number}: {due} not paid, the balance is too low; it is released on "
                     f"{grace_until:%Y-%m-%d} unless paid by then", reference=number.reference + ":past_due")
+        inbox.add_billing_items(session, number.organization_id, number.id, _past_due_text(number, cost, grace_until))
         session.commit()
         log.warning("%s (%s) is past due: %s not paid; released on %s unless paid", number.number, number.id, due,
                     f"{grace_until:%Y-%m-%d}")
@@ -198,6 +221,13 @@ def _charge_month(session: Session, number: _Number, now: datetime, grace: timed
         return "release"
     session.rollback()
     return "unpaid"
+
+
+def _past_due_text(number: _Number, cost: Decimal, grace_until: datetime) -> str:
+    """What the admins' Inbox item says of a number that just went past due."""
+    return (f"Phone number {format_phone(number.number)} is past due: ${wallet.money(cost)} for the month from "
+            f"{number.paid_until:%Y-%m-%d} could not be paid, the wallet balance is too low. Add credit to keep it: it "
+            f"is released on {grace_until:%Y-%m-%d} unless paid by then.")
 
 
 def _unpaid(session: Session, number: _Number, billing_status: str, grace_until: datetime) -> None:

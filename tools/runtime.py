@@ -44,7 +44,9 @@ def build_runtime(settings: TelephonySettings, factory: sessionmaker[Session], p
     if provider is None:
         provider, default_messaging_service = build_provider(settings, factory)
     messaging = Messaging(provider, settings, default_messaging_service)
-    return Runtime(factory, settings, provider, messaging, Dispatcher(messaging, factory, poll_seconds=poll_seconds))
+    dispatcher = Dispatcher(messaging, factory, poll_seconds=poll_seconds,
+                            renew_every=settings.number_renewal_interval_seconds)
+    return Runtime(factory, settings, provider, messaging, dispatcher)
 
 
 def start_runtime(settings: TelephonySettings, factory: sessionmaker[Session], poll_seconds: float = 0.5) -> Runtime:

@@ -52,6 +52,12 @@ class TelephonySettings(BaseSettings):
     sandbox_callback_delay_seconds: float = Field(0.2, ge=0)
     send_retry_attempts: int = Field(3, ge=1)
     sending_timeout_seconds: int = Field(120, gt=0)
+    # Numbers' monthly renewal (tools/renewals.py): how long a number the wallet could not pay keeps working before it
+    # is released, how often each dispatcher runs a renewal pass, and after how long a number left `releasing` (a
+    # process stopped, or the carrier failed) is released by the next pass.
+    number_grace_days: int = Field(7, ge=0)
+    number_renewal_interval_seconds: float = Field(300.0, gt=0)
+    number_releasing_timeout_seconds: int = Field(600, gt=0)
 
     @model_validator(mode="after")
     def _a_live_send_never_looks_stale(self) -> Self:

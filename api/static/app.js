@@ -944,7 +944,7 @@
 
   // -- inbox -----------------------------------------------------------------------------------------------
 
-  var INBOX_TYPES = { incoming_sms: "Text", missed_call: "Missed call", voicemail: "Voicemail" };
+  var INBOX_TYPES = { incoming_sms: "Text", missed_call: "Missed call", voicemail: "Voicemail", billing: "Billing" };
 
   function activitiesById(items) {
     var sms = items.filter(function (i) { return i.type === "incoming_sms"; }).map(function (i) { return i.activity_id; });
@@ -975,8 +975,9 @@
     },
     render: function (item, extra) {
       var a = (extra.activities || {})[item.activity_id] || {};
-      var name = (extra.names || {})[a.contact_id] || (a.remote_phone ? fmtPhone(a.remote_phone) : "Unknown caller");
-      var what = item.type === "incoming_sms" ? a.text : a.summary || (item.type === "voicemail" ? "Left a voicemail." : "Called and nobody answered.");
+      var billing = item.type === "billing";  // about a business number: the item says it all in its text
+      var name = billing ? "Business line" : (extra.names || {})[a.contact_id] || (a.remote_phone ? fmtPhone(a.remote_phone) : "Unknown caller");
+      var what = billing ? item.text : item.type === "incoming_sms" ? a.text : a.summary || (item.type === "voicemail" ? "Left a voicemail." : "Called and nobody answered.");
       var li = el("li", { class: "inbox-item", dataset: { itemId: item.id, type: item.type } },
         badge(INBOX_TYPES[item.type] || item.type, item.type === "incoming_sms" ? "" : "warn"),
         el("span", { class: "grow" },

@@ -18,8 +18,10 @@ router = APIRouter(tags=["inbox and threads"])
 
 
 def item_json(item: InboxItem) -> dict:
+    """An item; one about a business number (type "billing") has its phone_number_id and says what it is in `text`."""
     return {"id": item.id, "type": item.type, "done": item.done, "thread_id": item.thread_id,
-            "activity_id": item.activity_id, "user_id": item.user_id, "date_created": iso(item.date_created)}
+            "activity_id": item.activity_id, "phone_number_id": item.phone_number_id, "text": item.text,
+            "user_id": item.user_id, "date_created": iso(item.date_created)}
 
 
 def thread_json(session: Session, thread: Thread) -> dict:

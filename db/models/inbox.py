@@ -43,6 +43,10 @@ class InboxItem(Timestamps, Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     thread_id: Mapped[str | None] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)
     activity_id: Mapped[str | None] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    # An item about a business number rather than a message or call (a renewal the wallet could not pay), and what it
+    # says (migration 0008).
+    phone_number_id: Mapped[str | None] = mapped_column(ForeignKey("phone_number.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str | None]
     type: Mapped[str] = mapped_column(String(20))
     done: Mapped[bool] = mapped_column(default=False)
 

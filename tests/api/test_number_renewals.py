@@ -19,7 +19,7 @@ from tests.api.server import both_databases
 from tests.live import LiveCody, live_cody
 from tests.webhooks.test_inbound_sms import inbound_form
 from tools.numbers import months_after, next_paid_until
-from tools.renewals import GRACE_PERIOD, STALE_RELEASE, run_renewals
+from tools.renewals import releasing_timeout, run_renewals
 from tools.telephony.base import ProviderError
 from tools.workspaces import NewWorkspace, create_organization
 
@@ -29,6 +29,7 @@ PURCHASE = "/api/v1/phone_number/purchase/"
 WALLET = "/api/v1/wallet/"
 SMS_WEBHOOK = "/api/webhooks/twilio/sms"
 MINUTE = timedelta(minutes=1)
+GRACE_PERIOD = timedelta(days=7)  # NUMBER_GRACE_DAYS's default
 
 
 @pytest.fixture
@@ -73,7 +74,7 @@ def _at(value: str | None) -> datetime | None:
 
 
 def _renew(cody: LiveCody, now: datetime | None = None):
-    return run_renewals(cody.runtime.factory, cody.runtime.provider, now=now)
+    return run_renewals(cody.runtime.factory, cody.runtime.provider, now=now, settings=cody.runtime.settings)
 
 
 def _counts(report) -> tuple[int, int, int, int]:
@@ -273,6 +274,29 @@ def test_a_number_still_unpaid_when_its_grace_period_ends_is_released_at_the_car
     assert _wallet(api)["balance"] == "5.00" and _charges(factory, f"{phone['id']}:{due:%Y-%m-%d}") == 0
 
 
+@both_databases
+@pytest.mark.parametrize("grace_days", [2, 0])
+def test_the_grace_period_is_the_one_set(db_url, factory, workspace, grace_days):
+    """NUMBER_GRACE_DAYS decides how long a past-due number keeps working; 0 releases it at the next pass."""
+    grace = timedelta(days=grace_days)
+    with live_cody(db_url, factory, number_grace_days=grace_days) as cody, \
+            httpx.Client(base_url=cody.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+        _credit(api, "1.15")
+        phone = _buy(api)
+        due = _at(phone["paid_until"])
+        now = due + MINUTE
+        assert _counts(_renew(cody, now)) == (0, 1, 0, 0)
+        past_due = _number(api, phone["id"])
+        assert (past_due["billing_status"], _at(past_due["grace_until"])) == ("past_due", now + grace)
+        assert _wallet(api)["ledger"][0]["reason"].endswith(
+            f"it is released on {now + grace:%Y-%m-%d} unless paid by then")
+        if grace_days:
+            assert _counts(_renew(cody, now + grace - MINUTE)) == (0, 0, 0, 0)
+            assert _number(api, phone["id"])["status"] == "active"
+        assert _counts(_renew(cody, now + grace)) == (0, 0, 1, 0)
+        assert _number(api, phone["id"])["status"] == "inactive"
+
+
 def test_a_release_at_the_end_of_grace_the_carrier_fails_is_never_charged_and_is_finished_later(cody, api, factory,
                                                                                                monkeypatch):
     _credit(api, "1.15")
@@ -293,7 +317,8 @@ def test_a_release_at_the_end_of_grace_the_carrier_fails_is_never_charged_and_is
     assert _counts(_renew(cody, grace_until + MINUTE)) == (0, 0, 0, 0)
     monkeypatch.setattr(cody.runtime.provider, "release_number", release)
     assert _counts(_renew(cody, grace_until + MINUTE)) == (0, 0, 0, 0)  # another process may be releasing it
-    _set(factory, phone["id"], date_updated=datetime.now(UTC) - STALE_RELEASE - MINUTE)  # left so for a while
+    left = datetime.now(UTC) - releasing_timeout(cody.runtime.settings) - MINUTE
+    _set(factory, phone["id"], date_updated=left)  # left so for a while
     assert _counts(_renew(cody, grace_until + MINUTE)) == (0, 0, 1, 0)
     assert _number(api, phone["id"])["status"] == "inactive"
     assert _wallet(api)["balance"] == "5.00"

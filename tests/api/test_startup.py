@@ -9,12 +9,15 @@ import json
 import os
 import re
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from db.migrate import upgrade
+from tests.api.server import STARTUP_TIMEOUT, free_port, stop_process
 from tests.api.test_cli import CODY, Serve
 
 SID = "AC" + "4" * 32
@@ -24,13 +27,18 @@ TWILIO = {"TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN}
 PUBLIC = {"PUBLIC_BASE_URL": "https://cody.example.com"}
 
 
-def cody(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """Run `cody ARGS` in `tmp_path` with only `env` set among Cody's settings (a SQLite file there by default)."""
+def environment(tmp_path: Path, **env: str) -> dict[str, str]:
+    """This process's environment with only `env` set among Cody's settings (a SQLite file in `tmp_path` by default)."""
     clean = {name: value for name, value in os.environ.items()
              if not name.upper().startswith(("TWILIO_", "PUBLIC_BASE_URL", "LOG_", "DATABASE_URL", "RUN_DISPATCHER"))}
     clean["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cody.db'}"
-    return subprocess.run([CODY, *args], cwd=tmp_path, env=clean | env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return clean | env
+
+
+def cody(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `cody ARGS` in `tmp_path` with only `env` set among Cody's settings (a SQLite file there by default)."""
+    return subprocess.run([CODY, *args], cwd=tmp_path, env=environment(tmp_path, **env), capture_output=True,
+                          text=True, timeout=120, check=False)
 
 
 def refused(result: subprocess.CompletedProcess, tmp_path: Path) -> str:
@@ -102,6 +110,12 @@ def test_a_log_level_logging_does_not_know_is_named(tmp_path):
                       "ERROR, CRITICAL"
 
 
+@pytest.mark.parametrize("command", [["serve"], ["worker", "--once"]])
+def test_a_negative_grace_period_stops_cody_naming_it(tmp_path, command):
+    message = refused(cody(tmp_path, *command, NUMBER_GRACE_DAYS="-1"), tmp_path)
+    assert message == "Cody can't start: NUMBER_GRACE_DAYS: Input should be greater than or equal to 0"
+
+
 def json_lines(text: str) -> list[dict]:
     lines = [line for line in text.splitlines() if line.strip()]
     return [json.loads(line) for line in lines]
@@ -155,3 +169,48 @@ def test_serve_writes_every_log_line_as_json_with_secrets_masked(tmp_path):
     access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
     assert access and "api_key=***" in access[0]
     assert secret not in "\n".join(lines)
+
+
+def _listening(proc: subprocess.Popen, base_url: str) -> None:
+    """Wait until the server answers /healthz."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the server exited with {proc.returncode}"
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail("the server did not start listening")
+
+
+@pytest.mark.slow
+def test_uvicorns_app_factory_writes_every_log_line_as_cody_serve_does(tmp_path):
+    """`uvicorn api.app:create_app --factory` (uvicorn sets up its own logging first) logs as `cody serve` does: every
+    line, uvicorn's too, one JSON object with secrets masked."""
+    upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    secret = "cody_" + "s3cr3t" * 6
+    with (tmp_path / "out.log").open("w+") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--port",
+                                 str(port)], cwd=tmp_path, env=environment(tmp_path), stdout=out,
+                                stderr=subprocess.STDOUT)
+        try:
+            _listening(proc, base_url)
+            forged = httpx.post(f"{base_url}/api/webhooks/twilio/sms", data={"From": "+1", "Body": "x"}, timeout=30)
+            assert forged.status_code == 403
+            assert httpx.get(f"{base_url}/api/v1/me/?api_key={secret}", timeout=30).status_code == 401
+        finally:
+            stop_process(proc)
+        out.seek(0)
+        output = out.read()
+    said = [(e["level"], e["logger"], e["msg"]) for e in json_lines(output)]  # every line is one JSON object
+    assert ("INFO", "cody.runtime", "Telephony: the sandbox line (no Twilio credentials): no text or call reaches a "
+            "carrier; its callbacks go to http://127.0.0.1:8000") in said
+    assert ("WARNING", "cody.webhooks", "refused a Twilio webhook with a missing or wrong signature") in said
+    assert ("INFO", "uvicorn.error", f"Uvicorn running on {base_url} (Press CTRL+C to quit)") in said
+    access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
+    assert access and "api_key=***" in access[0]
+    assert secret not in output

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from tools.settings import TelephonySettings
+from tools.settings import TelephonySettings, configuration_error
 
 
 def settings(**values) -> TelephonySettings:
@@ -13,6 +13,7 @@ def settings(**values) -> TelephonySettings:
 def test_the_defaults_hold():
     s = settings()
     assert (s.twilio_timeout_seconds, s.sending_timeout_seconds, s.send_retry_attempts) == (10.0, 120, 3)
+    assert (s.number_grace_days, s.number_renewal_interval_seconds, s.number_releasing_timeout_seconds) == (7, 300, 600)
 
 
 def test_a_sending_timeout_a_live_send_could_outlast_is_refused():
@@ -29,7 +30,8 @@ def test_twice_the_carrier_timeout_is_enough():
 
 @pytest.mark.parametrize(("field", "value"), [
     ("twilio_timeout_seconds", 0), ("sending_timeout_seconds", -1), ("send_retry_attempts", 0),
-    ("sandbox_callback_delay_seconds", -0.5),
+    ("sandbox_callback_delay_seconds", -0.5), ("number_grace_days", -1), ("number_renewal_interval_seconds", 0),
+    ("number_renewal_interval_seconds", -300), ("number_releasing_timeout_seconds", 0),
 ])
 def test_out_of_range_values_name_their_field(field, value):
     with pytest.raises(ValidationError) as caught:
@@ -41,6 +43,28 @@ def test_the_environment_is_checked_too(monkeypatch):
     monkeypatch.setenv("SENDING_TIMEOUT_SECONDS", "5")
     with pytest.raises(ValidationError, match="sending_timeout_seconds"):
         settings()
+
+
+def test_a_grace_period_of_no_days_is_allowed():
+    assert settings(number_grace_days=0).number_grace_days == 0
+
+
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("NUMBER_GRACE_DAYS", "-1", "NUMBER_GRACE_DAYS: Input should be greater than or equal to 0"),
+    ("NUMBER_GRACE_DAYS", "a week", "NUMBER_GRACE_DAYS: Input should be a valid integer"),
+    ("NUMBER_RENEWAL_INTERVAL_SECONDS", "0", "NUMBER_RENEWAL_INTERVAL_SECONDS: Input should be greater than 0"),
+])
+def test_a_bad_renewal_setting_in_the_environment_is_a_startup_error_naming_it(monkeypatch, name, value, says):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        settings()
+    assert str(configuration_error(caught.value)).startswith(says)
+
+
+def test_the_dispatcher_renews_as_often_as_set(factory):
+    from tools.runtime import build_runtime
+
+    assert build_runtime(settings(number_renewal_interval_seconds=42), factory).dispatcher.renew_every == 42
 
 
 def test_a_refused_setting_never_quotes_the_auth_token(monkeypatch):

@@ -324,3 +324,21 @@ def test_a_user_sets_and_removes_their_voice_pin_in_settings(page, cody, demo, f
     expect(page.locator("#voice-pin-status")).to_have_text("PIN removed.")
     expect(page.get_by_role("button", name="Remove PIN")).to_be_hidden()
     assert voice_pin_hash(factory, demo.user_id) is None
+
+
+def test_a_past_due_number_shows_in_the_inbox_as_what_it_says(page, cody, demo, factory):
+    from db.models import PhoneNumber
+    from tools.inbox import add_billing_items
+
+    with transaction(factory) as session:
+        line = session.scalar(select(PhoneNumber.id).where(PhoneNumber.organization_id == demo.organization_id))
+        add_billing_items(session, demo.organization_id, line,
+                          "Your business line (415) 555-0100 is past due: $1.15 for December. It is released on "
+                          "Dec 14 unless the wallet can pay it.")
+    sign_in(page, cody.base_url, demo.api_key)
+    page.click('.tabs a[data-page="inbox"]')
+    item = page.locator("#inbox-items li.inbox-item")
+    expect(item).to_have_count(1)
+    expect(item.locator(".badge")).to_have_text("Billing")
+    expect(item).to_contain_text("Business line: Your business line (415) 555-0100 is past due: $1.15 for December.")
+    expect(item).not_to_contain_text("Unknown caller")

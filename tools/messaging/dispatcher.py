@@ -131,7 +131,7 @@ class Dispatcher:
 
     def renew_numbers(self) -> RenewalReport:
         """One renewal pass (safe alongside other processes' passes)."""
-        return run_renewals(self.factory, self.messaging.provider)
+        return run_renewals(self.factory, self.messaging.provider, settings=self.messaging.settings)
 
     def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver everything due now (tests and `cody worker --once`)."""

@@ -1,4 +1,8 @@
-"""Incoming texts: route to the workspace by the dialled number, match the contact, log, opt-out, Inbox."""
+"""Incoming texts: route to the workspace by the dialled number, match the contact, log, opt-out, Inbox.
+
+A text from an alphanumeric sender ID (is_sender_id: "VERIFY", "AcmeBank") is logged and lands in every member's Inbox
+as any other, but on no contact, lead or thread (as a call from a withheld number): nobody can answer it, and its STOP
+opts nobody out."""
 
 import logging
 from dataclasses import dataclass
@@ -142,9 +146,9 @@ def receive_sms(session: Session, form: FormPairs) -> str | None:
                                                    "date_created": utcnow()}, ["provider_sid", "event"]):
         return None
     org_id = number.organization_id
-    contact = (_Sender(number.contact_id, number.lead_id) if number.contact_id is not None
-               else contact_for_new_sender(session, org_id, from_))
-    _apply_keyword(session, org_id, from_, sms)
+    contact = _sender_contact(session, number, from_)
+    if contact is not None:
+        _apply_keyword(session, org_id, from_, sms)
     activity_id, thread_id, assignee_id = _log(session, number, contact, sms, from_)
     members = number.members.split(_SEPARATOR) if number.members else []
     add_inbox_items(session, org_id, activity_id, thread_id, recipients_for(session, assignee_id, org_id, members),
@@ -161,23 +165,37 @@ class _Sender:
     lead_id: str
 
 
+def _sender_contact(session: Session, number: Row, from_: str) -> "_Sender | Contact | None":
+    """The sender's contact (made now for a new number); none for a sender with no number to answer (is_sender_id), even
+    one an earlier version of Cody made a contact of."""
+    if is_sender_id(from_):
+        return None
+    if number.contact_id is not None:
+        return _Sender(number.contact_id, number.lead_id)
+    return contact_for_new_sender(session, number.organization_id, from_)
+
+
 # A Core INSERT: the ORM's unit of work around one row cost more than the statement (the columns' Python-side
 # defaults, timestamps and empty lists, still apply).
 _INSERT_ACTIVITY = Activity.__table__.insert()
 
 
-def _log(session: Session, number: Row, contact: "_Sender | Contact", sms: InboundSms,
-         from_: str) -> tuple[str, str, str | None]:
-    """The text's activity on the contact's thread, now touched: (activity id, thread id, thread's assignee)."""
+def _log(session: Session, number: Row, contact: "_Sender | Contact | None", sms: InboundSms,
+         from_: str) -> tuple[str, str | None, str | None]:
+    """The text's activity on the contact's thread, now touched: (activity id, thread id, thread's assignee); a text
+    from no contact (a sender ID) on no thread."""
     now = utcnow()
-    thread_id, assignee_id = threads.touched_inbound(session, number.organization_id, contact.id, contact.lead_id, now)
+    thread_id, assignee_id = (
+        threads.touched_inbound(session, number.organization_id, contact.id, contact.lead_id, now)
+        if contact is not None else (None, None))
     segments = count_segments(sms.body)
     activity_id = new_id("acti")
     session.execute(_INSERT_ACTIVITY, {
         "id": activity_id, "organization_id": number.organization_id, "type": "sms", "direction": "inbound",
-        "status": "inbox", "lead_id": contact.lead_id, "contact_id": contact.id,
+        "status": "inbox", "lead_id": contact.lead_id if contact else None,
+        "contact_id": contact.id if contact else None,
         "user_id": assignee_id or number.user_id, "thread_id": thread_id, "activity_at": now, "channel": "webhook",
-        "local_phone": number.number, "remote_phone": from_, "text": sms.body, "attachments": sms.media,
+        "local_phone": number.number, "remote_phone": from_ or None, "text": sms.body, "attachments": sms.media,
         "provider_sid": sms.sid, "encoding": segments.encoding, "segments": segments.segments,
         "messaging_service_sid": sms.messaging_service_sid, "source": "External"})
     return activity_id, thread_id, assignee_id
@@ -205,3 +223,10 @@ def e164_or_raw(raw: str) -> str:
         return normalise(raw, None, field="From").e164
     except Invalid:
         return raw
+
+
+def is_sender_id(sender: str) -> bool:
+    """Whether a text's sender (as e164_or_raw gave it) is no phone number: an alphanumeric sender ID ("VERIFY",
+    "AcmeBank", which carriers deliver one-way notifications from) or nothing at all. Nobody can text it back, so it
+    is matched to no contact and made none, and its STOP opts nobody out."""
+    return not sender.strip() or any(c.isalpha() for c in sender)

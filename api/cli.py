@@ -189,3 +189,7 @@ def create_org(
         typer.echo(json.dumps(result))
     else:
         console.print(result)
+
+
+if __name__ == "__main__":  # `python -m api.cli ...`, as `cody ...`
+    app()

@@ -55,6 +55,14 @@ def test_create_org_json(tmp_path: Path) -> None:
         assert httpx.get(f"{base_url}/api/v1/me/", auth=("cody_wrong", ""), timeout=30).status_code == 401
 
 
+def test_python_dash_m_api_cli_is_the_cody_command(tmp_path: Path) -> None:
+    db_path = tmp_path / "cli.db"
+    result = subprocess.run([sys.executable, "-m", "api.cli", "migrate"], cwd=tmp_path, env=_env(db_path),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert db_path.exists() and db_path.stat().st_size > 0  # it did what `cody migrate` does, not nothing
+
+
 def test_create_org_refuses_a_bad_email(tmp_path: Path) -> None:
     result = subprocess.run([CODY, "admin", "create-org", "--name", "X", "--email", "[/nope]", "--json"],
                             cwd=tmp_path, env=_env(tmp_path / "cli.db"), capture_output=True, text=True, timeout=120, check=False)

@@ -191,5 +191,26 @@ def create_org(
         console.print(result)
 
 
+@admin.command("credit")
+def credit(
+    org: str = typer.Option(..., "--org", help="Workspace id (orga_...)"),
+    amount: str = typer.Option(..., help="Dollars to add, e.g. 25 or 25.50"),
+    reference: str = typer.Option(..., help="The payment it comes from (an invoice or payment id), kept in the ledger"),
+    reason: str = typer.Option("Payment", help="What the workspace's ledger shows"),
+) -> None:
+    """Add wallet credit a workspace paid for (with Twilio, admins can't add credit themselves)."""
+    from tools.problems import Invalid, NotFound
+    from tools.wallet import add_credit, money, parse_amount
+
+    upgrade(_settings().database_url)
+    try:
+        with transaction(_factory()) as session:
+            entry = add_credit(session, org, parse_amount(amount), reason.strip() or "Payment", reference=reference)
+            console.print(f"Added ${money(entry.amount)} to {escape(org)}: balance ${money(entry.balance_after)}.")
+    except (Invalid, NotFound) as exc:
+        console.print(f"[red]{escape(exc.message)}[/red]")
+        raise typer.Exit(2) from None
+
+
 if __name__ == "__main__":  # `python -m api.cli ...`, as `cody ...`
     app()

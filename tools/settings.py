@@ -58,6 +58,10 @@ class TelephonySettings(BaseSettings):
     number_grace_days: int = Field(7, ge=0)
     number_renewal_interval_seconds: float = Field(300.0, gt=0)
     number_releasing_timeout_seconds: int = Field(600, gt=0)
+    # Whether a workspace's admins may add wallet credit themselves (POST /wallet/credit/). With Twilio the wallet
+    # pays for real numbers, so credit comes with a payment, added by the operator (`cody admin credit`), unless
+    # this is set (a deployment whose workspaces all pay Twilio themselves). The sandbox line always allows it.
+    wallet_self_credit: bool = False
 
     @model_validator(mode="after")
     def _a_live_send_never_looks_stale(self) -> Self:
@@ -89,6 +93,11 @@ class TelephonySettings(BaseSettings):
     @property
     def uses_twilio(self) -> bool:
         return _given(self.twilio_account_sid) and _given(self.twilio_auth_token)
+
+    @property
+    def admins_add_credit(self) -> bool:
+        """Whether POST /wallet/credit/ may add credit with no payment behind it (wallet_self_credit)."""
+        return self.wallet_self_credit or not self.uses_twilio
 
     @property
     def carrier_is_twilio_cloud(self) -> bool:

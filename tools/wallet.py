@@ -130,8 +130,12 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal:
     return amount.quantize(CENT)
 
 
-def credit(session: Session, ctx: Ctx, value: Any, reason: str | None = None) -> WalletEntry:
-    """Add credit to the caller's workspace (admins, or members with `wallet_credit`)."""
+def credit(session: Session, ctx: Ctx, value: Any, reason: str | None = None, *, unpaid_allowed: bool) -> WalletEntry:
+    """Add credit to the caller's workspace (admins, or members with `wallet_credit`), where this server lets them add
+    it with no payment behind it (`TelephonySettings.admins_add_credit`)."""
+    if not unpaid_allowed:
+        raise Forbidden("Credit is added with a payment, by whoever runs this Cody (`cody admin credit`); this "
+                        "server takes no credit without one (WALLET_SELF_CREDIT).")
     if not ctx.can("wallet_credit"):
         raise Forbidden("You don't have permission to add wallet credit (wallet_credit).")
     amount = parse_amount(value)

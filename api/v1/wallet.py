@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentCtx, SessionDep
@@ -42,8 +42,9 @@ def get_wallet(session: SessionDep, ctx: CurrentCtx) -> dict:
 
 
 @router.post("/wallet/credit/", responses=FORBIDDEN)
-def credit(body: CreditIn, session: SessionDep, ctx: CurrentCtx) -> dict:
+def credit(body: CreditIn, request: Request, session: SessionDep, ctx: CurrentCtx) -> dict:
     """Add credit; answers the wallet as GET /wallet/ does, the new entry first in the ledger."""
-    wallet.credit(session, ctx, body.amount, body.reason)
+    wallet.credit(session, ctx, body.amount, body.reason,
+                  unpaid_allowed=request.app.state.runtime.messaging.settings.admins_add_credit)
     session.commit()
     return wallet_json(wallet.get_wallet(session, ctx))

@@ -273,9 +273,11 @@ def twilio() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 def twilio_api(db_url, factory, workspace: NewWorkspace, twilio) -> Iterator[httpx.Client]:
-    """The API of a Cody buying from Twilio, with a registered messaging service configured."""
+    """The API of a Cody buying from Twilio, with a registered messaging service configured; its admins add wallet
+    credit themselves (WALLET_SELF_CREDIT), as in a deployment whose workspaces pay Twilio themselves."""
     with live_cody(db_url, factory, twilio_account_sid=TWILIO_SID, twilio_auth_token="tok-" + "9" * 28,
-                   twilio_messaging_service_sid=SERVICE_SID) as live, _client(live, workspace.api_key) as client:
+                   twilio_messaging_service_sid=SERVICE_SID, wallet_self_credit=True) as live, \
+            _client(live, workspace.api_key) as client:
         yield client
 
 

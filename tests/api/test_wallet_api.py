@@ -1,6 +1,9 @@
 """The wallet over real HTTP: a new workspace starts at zero, admins add credit with a ledger row, amounts are
 checked, and a debit is atomic (it never spends the same dollars twice, even under concurrency)."""
 
+import json
+import os
+import subprocess
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -9,9 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from api.app import create_app
+from api.settings import ApiSettings
 from db.models import Organization, WalletEntry
 from db.session import transaction
-from tests.api.server import both_databases
+from tests.api.server import both_databases, running_server
+from tests.api.test_cli import CODY
+from tests.live import live_cody
 from tools import wallet
 from tools.workspaces import NewWorkspace, add_member, create_api_key, create_user
 
@@ -151,3 +158,41 @@ def test_concurrent_debits_never_overspend(factory, workspace):
         assert session.scalar(select(func.count()).select_from(WalletEntry)
                               .where(WalletEntry.organization_id == org, WalletEntry.amount < 0)) == 10
         assert session.get(Organization, org).wallet_balance == Decimal(0)
+
+
+def test_with_twilio_credit_comes_with_a_payment_not_from_an_admin(db_url, factory, workspace):
+    """With Twilio the wallet pays for real numbers: an admin can't add credit with no payment behind it, unless the
+    deployment says its workspaces may (WALLET_SELF_CREDIT). The sandbox line always lets them (the demo)."""
+    twilio = {"twilio_account_sid": "AC" + "3" * 32, "twilio_auth_token": "tok-" + "3" * 28}
+    with live_cody(db_url, factory, **twilio) as live, \
+            httpx.Client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+        refused = api.post(CREDIT, json={"amount": 10000})
+        assert refused.status_code == 403, refused.text
+        assert refused.json() == {"error": "Credit is added with a payment, by whoever runs this Cody (`cody admin "
+                                           "credit`); this server takes no credit without one (WALLET_SELF_CREDIT)."}
+        assert api.get(WALLET).json()["balance"] == "0.00"
+    with live_cody(db_url, factory, wallet_self_credit=True, **twilio) as live, \
+            httpx.Client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+        assert api.post(CREDIT, json={"amount": 10}).json()["balance"] == "10.00"
+
+
+def test_the_operator_adds_a_payment_with_cody_admin_credit(tmp_path):
+    db = tmp_path / "cli.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}"}
+    made = subprocess.run([CODY, "admin", "create-org", "--name", "Harbor", "--email", "h@harbor.test", "--json"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=True)
+    org = json.loads(made.stdout)
+    paid = subprocess.run([CODY, "admin", "credit", "--org", org["organization_id"], "--amount", "25.50",
+                           "--reference", "inv_1042"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert paid.returncode == 0, paid.stderr
+    assert f"Added $25.50 to {org['organization_id']}: balance $25.50." in paid.stderr
+    bad = subprocess.run([CODY, "admin", "credit", "--org", org["organization_id"], "--amount", "-5",
+                          "--reference", "x"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                         check=False)
+    assert bad.returncode == 2 and "The amount must be more than $0.00." in bad.stderr
+    with httpx.Client(timeout=30) as client, running_server(create_app(ApiSettings(database_url=env["DATABASE_URL"]))) \
+            as base_url:
+        ledger = client.get(f"{base_url}{WALLET}", auth=(org["api_key"], "")).json()
+    assert ledger["balance"] == "25.50"
+    assert [(e["amount"], e["reason"], e["reference"]) for e in ledger["ledger"]] == [("25.50", "Payment", "inv_1042")]

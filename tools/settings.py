@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Self
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -137,10 +138,12 @@ def configuration_error(exc: ValidationError) -> ConfigurationError:
 
 
 def unread_twilio_variables(environ: Mapping[str, str] | None = None) -> list[tuple[str, str | None]]:
-    """TWILIO_* variables in the environment that Cody does not read (misspelt?), each with its closest setting."""
+    """TWILIO_* variables in the environment, or in the `.env` file settings are read from, that Cody does not read
+    (misspelt?), each with its closest setting."""
     known = {f"TWILIO_{name.removeprefix('twilio_').upper()}" for name in TelephonySettings.model_fields
              if name.startswith("twilio_")}
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        environ = {**dotenv_values(TelephonySettings.model_config["env_file"]), **os.environ}
     unread = sorted(name for name in environ if name.upper().startswith("TWILIO_") and name.upper() not in known)
     return [(name, next(iter(difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.75)), None))
             for name in unread]

@@ -60,6 +60,14 @@ def test_an_account_sid_with_a_misspelt_token_stops_cody(tmp_path, command):
     assert "TWILIO_AUTHTOKEN is set, but Cody reads no such setting (did you mean TWILIO_AUTH_TOKEN?)" in message
 
 
+def test_a_misspelt_token_in_the_env_file_is_named_too(tmp_path):
+    (tmp_path / ".env").write_text(f"TWILIO_ACCOUNT_SID={SID}\nTWILIO_AUTHTOKEN={TOKEN}\n")
+    message = refused(cody(tmp_path, "worker", "--once"), tmp_path)
+    assert "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not." in message
+    assert "TWILIO_AUTHTOKEN is set, but Cody reads no such setting (did you mean TWILIO_AUTH_TOKEN?)" in message
+    assert TOKEN not in message
+
+
 @pytest.mark.parametrize(("env", "says"), [
     ({"TWILIO_AUTH_TOKEN": TOKEN}, "TWILIO_AUTH_TOKEN is set but TWILIO_ACCOUNT_SID is not. Set TWILIO_ACCOUNT_SID"),
     ({"TWILIO_MESSAGING_SERVICE_SID": SERVICE},

@@ -4,6 +4,7 @@ import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 
 _SECRET_PATTERNS = [
     re.compile(r"cody_[A-Za-z0-9_\-]{20,}"),
@@ -19,10 +20,15 @@ def redact(text: str) -> str:
     return _SECRET_PATTERNS[2].sub(lambda m: f"{m.group(1)} ***", text)
 
 
+def utc_time(record: logging.LogRecord) -> str:
+    """When the record was made, in UTC with its zone and milliseconds: lines from machines in other zones sort."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": utc_time(record),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
@@ -48,7 +54,10 @@ class PlainFormatter(logging.Formatter):
     """`LOG_JSON=false`: one readable line per record (tracebacks follow), secrets masked in all of it."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_time(record)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact(super().format(record))

@@ -138,6 +138,7 @@ def test_a_twilio_worker_logs_its_carrier_and_never_the_token(tmp_path):
     logs, said = result.stderr.split("Sent 0 due message(s).")
     assert said.strip() == ""
     entries = json_lines(logs)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:]{8}\.\d{3}\+00:00", e["ts"]) for e in entries)  # UTC, zoned
     assert {"level": "INFO", "logger": "cody.runtime",
             "msg": f"Telephony: Twilio, account AC...4444 at https://api.twilio.com, messaging service {SERVICE}; "
                    "webhooks and status callbacks at https://cody.example.com"} in [
@@ -151,7 +152,7 @@ def test_a_sandbox_worker_says_so_in_plain_lines_when_log_json_is_false(tmp_path
     upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
     result = cody(tmp_path, "worker", "--once", LOG_JSON="false")
     assert result.returncode == 0, result.stderr
-    assert re.search(r"^\d{4}-\d\d-\d\dT[\d:]{8} INFO cody\.runtime Telephony: the sandbox line \(no Twilio "
+    assert re.search(r"^\d{4}-\d\d-\d\dT[\d:]{8}\.\d{3}\+00:00 INFO cody\.runtime Telephony: the sandbox line \(no Twilio "
                      r"credentials\): no text or call reaches a carrier; its callbacks go to http://127\.0\.0\.1:8000$",
                      result.stderr, re.MULTILINE), result.stderr
 

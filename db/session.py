@@ -98,6 +98,13 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    dbapi_conn.create_function("lower_unicode", 1, _lower_unicode, deterministic=True)
+
+
+def _lower_unicode(text: str | None) -> str | None:
+    """SQLite's lower() and LIKE fold ASCII letters only; this folds "Ä" to "ä" as PostgreSQL's lower() does, so a
+    search (tools/crm.py, `folded`) answers the same on both databases."""
+    return text.lower() if isinstance(text, str) else text
 
 
 def _postgres_planner_costs(dbapi_conn, _record) -> None:

@@ -1,5 +1,6 @@
 """Phone numbers through phonenumbers: parse, normalise to E.164, format, find the region."""
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -60,3 +61,22 @@ def region_of(e164: str | None) -> str | None:
         return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
     except NumberParseException:
         return None
+
+
+_PHONE_SHAPED = re.compile(r"[\d\s+().\-/]+")
+MIN_SEARCH_DIGITS = 3  # fewer would match nearly every number
+
+
+def search_digits(text: str) -> str | None:
+    """The digits to look for in stored E.164 numbers when a search is a phone number or part of one ("+1 (415)
+    555-1003", "4155551003", "555-1003"); None when it is not (letters, or under MIN_SEARCH_DIGITS digits). A leading
+    international prefix (00) or, before a whole national number, trunk 0 is dropped: "020 7946 0018" finds
+    +442079460018."""
+    if not _PHONE_SHAPED.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0") and len(digits) >= 8:
+        digits = digits[1:]
+    return digits if len(digits) >= MIN_SEARCH_DIGITS else None

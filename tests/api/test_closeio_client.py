@@ -8,6 +8,7 @@ import pytest
 
 from db.models import PhoneNumber
 from db.session import transaction
+from tests.api.server import both_databases
 
 
 @pytest.fixture
@@ -98,3 +99,29 @@ def test_the_close_client_sets_and_clears_fields_as_close_documents(close):
         "custom.cf_role.add"}
     assert close.get(f"contact/{contact['id']}", params={"_fields": "custom.cf_role"}) == {
         "custom.cf_role": "Influencer"}
+
+
+@both_databases
+def test_the_close_client_finds_a_caller_moves_a_contact_and_is_told_what_it_may_not_do(close):
+    """The lookups a phone-line integration makes with `query` (a caller's number as it arrived, a name, an email),
+    a contact moved with lead_id, and the 400s that name the field."""
+    acme = close.post("lead", {"name": "Acme Corp", "url": "https://acme.example.com", "contacts": [
+        {"name": "John Park", "phones": [{"phone": "(212) 555-0123", "type": "mobile"}],
+         "emails": [{"email": "john@acme.example"}]}]})
+    parkers = close.post("lead", {"name": "The Parkers"})
+    for query in ("+12125550123", "212-555-0123", "John", "JOHN@ACME"):
+        assert [lead["id"] for lead in close.get("lead", params={"query": query})["data"]] == [acme["id"]], query
+    john = close.get("contact", params={"query": "2125550123"})["data"]
+    assert [c["name"] for c in john] == ["John Park"]
+
+    moved = close.put(f"contact/{john[0]['id']}", {"lead_id": parkers["id"]})
+    assert moved["lead_id"] == parkers["id"]
+    assert [lead["id"] for lead in close.get("lead", params={"query": "John"})["data"]] == [parkers["id"]]
+
+    assert set(field_errors(lambda: close.put(f"lead/{acme['id']}", {"url": "acme dot com"}))) == {"url"}
+    assert set(field_errors(lambda: close.put(f"contact/{john[0]['id']}", {"lead_id": "lead_nope"}))) == {"lead_id"}
+    assert set(field_errors(lambda: close.put(f"lead/{acme['id']}", {"custom.cf_notes": {"deep": 1}}))) == {
+        "custom.cf_notes"}
+    assert set(field_errors(lambda: close.get("lead", params={"query": "John\x00"}))) == {"query"}
+    assert set(field_errors(lambda: close.post("contact", {"name": "Desk", "phones": [
+        {"phone": "+1 212 555 0100 ext 7"}]}))) == {"phones.0.phone"}

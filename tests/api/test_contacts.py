@@ -329,3 +329,154 @@ def test_unknown_contact_id_is_404_json(api: httpx.Client) -> None:
     response = api.get("/api/v1/contact/cont_doesnotexist/")
     assert response.status_code == 404
     assert set(response.json()) == {"error"}
+
+
+# -- phones and emails ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("phone", ["+1 415 555 0188 ext 12", "(415) 555-0188 x12", "+14155550188;ext=12"])
+def test_a_phone_with_an_extension_is_a_400_naming_it(api: httpx.Client, factory, phone: str) -> None:
+    """Cody keeps numbers without extensions (every text, call and inbound match compares the number alone), so an
+    extension is refused rather than silently dropped; nothing is stored or changed."""
+    before = _counts(factory)
+    for path, body, field in (
+        ("/api/v1/contact/", {"name": "Desk", "phones": [{"phone": "+14155550100"}, {"phone": phone}]},
+         "phones.1.phone"),
+        ("/api/v1/lead/", {"name": "Acme", "contacts": [{"name": "Desk", "phones": [{"phone": phone}]}]},
+         "contacts.0.phones.0.phone"),
+    ):
+        response = api.post(path, json=body)
+        assert response.status_code == 400, response.text
+        errors = response.json()["field-errors"]
+        assert set(errors) == {field}
+        assert "extension (12)" in errors[field] and phone in errors[field]
+    assert _counts(factory) == before
+
+    cid = _create(api, SARAH)["id"]
+    response = api.put(f"/api/v1/contact/{cid}/", json={"phones": [{"phone": phone, "type": "office"}]})
+    assert response.status_code == 400
+    assert set(response.json()["field-errors"]) == {"phones.0.phone"}
+    assert _stored_phones(factory, cid) == [("+14155550132", "mobile")]
+
+
+def test_the_same_phone_or_email_twice_is_kept_once(api: httpx.Client, factory) -> None:
+    body = _create(api, {"name": "Sarah Lee", "phones": [
+        {"phone": "+14155550188", "type": "mobile"}, {"phone": "(415) 555-0188", "type": "office"},
+        {"phone": "+1 212 555 0123", "type": "home"}, {"phone": "415.555.0188", "type": "home"},
+    ], "emails": [
+        {"email": "Sarah.Lee@Example.com", "type": "office"}, {"email": "sarah.lee@example.com ", "type": "home"},
+        {"email": "sarah@home.example", "type": "home"},
+    ]})
+    assert [(p["phone"], p["type"]) for p in body["phones"]] == [("+14155550188", "mobile"), ("+12125550123", "home")]
+    assert [(e["email"], e["type"]) for e in body["emails"]] == [("Sarah.Lee@Example.com", "office"),
+                                                                 ("sarah@home.example", "home")]
+    assert _stored_phones(factory, body["id"]) == [("+14155550188", "mobile"), ("+12125550123", "home")]
+    with factory() as session:
+        stored = session.scalars(select(ContactEmail).where(ContactEmail.contact_id == body["id"])
+                                 .order_by(ContactEmail.position)).all()
+        assert [(e.email, e.position) for e in stored] == [("Sarah.Lee@Example.com", 0), ("sarah@home.example", 1)]
+
+    response = api.put(f"/api/v1/contact/{body['id']}/", json={"phones": [
+        {"phone": "(212) 555-0123", "type": "office"}, {"phone": "+12125550123", "type": "mobile"}]})
+    assert response.status_code == 200, response.text
+    assert [(p["phone"], p["type"]) for p in response.json()["phones"]] == [("+12125550123", "office")]
+    assert _stored_phones(factory, body["id"]) == [("+12125550123", "office")]
+
+
+# -- moving a contact to another lead ---------------------------------------------------------------------------------
+
+
+def test_a_contact_moves_to_another_lead_and_its_history_stays(api: httpx.Client, factory) -> None:
+    """PUT lead_id moves the contact, its thread and its texts not yet gone out; the texts it had stay on the old
+    lead as that lead's history (as in Close), and the ones after the move are filed on the new lead."""
+    sarah = _create(api, SARAH)
+    old_lead = sarah["lead_id"]
+    logged = api.post("/api/v1/activity/sms/", json={"status": "inbox", "contact_id": sarah["id"],
+                                                     "text": "Is the house still for sale?"})
+    assert logged.status_code == 200, logged.text
+    draft = api.post("/api/v1/activity/sms/", json={"status": "draft", "contact_id": sarah["id"],
+                                                    "text": "Sending the offer tonight"})
+    assert draft.status_code == 200, draft.text
+    acme = api.post("/api/v1/lead/", json={"name": "Acme Corp"}).json()
+
+    moved = api.put(f"/api/v1/contact/{sarah['id']}/", json={"lead_id": acme["id"], "title": "Buyer's agent"})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["lead_id"], moved.json()["title"]) == (acme["id"], "Buyer's agent")
+    assert [c["id"] for c in api.get(f"/api/v1/lead/{acme['id']}/").json()["contacts"]] == [sarah["id"]]
+    assert api.get(f"/api/v1/lead/{old_lead}/").json()["contacts"] == []
+    assert [lead["id"] for lead in api.get("/api/v1/lead/", params={"query": "Sarah"}).json()["data"]] == [
+        old_lead, acme["id"]]  # the old lead keeps its name; the new one has her as a contact
+    thread = api.get("/api/v1/thread/", params={"contact_id": sarah["id"]}).json()["data"]
+    assert [t["lead_id"] for t in thread] == [acme["id"]]
+    assert api.get(f"/api/v1/activity/sms/{logged.json()['id']}/").json()["lead_id"] == old_lead
+    # A text not yet gone out goes with her, so it can still be edited and sent.
+    edited = api.put(f"/api/v1/activity/sms/{draft.json()['id']}/", json={"text": "Sending the offer at 8"})
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["lead_id"], edited.json()["text"]) == (acme["id"], "Sending the offer at 8")
+
+    later = api.post("/api/v1/activity/sms/", json={"status": "inbox", "contact_id": sarah["id"], "text": "Hello?"})
+    assert later.status_code == 200, later.text
+    assert later.json()["lead_id"] == acme["id"]
+    with factory() as session:
+        assert session.get(Contact, sarah["id"]).lead_id == acme["id"]
+
+
+def test_a_contact_moves_only_to_a_lead_of_its_workspace(api: httpx.Client, other_api: httpx.Client, factory) -> None:
+    sarah = _create(api, SARAH)
+    theirs = other_api.post("/api/v1/lead/", json={"name": "Their lead"}).json()
+    for lead_id, message in ((theirs["id"], "Lead not found."), ("lead_nope", "Lead not found."),
+                             (None, "A contact belongs to a lead: give the id of the lead to move it to."),
+                             ("", "A contact belongs to a lead: give the id of the lead to move it to.")):
+        response = api.put(f"/api/v1/contact/{sarah['id']}/", json={"lead_id": lead_id, "name": "Renamed"})
+        assert response.status_code == 400, response.text
+        assert response.json()["field-errors"] == {"lead_id": message}
+        with factory() as session:
+            row = session.get(Contact, sarah["id"])
+            assert (row.lead_id, row.name) == (sarah["lead_id"], "Sarah Lee")
+    assert other_api.get(f"/api/v1/lead/{theirs['id']}/").json()["contacts"] == []
+    # Its own lead again is no move.
+    response = api.put(f"/api/v1/contact/{sarah['id']}/", json={"lead_id": sarah["lead_id"]})
+    assert (response.status_code, response.json()["lead_id"]) == (200, sarah["lead_id"])
+
+
+# -- what a PUT takes -----------------------------------------------------------------------------------------------
+
+
+def test_a_read_lead_or_contact_sent_back_whole_is_accepted(api: httpx.Client, factory) -> None:
+    """Close ignores fields it does not take (its schemas read only the fields they declare), so a client may send
+    back the record it read, read-only fields and all, with one field changed; Cody does the same."""
+    lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "url": "https://acme.example.com",
+                                           "contacts": [SARAH]}).json()
+    response = api.put(f"/api/v1/lead/{lead['id']}/", json=lead | {"description": "HQ move", "nmae": "typo"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["description"]) == ("Acme Corp", "HQ move")
+    contact = lead["contacts"][0]
+    response = api.put(f"/api/v1/contact/{contact['id']}/", json=contact | {"title": "Seller"})
+    assert response.status_code == 200, response.text
+    assert response.json() | {"date_updated": None} == contact | {"title": "Seller", "date_updated": None}
+    with factory() as session:
+        assert session.get(Lead, lead["id"]).name == "Acme Corp"
+
+
+@pytest.mark.parametrize("url", ["not a url", "acme.example.com", "ftp://acme.example.com", "javascript:alert(1)",
+                                 "http://", "https://acme example.com", "https://[::1", "https://acme.example.com/a\nb"])
+def test_a_lead_url_is_a_web_address(api: httpx.Client, factory, url: str) -> None:
+    before = _counts(factory)
+    response = api.post("/api/v1/lead/", json={"name": "Acme Corp", "url": url})
+    assert response.status_code == 400, response.text
+    assert response.json()["field-errors"] == {
+        "url": "url must be a web address beginning with http:// or https://, such as https://acme.example.com."}
+    assert _counts(factory) == before
+
+    lead = api.post("/api/v1/lead/", json={"name": "Acme Corp", "url": "https://acme.example.com/about?x=1"}).json()
+    assert lead["url"] == "https://acme.example.com/about?x=1"
+    response = api.put(f"/api/v1/lead/{lead['id']}/", json={"url": url, "name": "Renamed"})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["field-errors"]) == {"url"}
+    with factory() as session:
+        row = session.get(Lead, lead["id"])
+        assert (row.url, row.name) == ("https://acme.example.com/about?x=1", "Acme Corp")
+    for blank in ("", "  "):
+        assert api.put(f"/api/v1/lead/{lead['id']}/", json={"url": blank}).json()["url"] is None
+    assert api.put(f"/api/v1/lead/{lead['id']}/", json={"url": " HTTP://Acme.example.com "}).json()["url"] == \
+        "HTTP://Acme.example.com"

@@ -199,3 +199,93 @@ def test_another_workspace_cannot_set_custom_fields(
     response = other_api.put(f"{path}{created['id']}/", json={f"custom.{BUDGET}": "1"})
     assert response.status_code == 404
     assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k"}
+
+
+# -- limits: Close's custom field types hold one value or a list of them, and a record's fields stay small --------
+
+LONG_ID = "cf_" + "x" * 98  # 101 characters
+MAX_TEXT = "y" * 10_000
+
+
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        (f"custom.{LONG_ID}", "x", "at most 100 characters; this one has 101"),
+        (f"custom.{LONG_ID}.add", "x", "at most 100 characters"),
+        (f"custom.{BUDGET}", MAX_TEXT + "y", "at most 10,000 characters"),
+        (f"custom.{AREAS}", ["z" * 5_000, "z" * 5_000], "at most 10,000 characters (a list counted as its JSON text)"),
+        (f"custom.{BUDGET}", {"nested": {"deep": 1}}, "not an object"),
+        (f"custom.{AREAS}", ["Midtown", {"area": "Uptown"}], "not lists, objects or nulls"),
+        (f"custom.{AREAS}", [["Midtown"]], "not lists, objects or nulls"),
+        (f"custom.{AREAS}", ["Midtown", None], "not lists, objects or nulls"),
+        (f"custom.{AREAS}.add", {"area": "Uptown"}, "Add one value"),
+        (f"custom.{AREAS}.remove", ["Midtown"], "Remove one value"),
+    ],
+)
+def test_a_custom_value_too_long_or_nested_is_a_400_naming_its_key(api: httpx.Client, factory, resource, key: str,
+                                                                     value, reason: str) -> None:
+    path, model = resource
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
+    response = api.put(f"{path}{created['id']}/", json={"name": "Renamed", key: value})
+    assert response.status_code == 400, response.text
+    errors = response.json()["field-errors"]
+    assert set(errors) == {key}
+    assert reason in errors[key]
+    assert _stored_custom(factory, model, created["id"]) == {AREAS: ["Midtown"]}
+    assert _ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
+
+    refused = api.post(path, json={"name": "Acme", key: value})
+    assert refused.status_code == 400, refused.text
+    assert set(refused.json()["field-errors"]) == {key}
+    with factory() as session:
+        assert len(session.scalars(select(model)).all()) == 1
+
+
+def test_the_longest_id_and_value_are_kept(api: httpx.Client, factory, resource) -> None:
+    path, model = resource
+    longest_id = LONG_ID[:100]
+    created = _ok(api.post(path, json={"name": "Acme", f"custom.{longest_id}": MAX_TEXT, f"custom.{AREAS}": [
+        "Midtown", 3, 2.5, True], f"custom.{ROLE}": 12}))
+    assert created["custom"] == {longest_id: MAX_TEXT, AREAS: ["Midtown", 3, 2.5, True], ROLE: 12}
+    assert _stored_custom(factory, model, created["id"]) == created["custom"]
+
+
+def test_a_custom_dict_is_held_to_the_same_limits(api: httpx.Client, factory) -> None:
+    """The deprecated `custom` dict, on its own or nested in a lead's contact, names a bad field as custom.FIELD_ID."""
+    response = api.post("/api/v1/lead/", json={"name": "Acme", "custom": {BUDGET: {"nested": 1}}, "contacts": [
+        {"name": "Mary", "custom": {LONG_ID: "x", ROLE: ["Buyer", ["Seller"]]}}]})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["field-errors"]) == {
+        f"custom.{BUDGET}", f"contacts.0.custom.{LONG_ID}", f"contacts.0.custom.{ROLE}"}
+    with factory() as session:
+        assert session.scalars(select(Lead)).all() == []
+
+    contact = _ok(api.post("/api/v1/contact/", json={"name": "Ann"}))
+    response = api.put(f"/api/v1/contact/{contact['id']}/", json={"custom": {BUDGET: MAX_TEXT + "y"}})
+    assert response.status_code == 400, response.text
+    assert set(response.json()["field-errors"]) == {f"custom.{BUDGET}"}
+    assert _stored_custom(factory, Contact, contact["id"]) == {}
+
+
+def test_a_record_holds_at_most_200_custom_fields(api: httpx.Client, factory, resource) -> None:
+    path, model = resource
+    many = {f"custom.cf_{i:03d}": i for i in range(200)}
+    created = _ok(api.post(path, json={"name": "Acme", **many}))
+    url = f"{path}{created['id']}/"
+    assert len(created["custom"]) == 200
+
+    response = api.put(url, json={"custom.cf_200": "one too many", "custom.cf_000": "changed"})
+    assert response.status_code == 400, response.text
+    errors = response.json()["field-errors"]
+    assert set(errors) == {"custom.cf_200"}
+    assert "at most 200 custom fields" in errors["custom.cf_200"]
+    assert _stored_custom(factory, model, created["id"])["cf_000"] == 0
+
+    # Changing a field it has, or removing one to make room, is fine.
+    swapped = _ok(api.put(url, json={"custom.cf_000": "changed", "custom.cf_001": None, "custom.cf_200": "new"}))
+    assert len(swapped["custom"]) == 200
+    assert (swapped["custom"]["cf_000"], swapped["custom"]["cf_200"]) == ("changed", "new")
+
+    refused = api.post(path, json={"name": "Too many", "custom": {f"cf_{i:03d}": i for i in range(201)}})
+    assert refused.status_code == 400, refused.text
+    assert set(refused.json()["field-errors"]) == {"custom.cf_200"}

@@ -28,6 +28,8 @@ REFUSALS = {
     ("post", CONFIRM): {"403", "409"},
     ("patch", "/api/chat/drafts/{draft_id}"): {"403", "409"},
     ("post", "/api/chat/drafts/{draft_id}/cancel"): {"403", "409"},
+    ("delete", "/api/v1/lead/{lead_id}/"): {"403"},
+    ("delete", "/api/v1/contact/{contact_id}/"): {"403"},
 }
 
 

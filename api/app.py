@@ -10,7 +10,7 @@ from api import chat, errors, limits, ratelimit, sandbox, slack, voice, web
 from api.logs import configure_logging
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
-from api.v1 import calls, crm, inbox, me, numbers, sms, sms_templates, wallet
+from api.v1 import activities, calls, crm, inbox, me, numbers, sms, sms_templates, wallet
 from api.webhooks import twilio_sms, twilio_voice
 from assistant.service import Assistant
 from assistant.settings import assistant_settings
@@ -52,7 +52,7 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(me.router)
     v1.include_router(crm.router)
-    for module in (sms, sms_templates, numbers, wallet, inbox, calls):
+    for module in (sms, sms_templates, numbers, wallet, inbox, calls, activities):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(twilio_sms.router)

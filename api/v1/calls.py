@@ -27,8 +27,8 @@ router = APIRouter(tags=["calls"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
-def _shape(request: Request, session, ctx: Ctx):
-    """call_json with the caller's names and whether transcripts can be made here."""
+def call_shaper(request: Request, session, ctx: Ctx):
+    """call_json with the caller's names and whether transcripts can be made here (also for GET /activity/)."""
     names = {user.id: user.display_name for user in members(session, ctx.organization_id)}
     enabled = bool(session.scalar(select(Organization.transcription_enabled)
                                   .where(Organization.id == ctx.organization_id)))
@@ -52,7 +52,7 @@ def dial(body: CallIn, request: Request, session: SessionDep, ctx: CurrentCtx,
     if idempotency_key:
         ctx = dataclasses.replace(ctx, idempotency_key=idempotency_key)
     activity = request.app.state.runtime.messaging.dial(session, ctx, body.call_request())
-    return _shape(request, session, ctx)(activity)
+    return call_shaper(request, session, ctx)(activity)
 
 
 @router.get("/activity/call/")
@@ -70,11 +70,11 @@ def list_calls(
         date_created=dates.date_created, activity_at=dates.activity_at,
     )
     result = calls.list_calls(session, ctx, page, filters)
-    shape = _shape(request, session, ctx)
+    shape = call_shaper(request, session, ctx)
     return page_json([select_fields(shape(x), fields) for x in result.items], result.has_more)
 
 
 @router.get("/activity/call/{activity_id}/")
 def get_call(activity_id: str, request: Request, session: SessionDep, ctx: CurrentCtx,
              fields: FieldsQuery = None) -> dict:
-    return select_fields(_shape(request, session, ctx)(calls.get_call(session, ctx, activity_id)), fields)
+    return select_fields(call_shaper(request, session, ctx)(calls.get_call(session, ctx, activity_id)), fields)

@@ -24,7 +24,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from db.models import Activity, Contact, ContactEmail, ContactPhone, Lead, Thread
 from tools.context import Ctx
-from tools.messaging.holds import hold_sends_to_contact
+from tools.messaging.holds import hold_sends_to_contact, move_unsent_with_contact
 from tools.messaging.lifecycle import CANCELLABLE
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise, search_digits
@@ -473,10 +473,7 @@ def _move(session: Session, ctx: Ctx, contact: Contact, lead: Lead) -> None:
     contact.lead = lead
     session.execute(update(Thread).where(Thread.organization_id == ctx.organization_id,
                                          Thread.contact_id == contact.id).values(lead_id=lead.id))
-    session.execute(update(Activity).where(Activity.organization_id == ctx.organization_id,
-                                           Activity.contact_id == contact.id, Activity.type == "sms",
-                                           Activity.status.in_(("draft", *CANCELLABLE)))
-                    .values(lead_id=lead.id).execution_options(synchronize_session=False))
+    move_unsent_with_contact(session, ctx, contact.id, lead.id)
 
 
 def delete_contact(session: Session, ctx: Ctx, contact_id: str) -> None:

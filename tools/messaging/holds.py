@@ -1,5 +1,5 @@
-"""Sends held back after all: texts waiting to go out to a contact being deleted, or from a number being released,
-return to draft."""
+"""Texts not yet gone out, when their contact or number changes: those to a contact being deleted, or from a number
+being released, return to draft; those of a contact moving to another lead go with it."""
 
 from sqlalchemy import ColumnElement, and_, update
 from sqlalchemy.orm import Session
@@ -42,5 +42,17 @@ def _hold(session: Session, ctx: Ctx, which: ColumnElement[bool]) -> int:
         update(Activity).where(Activity.organization_id == ctx.organization_id, which, Activity.type == "sms", waiting())
         .values(**BACK_TO_DRAFT, date_updated=utcnow())
         .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def move_unsent_with_contact(session: Session, ctx: Ctx, contact_id: str, lead_id: str) -> int:
+    """The contact's texts not yet gone out (drafts, scheduled, in the outbox) go to the lead it moves to, where a send
+    would otherwise be refused as filed on a lead the contact left; returns how many. Texts that went out stay on their
+    lead, as its history."""
+    result = session.execute(
+        update(Activity).where(Activity.organization_id == ctx.organization_id, Activity.contact_id == contact_id,
+                               Activity.type == "sms", Activity.status.in_(("draft", *CANCELLABLE)))
+        .values(lead_id=lead_id).execution_options(synchronize_session=False)
     )
     return result.rowcount

@@ -1,14 +1,15 @@
 """A workspace's activities of every kind in one timeline (Close's GET /activity/): texts and calls.
 
 The kinds' own lists (GET /activity/sms/, /activity/call/) narrow by their own fields too; what every list shares
-(ids, lead, contact, user, the two date fields) is `narrowed`.
+(ids, lead, contact, user, the two date fields: `SharedFilter`) is `narrowed`, and every list refuses a filter value it
+can't hold (`refuse_unknown_choices`).
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from db.models import Activity
 from tools.context import Ctx
@@ -26,23 +27,39 @@ ORDERS = {
 
 
 @dataclass(frozen=True)
-class ActivityFilter:
-    """What a list of activities is narrowed to; empty tuples mean no filter."""
+class SharedFilter:
+    """What every list of activities can be narrowed to; empty tuples mean no filter."""
 
     ids: tuple[str, ...] = ()
     lead_ids: tuple[str, ...] = ()
     contact_ids: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
-    types: tuple[str, ...] = ()  # Close's names: SMS, Call
     date_created: tuple[tuple[str, datetime], ...] = ()  # (op, when) with op one of gt, gte, lt, lte
     activity_at: tuple[tuple[str, datetime], ...] = ()
+
+
+@dataclass(frozen=True)
+class ActivityFilter(SharedFilter):
+    """The timeline's filters: the shared ones, the kinds, and the order."""
+
+    types: tuple[str, ...] = ()  # Close's names: SMS, Call
     order_by: str = "-date_created"
 
 
-def narrowed(stmt: Select, filters: ActivityFilter) -> Select:
-    """The statement narrowed by the filters every activity list shares."""
+def refuse_unknown_choices(*filters: tuple[str, tuple[str, ...], tuple[str, ...]]) -> None:
+    """Invalid naming each list filter (name, values asked, values allowed) that asks for a value it can't have:
+    a typo would otherwise match nothing and look like an empty list."""
+    problems = [Problem("invalid_choice", name, f"Not a valid choice; use {', '.join(allowed)}.")
+                for name, values, allowed in filters if any(v not in allowed for v in values)]
+    if problems:
+        raise Invalid(problems)
+
+
+def narrowed(stmt: Select, filters: SharedFilter,
+             *own: tuple[InstrumentedAttribute[str], tuple[str, ...]]) -> Select:
+    """The statement narrowed by the filters every activity list shares, and by a kind's `own` (column, values)."""
     for column, values in ((Activity.id, filters.ids), (Activity.lead_id, filters.lead_ids),
-                           (Activity.contact_id, filters.contact_ids), (Activity.user_id, filters.user_ids)):
+                           (Activity.contact_id, filters.contact_ids), (Activity.user_id, filters.user_ids), *own):
         if values:
             stmt = stmt.where(column.in_(values))
     for moment, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):

@@ -1,10 +1,12 @@
 """Query parameters every list endpoint shares."""
 
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import AfterValidator, BeforeValidator
 
 from tools.moments import Moment
 from tools.paging import DEFAULT_LIMIT, PageRequest
@@ -36,19 +38,38 @@ class DateRanges:
     activity_at: Ranges
 
 
+def _date_alone(value: object) -> object:
+    """A date with no time ("2026-12-07") is that day's start in UTC, as Close reads it; anything else as given."""
+    if isinstance(value, str) and len(value) == 10:
+        with suppress(ValueError):
+            return datetime.combine(date.fromisoformat(value), time(), UTC)
+    return value
+
+
+def _zoned(value: datetime) -> datetime:
+    """A time of day needs its zone, as in a request body: "06:05" is a different instant in every workspace."""
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (e.g. 2026-12-07T06:05:00Z or +00:00), or give a date alone")
+    return value
+
+
+# A list filter's instant: a date alone, or a date and time with its zone.
+FilterMoment = Annotated[Moment, BeforeValidator(_date_alone), AfterValidator(_zoned)]
+
+
 def _ranges(**bounds: datetime | None) -> Ranges:
     return tuple((op, when) for op, when in bounds.items() if when is not None)
 
 
 def date_ranges(
-    date_created_gt: Annotated[Moment | None, Query(alias="date_created__gt")] = None,
-    date_created_gte: Annotated[Moment | None, Query(alias="date_created__gte")] = None,
-    date_created_lt: Annotated[Moment | None, Query(alias="date_created__lt")] = None,
-    date_created_lte: Annotated[Moment | None, Query(alias="date_created__lte")] = None,
-    activity_at_gt: Annotated[Moment | None, Query(alias="activity_at__gt")] = None,
-    activity_at_gte: Annotated[Moment | None, Query(alias="activity_at__gte")] = None,
-    activity_at_lt: Annotated[Moment | None, Query(alias="activity_at__lt")] = None,
-    activity_at_lte: Annotated[Moment | None, Query(alias="activity_at__lte")] = None,
+    date_created_gt: Annotated[FilterMoment | None, Query(alias="date_created__gt")] = None,
+    date_created_gte: Annotated[FilterMoment | None, Query(alias="date_created__gte")] = None,
+    date_created_lt: Annotated[FilterMoment | None, Query(alias="date_created__lt")] = None,
+    date_created_lte: Annotated[FilterMoment | None, Query(alias="date_created__lte")] = None,
+    activity_at_gt: Annotated[FilterMoment | None, Query(alias="activity_at__gt")] = None,
+    activity_at_gte: Annotated[FilterMoment | None, Query(alias="activity_at__gte")] = None,
+    activity_at_lt: Annotated[FilterMoment | None, Query(alias="activity_at__lt")] = None,
+    activity_at_lte: Annotated[FilterMoment | None, Query(alias="activity_at__lte")] = None,
 ) -> DateRanges:
     return DateRanges(
         date_created=_ranges(gt=date_created_gt, gte=date_created_gte, lt=date_created_lt, lte=date_created_lte),

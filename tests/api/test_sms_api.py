@@ -190,9 +190,6 @@ def test_logged_inbox_and_sent_need_no_business_line(client, contacts, runtime, 
     assert datetime.fromisoformat(sent["activity_at"]) == datetime(2024, 5, 1, 15, 30, tzinfo=UTC)
     assert datetime.fromisoformat(sent["date_sent"]) == datetime(2024, 5, 1, 15, 30, tzinfo=UTC)
 
-    outbound_log = _post(client, {"status": "inbox", "direction": "outbound", "remote_phone": "+16045550188",
-                                  "text": "x"})
-    assert outbound_log["direction"] == "outbound"
     assert _sent_count(runtime) == 0
 
 
@@ -257,8 +254,8 @@ def test_a_send_with_a_lead_not_in_the_workspace_or_not_the_contacts_is_refused(
     for status in ("outbox", "draft", "scheduled"):
         for lead_id, contact_id, reason in ((theirs, None, "not found"), ("lead_nope", sarah.id, "not found"),
                                             (smiths, sarah.id, "another lead")):
-            response = client.post(SMS, json={"status": status, "lead_id": lead_id, "contact_id": contact_id,
-                                              "remote_phone": "+14155550150", "text": "Hi",
+            to = {"contact_id": contact_id} if contact_id else {"remote_phone": "+14155550150"}
+            response = client.post(SMS, json={"status": status, "lead_id": lead_id, **to, "text": "Hi",
                                               "date_scheduled": _future()})
             errors = _field_errors(response)
             assert set(errors) == {"lead_id"}, (status, errors)
@@ -334,6 +331,154 @@ def test_a_sent_or_logged_text_stays_on_its_lead(client, contacts, runtime) -> N
         assert echo.status_code == 200, echo.text
         assert client.get(url).json()["lead_id"] == sms["lead_id"]
     assert (sent["lead_id"], logged["lead_id"]) == (sarah.lead_id, None)
+
+
+# -- a draft sent to someone else: its words, and a number that must be the contact's ---------------------------
+
+
+def _new_template(client: httpx.Client, text: str) -> str:
+    response = client.post("/api/v1/sms_template/", json={"name": "Thanks", "text": text})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _put(client: httpx.Client, sms_id: str, body: dict) -> dict:
+    response = client.put(f"{SMS}{sms_id}/", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_a_template_draft_sent_to_someone_else_is_written_again_for_them(client, contacts, runtime) -> None:
+    """The row keeps template_id, so its words are the template's for the contact it had: a new contact (or a number
+    that is someone else's, or no one's) gets the template rendered again, never the old contact's greeting."""
+    sarah, john, mary = contacts["Sarah Lee"], contacts["John Park"], contacts["Mary Smith"]
+    thanks = _new_template(client, "Thanks {{ contact.first_name }}, talk soon!")
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": thanks})
+    assert draft["text"] == "Thanks Sarah, talk soon!"
+
+    to_john = _put(client, draft["id"], {"contact_id": john.id})
+    assert (to_john["contact_id"], to_john["remote_phone"]) == (john.id, "+12125550123")
+    assert (to_john["text"], to_john["template_id"]) == ("Thanks John, talk soon!", thanks)
+    by_number = _put(client, draft["id"], {"contact_id": None, "remote_phone": "(415) 555-0143"})
+    assert (by_number["contact_id"], by_number["text"]) == (mary.id, "Thanks Mary, talk soon!")
+    echoed = _put(client, draft["id"], {"contact_id": sarah.id, "text": "Thanks Mary, talk soon!"})
+    assert echoed["text"] == "Thanks Sarah, talk soon!"  # the draft's own words given back are not new words
+
+    nobody = client.put(f"{SMS}{draft['id']}/", json={"contact_id": None, "remote_phone": "+14155559999",
+                                                      "status": "outbox"})
+    assert _field_errors(nobody) == {"template_id": "The template uses {{ contact.first_name }}, which has no value "
+                                                    "for this text: fill it in first, or write the text yourself."}
+    sent = _put(client, draft["id"], {"contact_id": john.id, "status": "outbox"})
+    assert (sent["status"], sent["contact_id"], sent["text"]) == ("sent", john.id, "Thanks John, talk soon!")
+    assert _sent_count(runtime) == 1
+
+
+def test_a_template_draft_with_values_asks_for_them_again_when_sent_to_someone_else(client, contacts,
+                                                                                     runtime) -> None:
+    """The values a template was given are not kept: sent to someone else, the PUT gives them again (or the text);
+    a refused PUT changes nothing."""
+    sarah, john = contacts["Sarah Lee"], contacts["John Park"]
+    late = _template_id(client, "Running late")
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": late,
+                           "variables": {"minutes": "10"}})
+    assert draft["text"].startswith("Hi Sarah, ")
+    url = f"{SMS}{draft['id']}/"
+    asked = "The text was written from its template for the previous recipient; give the template's variables " \
+            "again (minutes) to write it for {}, or give the text."
+    for body in ({"contact_id": john.id, "status": "outbox"}, {"contact_id": john.id, "text": draft["text"]}):
+        refused = client.put(url, json=body)
+        assert _field_errors(refused) == {"contact_id": asked.format("John Park")}
+        assert refused.json()["problems"][0]["code"] == "missing_variable"
+    by_number = client.put(url, json={"contact_id": None, "remote_phone": "+14155559999"})
+    assert _field_errors(by_number) == {"remote_phone": asked.format("(415) 555-9999")}
+    assert client.get(url).json() == draft
+
+    again = _put(client, draft["id"], {"contact_id": john.id, "variables": {"minutes": "15"}})
+    assert again["text"] == "Hi John, it's Dana from Bayview Realty (demo): I'm running about 15 minutes late. Sorry!"
+    assert again["template_id"] == late
+    same_contact = _put(client, draft["id"], {"contact_id": john.id, "remote_phone": "+1 212 555 0123"})
+    assert same_contact["text"] == again["text"]  # the same person: nothing to write again
+
+    # New words replace the template; a hand-written text is the writer's, and stays as written when re-addressed.
+    typed = _put(client, draft["id"], {"text": "Hi John, make that 20 minutes."})
+    assert typed["template_id"] is None
+    moved = _put(client, draft["id"], {"contact_id": sarah.id})
+    assert (moved["contact_id"], moved["text"]) == (sarah.id, "Hi John, make that 20 minutes.")
+    assert _sent_count(runtime) == 0
+
+
+def test_a_template_draft_whose_template_is_gone_needs_the_text_to_go_to_someone_else(client, contacts,
+                                                                                      runtime) -> None:
+    sarah, john = contacts["Sarah Lee"], contacts["John Park"]
+    thanks = _new_template(client, "Thanks {{ contact.first_name }}, talk soon!")
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": thanks})
+    assert client.delete(f"/api/v1/sms_template/{thanks}/").status_code == 204
+
+    refused = client.put(f"{SMS}{draft['id']}/", json={"contact_id": john.id})
+    assert _field_errors(refused) == {"contact_id": "The text was written for the previous recipient from a template "
+                                                    "that is no longer available; give the text for John Park."}
+    assert refused.json()["problems"][0]["code"] == "template_unavailable"
+    assert client.get(f"{SMS}{draft['id']}/").json() == draft
+    sent = _put(client, draft["id"], {"status": "outbox", "text": "Thanks John, talk soon!"})  # still Sarah's
+    assert (sent["contact_id"], sent["status"], sent["template_id"]) == (sarah.id, "sent", None)
+    assert _sent_count(runtime) == 1
+
+
+NOT_MARYS = "(415) 555-0132 is not one of Mary Smith's numbers; add it to the contact first, or send to the number alone."
+
+
+@pytest.mark.parametrize("status", ["draft", "outbox", "scheduled", "sent", "inbox"])
+def test_a_number_given_with_a_contact_must_be_one_of_theirs(client, contacts, factory, runtime, status) -> None:
+    """Else the text reaches one person and is filed on another's timeline and thread; for a logged text too."""
+    mary = contacts["Mary Smith"]
+    body = {"status": status, "contact_id": mary.id, "text": "Hi"} | (
+        {"date_scheduled": _future()} if status == "scheduled" else {})
+    refused = client.post(SMS, json=body | {"remote_phone": "+14155550132"})
+    assert _field_errors(refused) == {"remote_phone": NOT_MARYS}
+    assert refused.json()["problems"][0]["code"] == "not_contacts_phone"
+    assert _sms_count(factory) == 0
+
+    hers = _post(client, body | {"remote_phone": "415.555.0143"})  # hers, however it is written
+    assert (hers["contact_id"], hers["remote_phone"]) == (mary.id, "+14155550143")
+
+
+def test_a_drafts_number_changed_alone_must_stay_the_contacts(client, contacts, runtime) -> None:
+    """The typo fix of the finding: a PUT changing only remote_phone keeps the contact, so the number must be theirs;
+    `contact_id: null` with the number files the text by the number alone."""
+    sarah, mary = contacts["Sarah Lee"], contacts["Mary Smith"]
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "text": "a draft"})
+    url = f"{SMS}{draft['id']}/"
+    to_mary = _put(client, draft["id"], {"contact_id": mary.id})
+    assert _field_errors(client.put(url, json={"remote_phone": "+14155550132"})) == {"remote_phone": NOT_MARYS}
+    stranger = client.put(url, json={"remote_phone": "+14155559999", "status": "outbox"})
+    assert _field_errors(stranger) == {"remote_phone": "(415) 555-9999 is not one of Mary Smith's numbers; add it to "
+                                                       "the contact first, or send to the number alone."}
+    assert client.get(url).json() == to_mary
+
+    alone = _put(client, draft["id"], {"contact_id": None, "remote_phone": "+14155559999", "status": "outbox"})
+    assert (alone["contact_id"], alone["lead_id"], alone["remote_phone"]) == (None, None, "+14155559999")
+    assert alone["status"] == "sent"
+    assert draft["id"] not in _lead_timeline(client, mary.lead_id)
+    assert _sent_count(runtime) == 1
+
+
+def test_a_scheduled_text_whose_contact_changed_number_fails_instead_of_going_out(client, contacts, runtime,
+                                                                                  factory) -> None:
+    """The dispatcher checks again when it is due: the number it was scheduled to is no longer the contact's, so it
+    ends in error naming the reason; nothing is sent, to either number."""
+    sarah = contacts["Sarah Lee"]
+    scheduled = _post(client, {"status": "scheduled", "contact_id": sarah.id, "text": "Showing at 10",
+                               "date_scheduled": _future()})
+    changed = client.put(f"/api/v1/contact/{sarah.id}/", json={"phones": [{"phone": "+14155550199", "type": "mobile"}]})
+    assert changed.status_code == 200, changed.text
+    with transaction(factory) as session:  # due now, instead of waiting an hour
+        session.get(Activity, scheduled["id"]).date_scheduled = datetime.now(UTC) - timedelta(seconds=1)
+    assert runtime.dispatcher.run_once() == 1
+    failed = client.get(f"{SMS}{scheduled['id']}/").json()
+    assert (failed["status"], failed["remote_phone"]) == ("error", "+14155550132")
+    assert failed["error_message"] == ("(415) 555-0132 is not one of Sarah Lee's numbers; add it to the contact first, "
+                                       "or send to the number alone.")
+    assert _sent_count(runtime) == 0
 
 
 # -- the draft lifecycle ---------------------------------------------------------------------------------------
@@ -467,6 +612,41 @@ OUT_OF_RANGE = "must be a date from 1900 to 9997"
 def test_a_filter_date_out_of_range_is_a_field_error(client, path, name, value) -> None:
     response = client.get(path, params={name: value})
     assert _field_errors(response) == {name: OUT_OF_RANGE}
+
+
+@pytest.mark.parametrize("path, name, value, allowed", [
+    (SMS, "status", "bogus", "draft, scheduled, outbox, sending, sent, delivered, error, inbox"),
+    (SMS, "status", "draft,bogus", "draft, scheduled, outbox, sending, sent, delivered, error, inbox"),
+    (SMS, "direction", "sideways", "inbound, outbound"),
+    ("/api/v1/activity/call/", "direction", "sideways", "inbound, outbound"),
+])
+def test_a_status_or_direction_filter_no_text_can_have_is_a_field_error(client, contacts, path, name, value,
+                                                                        allowed) -> None:
+    """A typo would match nothing and look like an empty list: a 400 naming the parameter and its values."""
+    _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Hi"})
+    assert _field_errors(client.get(path, params={name: value})) == {name: f"Not a valid choice; use {allowed}."}
+
+
+@pytest.mark.parametrize("path", [SMS, "/api/v1/activity/call/"])
+@pytest.mark.parametrize("name", ["date_created__gte", "activity_at__lt"])
+def test_a_filter_time_without_a_zone_is_a_field_error_as_in_a_body(client, path, name) -> None:
+    """"06:05" is another instant in every time zone; a date alone is that day in UTC, as Close reads it."""
+    response = client.get(path, params={name: "2026-12-07T06:05:00"})
+    assert _field_errors(response) == {name: "needs a time zone (e.g. 2026-12-07T06:05:00Z or +00:00), or give a "
+                                             "date alone"}
+    for value in ("2026-12-07T06:05:00Z", "2026-12-07T06:05:00-08:00", "2026-12-07"):
+        assert client.get(path, params={name: value}).status_code == 200, value
+
+
+@pytest.mark.parametrize("status, direction, expected", [("inbox", "outbound", "inbound"), ("sent", "inbound", "outbound")])
+def test_a_logged_text_whose_direction_contradicts_its_status_is_refused(client, factory, status, direction,
+                                                                         expected) -> None:
+    body = {"status": status, "remote_phone": "+16045550188", "text": "x"}
+    refused = client.post(SMS, json=body | {"direction": direction})
+    assert _field_errors(refused) == {"direction": f"A text logged as {status} is {expected}: give direction "
+                                                   f"{expected}, or leave it out."}
+    assert _sms_count(factory) == 0
+    assert _post(client, body | {"direction": expected})["direction"] == expected
 
 
 @pytest.mark.parametrize("body", [

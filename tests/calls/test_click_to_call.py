@@ -5,7 +5,7 @@ from datetime import time
 import pytest
 from sqlalchemy import select, update
 
-from db.models import Activity, Contact, Organization, PhoneNumber, User
+from db.models import Activity, Contact, ContactPhone, Organization, PhoneNumber, User
 from db.session import transaction
 from tests.calls.conftest import FORWARDING, SARAH, twiml
 from tools.demo import DEMO_NUMBER
@@ -203,11 +203,28 @@ def test_do_not_call_holds_for_the_number_whichever_contact_the_call_is_filed_un
         session.get(Contact, sarah_id(factory, demo)).do_not_call = True
         john_id = session.scalar(select(Contact.id).where(Contact.organization_id == demo.organization_id,
                                                           Contact.name == "John Park"))
+        session.add(ContactPhone(organization_id=demo.organization_id, contact_id=john_id, phone=SARAH, type="office"))
     answer = api.post("/api/v1/call/dial/", json={"contact_id": john_id, "remote_phone": SARAH})
     assert problem_codes(answer) == {"do_not_call"}
     assert answer.json()["field-errors"]["remote_phone"] == "Sarah Lee is marked Do Not Call; remove the mark to call."
     with factory() as session:
         assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+
+def test_a_number_given_with_a_contact_must_be_one_of_theirs(cody, api, factory, demo):
+    """As for a text: a call to a stranger's number is never filed on a customer's timeline and thread."""
+    contact_id = sarah_id(factory, demo)
+    answer = api.post("/api/v1/call/dial/", json={"contact_id": contact_id, "remote_phone": "(415) 555-9999"})
+    assert problem_codes(answer) == {"not_contacts_phone"}
+    assert answer.json()["field-errors"] == {"remote_phone": "(415) 555-9999 is not one of Sarah Lee's numbers; add it "
+                                                             "to the contact first, or call the number alone."}
+    with factory() as session:
+        assert session.scalar(select(Activity).where(Activity.type == "call")) is None
+
+    hers = api.post("/api/v1/call/prepare/", json={"contact_id": contact_id, "remote_phone": "415-555-0132"}).json()
+    assert (hers["ok"], hers["contact_id"], hers["to"]) == (True, contact_id, SARAH)
+    alone = api.post("/api/v1/call/prepare/", json={"remote_phone": "(415) 555-9999"}).json()
+    assert (alone["ok"], alone["contact_id"], alone["to"]) == (True, None, "+14155559999")
 
 
 def test_quiet_hours_hold_for_calls_as_for_texts(cody, api, factory, demo):

@@ -8,8 +8,9 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
-from db.models import Organization, PhoneNumber
+from db.models import Organization, PhoneNumber, SmsTemplate
 from db.session import transaction
 from db.types import utcnow
 from tests.tools.messaging_fixtures import (
@@ -29,11 +30,12 @@ from tests.tools.messaging_fixtures import (
     reload,
     send,
 )
+from tools import crm
 from tools.context import Ctx
 from tools.demo import DEMO_NUMBER
 from tools.messaging.request import SendRequest
 from tools.optouts import record_opt_out
-from tools.problems import Problem
+from tools.problems import Invalid, Problem
 from tools.runtime import build_runtime
 
 PICTURE = {"url": "https://files.example.com/house.jpg", "content_type": "image/jpeg", "size": 200_000}
@@ -106,6 +108,39 @@ def test_a_gb_line_texts_the_crown_dependencies_in_the_uk_numbering_plan(runtime
     add_number(factory, demo.organization_id, GB_LINE, "GB", kind="mobile")
     activity = send(runtime, ctx_for(demo), remote_phone=number, text="Hi")
     assert (activity.status, activity.local_phone) == ("sent", GB_LINE)
+
+
+def test_a_number_given_with_a_contact_must_be_one_of_theirs(runtime, demo, factory):
+    sarah = contact_id(factory, demo, "Sarah Lee")
+    problem = only_problem(refused(runtime, ctx_for(demo), contact_id=sarah, remote_phone=JOHN, text="Hi"))
+    assert problem == Problem("not_contacts_phone", "remote_phone", "(212) 555-0123 is not one of Sarah Lee's numbers; "
+                                                                    "add it to the contact first, or send to the "
+                                                                    "number alone.")
+    with transaction(factory) as session:
+        crm.update_contact(session, ctx_for(demo, role="admin"), sarah, crm.ContactPatch(phones=[
+            crm.PhoneIn(phone=SARAH, type="mobile"), crm.PhoneIn(phone="(212) 555-0123", type="office")]))
+    activity = send(runtime, ctx_for(demo), contact_id=sarah, remote_phone=JOHN, text="Hi")
+    assert (activity.status, activity.contact_id, activity.remote_phone) == ("sent", sarah, JOHN)
+
+
+def test_a_bare_number_template_draft_sent_to_a_contact_is_written_for_them(runtime, demo, factory):
+    """Its blank greeting ("Hi , ...") is written again for the contact the new number belongs to, once the values
+    the template needs are given again."""
+    with factory() as session:
+        template_id = session.scalar(select(SmsTemplate.id).where(SmsTemplate.organization_id == demo.organization_id,
+                                                                  SmsTemplate.name == "Showing confirmation"))
+    draft = send(runtime, ctx_for(demo), remote_phone="+14155559999", template_id=template_id,
+                 variables={"time": "7pm"}, status="draft")
+    assert draft.text.startswith("Hi , ")
+    with factory() as session, pytest.raises(Invalid) as info:
+        runtime.messaging.update_draft(session, ctx_for(demo), draft.id, SendRequest(remote_phone=SARAH))
+    assert [(p.code, p.field) for p in info.value.problems] == [("missing_variable", "remote_phone")]
+    assert reload(factory, draft.id).remote_phone == "+14155559999"
+    with factory() as session:
+        edited = runtime.messaging.update_draft(session, ctx_for(demo), draft.id,
+                                                SendRequest(remote_phone=SARAH, variables={"time": "8pm"}))
+    assert (edited.contact_id, edited.template_id) == (contact_id(factory, demo, "Sarah Lee"), template_id)
+    assert edited.text == "Hi Sarah, this confirms your showing at 8pm. See you there! - Dana"
 
 
 # -- the sender ----------------------------------------------------------------------------------------------

@@ -87,6 +87,8 @@ def test_leads_with_errored_sms_can_be_found(setup, factory):
         contact = session.scalar(select(Contact).where(Contact.name == "Sarah Lee"))
         ctx = Ctx(demo.organization_id, demo.user_id)
         # The contact's phone is switched to a number the carrier refuses (Twilio's magic "invalid" number).
+        contact.phones[0].phone = "+15005550001"
+        session.commit()
         cody.runtime.messaging.execute(session, ctx, SendRequest(contact_id=contact.id, remote_phone="+15005550001",
                                                                  text="hello"))
         lead_id = contact.lead_id

@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from phonenumbers import PhoneNumber
 from pydantic import BaseModel, Field
@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.models import Activity, Contact, ContactPhone, Organization, User, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
+from tools.activities import SharedFilter, narrowed, refuse_unknown_choices
 from tools.context import Ctx
-from tools.messaging import checks
+from tools.messaging import checks, parties
 from tools.messaging.idempotency import key_columns, made_before
 from tools.messaging.inbound import match_contact
 from tools.messaging.sender import choose_sender
@@ -146,6 +147,9 @@ def prepare_call(session: Session, ctx: Ctx, req: CallRequest) -> PreparedCall:
             to, region, number = phone.e164, phone.region, phone.number
         except Invalid as exc:
             problems += exc.problems
+    elsewhere = parties.phone_problem(contact, to, alone="call") if req.remote_phone else None
+    if elsewhere is not None:
+        problems.append(elsewhere)
     if to and contact is None and not req.contact_id:
         contact = match_contact(session, ctx.organization_id, to)
     barred = _do_not_call(session, ctx.organization_id, contact, to)
@@ -553,16 +557,12 @@ def log_inbound_call(session: Session, organization_id: str, contact: Contact | 
 
 
 @dataclass(frozen=True)
-class CallFilter:
-    ids: tuple[str, ...] = ()
-    lead_ids: tuple[str, ...] = ()
-    contact_ids: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
+class CallFilter(SharedFilter):
+    """The call log's filters: the shared ones, and the call's own fields."""
+
     statuses: tuple[str, ...] = ()
     directions: tuple[str, ...] = ()
     handled_by: tuple[str, ...] = ()
-    date_created: tuple[tuple[str, datetime], ...] = ()
-    activity_at: tuple[tuple[str, datetime], ...] = ()
 
 
 def get_call(session: Session, ctx: Ctx, activity_id: str) -> Activity:
@@ -575,26 +575,11 @@ def get_call(session: Session, ctx: Ctx, activity_id: str) -> Activity:
 
 def list_calls(session: Session, ctx: Ctx, page: PageRequest, filters: CallFilter = CallFilter()) -> Page:
     """The workspace's calls, newest first (then by id, so pages never overlap)."""
-    problems = []
-    for name, values, allowed in (("status", filters.statuses, CALL_STATUSES),
-                                  ("direction", filters.directions, DIRECTIONS),
-                                  ("handled_by", filters.handled_by, HANDLERS)):
-        if any(v not in allowed for v in values):
-            problems.append(Problem("invalid_choice", name, f"Not a valid choice; use {', '.join(allowed)}."))
-    if problems:
-        raise Invalid(problems)
-    stmt = select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "call")
-    for column, values in ((Activity.id, filters.ids), (Activity.lead_id, filters.lead_ids),
-                           (Activity.contact_id, filters.contact_ids), (Activity.user_id, filters.user_ids),
-                           (Activity.status, filters.statuses), (Activity.direction, filters.directions),
-                           (Activity.handled_by, filters.handled_by)):
-        if values:
-            stmt = stmt.where(column.in_(values))
-    for moment, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):
-        for op, when in ranges:
-            when = when if when.tzinfo else when.replace(tzinfo=UTC)
-            stmt = stmt.where({"gt": moment > when, "gte": moment >= when, "lt": moment < when,
-                               "lte": moment <= when}[op])
+    refuse_unknown_choices(("status", filters.statuses, CALL_STATUSES), ("direction", filters.directions, DIRECTIONS),
+                           ("handled_by", filters.handled_by, HANDLERS))
+    stmt = narrowed(select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "call"),
+                    filters, (Activity.status, filters.statuses), (Activity.direction, filters.directions),
+                    (Activity.handled_by, filters.handled_by))
     return fetch_page(session, stmt.order_by(Activity.date_created.desc(), Activity.id.desc()), page)
 
 

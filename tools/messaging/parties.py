@@ -1,12 +1,16 @@
-"""Who a text is with, the same for one sent (prepare) and one logged (Messaging.log_message): the lead the caller
-names, checked in the workspace and against the contact, and the contact a bare number belongs to."""
+"""Who a text or call is with, the same for one sent (prepare), one logged (Messaging.log_message) and a click-to-call
+(calls.prepare_call): the lead the caller names, checked in the workspace and against the contact, a number given
+with a contact checked against the contact's phones, and the contact a bare number belongs to."""
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 from db.models import Contact, ContactPhone, Lead
 from tools.context import Ctx
+from tools.phones import format_phone
 from tools.problems import Problem
+
+NOT_CONTACTS_PHONE = "not_contacts_phone"
 
 
 def lead_problems(session: Session, ctx: Ctx, lead_id: str | None, contact: Contact | None) -> list[Problem]:
@@ -18,6 +22,17 @@ def lead_problems(session: Session, ctx: Ctx, lead_id: str | None, contact: Cont
     if contact is not None:
         return [Problem("invalid", "lead_id", "The contact belongs to another lead.")]
     return []
+
+
+def phone_problem(contact: Contact | None, phone: str | None, alone: str = "send to") -> Problem | None:
+    """A number (E.164) given with a contact must be one of the contact's phones: else the text or call would reach
+    someone else while it is filed on the contact's timeline and thread. `alone` says what the caller may do with
+    the number instead ("send to", "call")."""
+    if contact is None or phone is None or any(p.phone == phone for p in contact.phones):
+        return None
+    whose = f"{contact.name}'s" if contact.name else "the contact's"
+    return Problem(NOT_CONTACTS_PHONE, "remote_phone", f"{format_phone(phone)} is not one of {whose} numbers; add it "
+                                                       f"to the contact first, or {alone} the number alone.")
 
 
 def only_contact_with(session: Session, ctx: Ctx, phone: str, lead_id: str | None) -> Contact | None:

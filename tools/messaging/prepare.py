@@ -160,6 +160,9 @@ def _recipient(session: Session, ctx: Ctx, req: SendRequest) -> Recipient:
         phone = normalise(raw, "US", field="remote_phone")
     except Invalid as exc:
         return Recipient(contact, None, None, None, exc.problems)
+    elsewhere = parties.phone_problem(contact, phone.e164) if req.remote_phone else None
+    if elsewhere is not None:
+        return Recipient(contact, None, None, None, [elsewhere])
     if contact is None:
         contact = parties.only_contact_with(session, ctx, phone.e164, req.lead_id)
     return Recipient(contact, phone.e164, phone.number, phone.region, [])

@@ -1,5 +1,6 @@
 """The messaging service: one object the app, the worker, the assistant and jobs all share."""
 
+import dataclasses
 import logging
 import os
 import socket
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from db.models import Activity, Contact, Membership, User, WebhookReceipt
 from db.types import utcnow
 from tools import inbox, threads
+from tools.activities import SharedFilter, narrowed, refuse_unknown_choices
 from tools.context import Ctx
 from tools.messaging import calls, checks, lifecycle, parties
 from tools.messaging.calls import CallRequest, PreparedCall
@@ -24,7 +26,7 @@ from tools.messaging.prepare import _text, _textable_phone, prepare
 from tools.messaging.request import Attachment, Prepared, SendRequest
 from tools.moments import Moment
 from tools.paging import Page, PageRequest, fetch_page
-from tools.phones import normalise
+from tools.phones import format_phone, normalise
 from tools.problems import Conflict, Forbidden, Invalid, NotFound, Problem
 from tools.segments import count_segments
 from tools.settings import TelephonySettings
@@ -37,9 +39,13 @@ log = logging.getLogger("cody.messaging")
 STATUS_CALLBACK_PATH = "/api/webhooks/twilio/sms/status"
 # Problems that still let a draft be saved: a draft is not sent, so only a broken recipient or text stops it
 # (a template refused as unsafe or unparsable is broken text, and one missing a value renders no text at all).
+TEMPLATE_GONE = "template_unavailable"  # a template draft sent to someone else, its template no longer usable
 DRAFT_BLOCKING = frozenset({"invalid_phone", "short_code", "not_found", "too_long", "invalid", "required",
-                            "template_unsafe", "template_syntax", "missing_variable"})
+                            "template_unsafe", "template_syntax", "missing_variable", parties.NOT_CONTACTS_PHONE,
+                            TEMPLATE_GONE})
 LOG_STATUSES = ("inbox", "sent")
+LOGGED_DIRECTION = {"inbox": "inbound", "sent": "outbound"}
+SMS_STATUSES = ("draft", "scheduled", "outbox", "sending", "sent", "delivered", "error", "inbox")
 DIRECTIONS = ("inbound", "outbound")
 SOURCES = ("Close.io", "External")
 # The fields of an SMS a draft edit may change, compared with the row to tell a real change from an echo.
@@ -65,17 +71,11 @@ class LogRequest(BaseModel):
 
 
 @dataclass(frozen=True)
-class SmsFilter:
-    """What a list of SMS activities is narrowed to; empty tuples and None mean no filter."""
+class SmsFilter(SharedFilter):
+    """The SMS list's filters: the shared ones, and the text's status and direction."""
 
-    ids: tuple[str, ...] = ()
-    lead_ids: tuple[str, ...] = ()
-    contact_ids: tuple[str, ...] = ()
-    user_ids: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     directions: tuple[str, ...] = ()
-    date_created: tuple[tuple[str, datetime], ...] = ()  # (op, when) with op one of gt, gte, lt, lte
-    activity_at: tuple[tuple[str, datetime], ...] = ()
 
 
 class Messaging:
@@ -231,7 +231,7 @@ class Messaging:
             raise Invalid(problems)
         now = utcnow()
         at = _aware(request.activity_at) or now
-        direction = request.direction or ("inbound" if request.status == "inbox" else "outbound")
+        direction = LOGGED_DIRECTION[request.status]
         segments = count_segments(text)
         activity = Activity(
             organization_id=ctx.organization_id, type="sms", direction=direction, status=request.status,
@@ -270,6 +270,10 @@ class Messaging:
 
         Only the message's sender edits or sends it (else Forbidden, before anything changes); a cancel alone is
         also an admin's to make (`cancel`).
+
+        A draft sent to another contact (or to a number that is someone else's or no one's) whose words its template
+        wrote is rendered again for them; the values it was rendered with are not kept, so a template that needs some
+        is refused on the recipient field until the patch gives them (or the text). Hand-written words are kept.
         """
         activity = self.get(session, ctx, activity_id)
         given = _given_fields(activity, changes)
@@ -289,6 +293,10 @@ class Messaging:
             raise _not_editable(activity, given)
         request, template_id = _merged_request(activity, changes, given)
         prepared = self.prepare(session, ctx, request)
+        if _written_for_someone_else(activity, given, request, template_id, prepared):
+            request = request.model_copy(update={"text": None, "template_id": template_id})
+            prepared = _rewritten(self.prepare(session, ctx, request),
+                                  "contact_id" if "contact_id" in given and request.contact_id else "remote_phone")
         try:
             _raise_blocking(prepared)
         except Invalid:
@@ -352,15 +360,9 @@ class Messaging:
 
     def list_messages(self, session: Session, ctx: Ctx, page: PageRequest, filters: SmsFilter = SmsFilter()) -> Page:
         """The workspace's SMS activities, newest first (then by id, so pages never overlap)."""
-        stmt = select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms")
-        for column, values in ((Activity.id, filters.ids), (Activity.lead_id, filters.lead_ids),
-                               (Activity.contact_id, filters.contact_ids), (Activity.user_id, filters.user_ids),
-                               (Activity.status, filters.statuses), (Activity.direction, filters.directions)):
-            if values:
-                stmt = stmt.where(column.in_(values))
-        for moment, ranges in ((Activity.date_created, filters.date_created), (Activity.activity_at, filters.activity_at)):
-            for op, when in ranges:
-                stmt = stmt.where(_compare(moment, op, when))
+        refuse_unknown_choices(("status", filters.statuses, SMS_STATUSES), ("direction", filters.directions, DIRECTIONS))
+        stmt = narrowed(select(Activity).where(Activity.organization_id == ctx.organization_id, Activity.type == "sms"),
+                        filters, (Activity.status, filters.statuses), (Activity.direction, filters.directions))
         return fetch_page(session, stmt.order_by(Activity.date_created.desc(), Activity.id.desc()), page)
 
     def prepare_call(self, session: Session, ctx: Ctx, request: CallRequest) -> PreparedCall:
@@ -420,11 +422,6 @@ def _aware(when: datetime | None) -> datetime | None:
     return when
 
 
-def _compare(column, op: str, when: datetime):
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return {"gt": column > when, "gte": column >= when, "lt": column < when, "lte": column <= when}[op]
-
-
 def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact | None, str | None, str | None, str | None]:
     """The contact, lead, remote and local phone of a logged SMS, or Invalid naming every field at fault."""
     problems: list[Problem] = []
@@ -432,6 +429,10 @@ def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact |
         problems.append(Problem("invalid_choice", "status", "Not a valid choice."))
     if req.direction is not None and req.direction not in DIRECTIONS:
         problems.append(Problem("invalid_choice", "direction", "Not a valid choice."))
+    elif req.direction is not None and LOGGED_DIRECTION.get(req.status, req.direction) != req.direction:
+        expected = LOGGED_DIRECTION[req.status]
+        problems.append(Problem("invalid_choice", "direction",
+                                f"A text logged as {req.status} is {expected}: give direction {expected}, or leave it out."))
     if req.source not in SOURCES:
         problems.append(Problem("invalid_choice", "source", "Not a valid choice."))
     contact = None
@@ -450,6 +451,7 @@ def _log_parties(session: Session, ctx: Ctx, req: LogRequest) -> tuple[Contact |
             remote = normalise(raw, "US", field="remote_phone").e164
         except Invalid as exc:
             problems += exc.problems
+        problems += [p for p in (parties.phone_problem(contact, remote),) if p is not None]
     if req.local_phone:
         try:
             local = normalise(req.local_phone, "US", field="local_phone").e164
@@ -497,15 +499,7 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         remote = changes.remote_phone
     else:
         remote = None if "contact_id" in given else activity.remote_phone
-    template_id = changes.template_id if "template_id" in given else activity.template_id
-    if "template_id" in given and changes.template_id:
-        text, render = (changes.text if "text" in given else None), changes.template_id
-    elif "text" in given:
-        text, render = changes.text, None
-    elif "variables" in given and activity.template_id:
-        text, render = None, activity.template_id
-    else:
-        text, render = activity.text, None
+    text, render, template_id = _merged_words(activity, changes, given)
     request = SendRequest(
         contact_id=contact_id, remote_phone=remote,
         lead_id=_merged_lead(activity, changes, given),
@@ -518,6 +512,50 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         whatsapp=changes.whatsapp,
     )
     return request, template_id
+
+
+def _written_for_someone_else(activity: Activity, given: set[str], request: SendRequest, template_id: str | None,
+                              prepared: Prepared) -> bool:
+    """Whether the draft keeps words its template wrote for the contact it had, while the patch sends it to another
+    (a contact, or a number that is someone else's or no one's): they must be written again for the new recipient."""
+    keeps_templates_words = template_id is not None and request.template_id is None
+    readdressed = bool(given & {"contact_id", "remote_phone"}) and prepared.to is not None
+    return keeps_templates_words and readdressed and prepared.contact_id != activity.contact_id
+
+
+def _rewritten(prepared: Prepared, field: str) -> Prepared:
+    """The template rendered again for the draft's new recipient; its values were not kept, so a template that needs
+    some (or one no longer available) is a problem on the recipient `field`, asking for them or for the text."""
+    who = prepared.contact_name or format_phone(prepared.to) or "the new recipient"
+    missing = [p.field.removeprefix("variables.") for p in prepared.problems if p.code == "missing_variable"]
+    gone = any(p.code == "not_found" and p.field == "template_id" for p in prepared.problems)
+    problems = [p for p in prepared.problems if p.code != "missing_variable" and not (gone and p.field == "template_id")]
+    if missing:
+        problems.append(Problem("missing_variable", field, f"The text was written from its template for the previous "
+                                                           f"recipient; give the template's variables again "
+                                                           f"({', '.join(missing)}) to write it for {who}, or give "
+                                                           "the text."))
+    if gone:
+        problems.append(Problem(TEMPLATE_GONE, field, f"The text was written for the previous recipient from a template "
+                                                      f"that is no longer available; give the text for {who}."))
+    return dataclasses.replace(prepared, problems=problems)
+
+
+def _merged_words(activity: Activity, changes: SendRequest, given: set[str]) -> tuple[str | None, str | None, str | None]:
+    """The draft's text, the template to render it from (None keeps the text), and the template_id the row keeps.
+
+    New words replace a template (the row no longer claims them); the draft's own words given back, as a client
+    echoing the row does, are not new words.
+    """
+    if "template_id" in given and changes.template_id:
+        return (changes.text if "text" in given else None), changes.template_id, changes.template_id
+    if "template_id" in given:
+        return (changes.text if "text" in given else activity.text), None, None
+    if "text" in given and changes.text != activity.text:
+        return changes.text, None, None
+    if "variables" in given and activity.template_id:
+        return None, activity.template_id, activity.template_id
+    return activity.text, None, activity.template_id
 
 
 def _merged_lead(activity: Activity, changes: SendRequest, given: set[str]) -> str | None:

@@ -28,6 +28,10 @@ class LiveCody:
         with self.runtime.factory() as session:
             return signing_token(session, self.runtime.settings)
 
+    def client(self, key: str) -> httpx.Client:
+        """An API client with Close's Basic auth: the key as user name, empty password."""
+        return httpx.Client(base_url=self.base_url, auth=(key, ""), timeout=30)
+
     def post_twilio(self, path: str, pairs: list[tuple[str, str]], signature: str | None = "sign") -> httpx.Response:
         """Post a form as Twilio would, signed with the workspace's webhook token unless told otherwise."""
         url = self.base_url + path
@@ -40,6 +44,12 @@ class LiveCody:
 
     def _post(self, url: str, **kwargs: object) -> httpx.Response:
         return httpx.post(url, timeout=30, **kwargs)
+
+
+def ok(response: httpx.Response) -> dict:
+    """The JSON body of a 200, or a failure showing the body that came instead."""
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.api.team import Team, live_team
 from tests.live import live_cody
 from tools.workspaces import NewWorkspace
 
@@ -51,3 +52,10 @@ def anon(live_server: str) -> Iterator[httpx.Client]:
     """A client that sends no credentials."""
     with httpx.Client(base_url=live_server, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def team(db_url: str, factory: sessionmaker[Session]) -> Iterator[Team]:
+    """A live Cody and a workspace of Ana (admin), Bob and Carol (members) and the contact Sarah (tests/api/team.py)."""
+    with live_team(db_url, factory) as team:
+        yield team

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models.crm import Contact, Lead
+from tests.live import ok
 
 BUDGET, AREAS, ROLE = "cf_budget01", "cf_areas01", "cf_role01"
 
@@ -14,11 +15,6 @@ BUDGET, AREAS, ROLE = "cf_budget01", "cf_areas01", "cf_role01"
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-def _ok(response: httpx.Response) -> dict:
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 def _stored_custom(factory, model: type[Lead] | type[Contact], row_id: str) -> dict:
@@ -34,7 +30,7 @@ def resource(request: pytest.FixtureRequest) -> tuple[str, type[Lead] | type[Con
 
 def test_custom_field_ids_are_stored_on_create(api: httpx.Client, factory, resource) -> None:
     path, model = resource
-    created = _ok(
+    created = ok(
         api.post(
             path,
             json={
@@ -50,11 +46,11 @@ def test_custom_field_ids_are_stored_on_create(api: httpx.Client, factory, resou
     assert f"custom.{ROLE}" not in created  # null on create is no value
     assert created["custom"] == {BUDGET: "500k", AREAS: ["Midtown", "Uptown"]}
     assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k", AREAS: ["Midtown", "Uptown"]}
-    assert _ok(api.get(f"{path}{created['id']}/"))[f"custom.{BUDGET}"] == "500k"
+    assert ok(api.get(f"{path}{created['id']}/"))[f"custom.{BUDGET}"] == "500k"
 
 
 def test_a_nested_contact_keeps_its_custom_field_ids(api: httpx.Client, factory) -> None:
-    lead = _ok(
+    lead = ok(
         api.post(
             "/api/v1/lead/",
             json={
@@ -72,7 +68,7 @@ def test_a_nested_contact_keeps_its_custom_field_ids(api: httpx.Client, factory)
 
 def test_custom_field_ids_over_a_custom_dict_on_create(api: httpx.Client, resource) -> None:
     path, _ = resource
-    created = _ok(
+    created = ok(
         api.post(path, json={"name": "Acme", "custom": {"Budget": "1M", ROLE: "Seller"}, f"custom.{ROLE}": "Buyer"})
     )
     assert created["custom"] == {"Budget": "1M", ROLE: "Buyer"}
@@ -80,37 +76,37 @@ def test_custom_field_ids_over_a_custom_dict_on_create(api: httpx.Client, resour
 
 def test_put_with_a_custom_field_id_changes_only_that_field(api: httpx.Client, factory, resource) -> None:
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
     url = f"{path}{created['id']}/"
 
-    changed = _ok(api.put(url, json={f"custom.{BUDGET}": "600k"}))
+    changed = ok(api.put(url, json={f"custom.{BUDGET}": "600k"}))
     assert changed["custom"] == {BUDGET: "600k", AREAS: ["Midtown"]}
     assert changed["name"] == "Acme"
 
-    removed = _ok(api.put(url, json={f"custom.{BUDGET}": None}))
+    removed = ok(api.put(url, json={f"custom.{BUDGET}": None}))
     assert removed["custom"] == {AREAS: ["Midtown"]}
     assert f"custom.{BUDGET}" not in removed
     assert _stored_custom(factory, model, created["id"]) == {AREAS: ["Midtown"]}
 
-    gone = _ok(api.put(url, json={f"custom.{ROLE}": None}))  # removing a field that has no value is no change
+    gone = ok(api.put(url, json={f"custom.{ROLE}": None}))  # removing a field that has no value is no change
     assert gone["custom"] == {AREAS: ["Midtown"]}
 
 
 def test_put_adds_to_and_removes_from_a_list(api: httpx.Client, factory, resource) -> None:
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
     url = f"{path}{created['id']}/"
 
-    added = _ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))
+    added = ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))
     assert added[f"custom.{AREAS}"] == ["Midtown", "Uptown"]
-    again = _ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))  # a value already there is not repeated
+    again = ok(api.put(url, json={f"custom.{AREAS}.add": "Uptown"}))  # a value already there is not repeated
     assert again[f"custom.{AREAS}"] == ["Midtown", "Uptown"]
-    fresh = _ok(api.put(url, json={f"custom.{ROLE}.add": "Buyer"}))  # a field with no value starts a list
+    fresh = ok(api.put(url, json={f"custom.{ROLE}.add": "Buyer"}))  # a field with no value starts a list
     assert fresh[f"custom.{ROLE}"] == ["Buyer"]
 
-    removed = _ok(api.put(url, json={f"custom.{AREAS}.remove": "Midtown"}))
+    removed = ok(api.put(url, json={f"custom.{AREAS}.remove": "Midtown"}))
     assert removed[f"custom.{AREAS}"] == ["Uptown"]
-    emptied = _ok(api.put(url, json={f"custom.{AREAS}.remove": "Uptown"}))
+    emptied = ok(api.put(url, json={f"custom.{AREAS}.remove": "Uptown"}))
     assert f"custom.{AREAS}" not in emptied
     assert _stored_custom(factory, model, created["id"]) == {ROLE: ["Buyer"]}
 
@@ -119,11 +115,11 @@ def test_put_with_a_custom_dict_replaces_every_custom_field(api: httpx.Client, r
     """The deprecated `custom` dict is one field: sent, it is the new set of custom fields; `custom.X` keys apply
     over it."""
     path, _ = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
     url = f"{path}{created['id']}/"
-    replaced = _ok(api.put(url, json={"custom": {ROLE: "Buyer"}, f"custom.{BUDGET}": "700k"}))
+    replaced = ok(api.put(url, json={"custom": {ROLE: "Buyer"}, f"custom.{BUDGET}": "700k"}))
     assert replaced["custom"] == {ROLE: "Buyer", BUDGET: "700k"}
-    cleared = _ok(api.put(url, json={"custom": None}))
+    cleared = ok(api.put(url, json={"custom": None}))
     assert cleared["custom"] == {}
 
 
@@ -132,12 +128,12 @@ def test_a_record_read_edited_in_its_custom_dict_and_sent_back_keeps_the_edit(ap
     """A GET answers each field twice (in `custom` and as `custom.FIELD_ID`): a client that edits the dict and PUTs
     the whole record back must not have its edit undone by the echoed keys."""
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}))
     url = f"{path}{created['id']}/"
-    record = _ok(api.get(url))
+    record = ok(api.get(url))
     record["custom"][BUDGET] = "650k"
     del record["custom"][AREAS]
-    edited = _ok(api.put(url, json=record))
+    edited = ok(api.put(url, json=record))
     assert edited["custom"] == {BUDGET: "650k"}
     assert _stored_custom(factory, model, created["id"]) == {BUDGET: "650k"}
 
@@ -160,14 +156,14 @@ def test_a_bad_custom_key_on_update_is_a_400_naming_it_and_changes_nothing(
     api: httpx.Client, factory, resource, key: str, value, reason: str
 ) -> None:
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
     response = api.put(f"{path}{created['id']}/", json={"name": "Renamed", key: value})
     assert response.status_code == 400, response.text
     errors = response.json()["field-errors"]
     assert set(errors) == {key}
     assert reason in errors[key]
     assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k"}
-    assert _ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
+    assert ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
 
 
 def test_a_bad_custom_key_on_create_stores_nothing(api: httpx.Client, factory) -> None:
@@ -181,9 +177,9 @@ def test_a_bad_custom_key_on_create_stores_nothing(api: httpx.Client, factory) -
 def test_fields_selects_custom_fields(api: httpx.Client, resource) -> None:
     path, _ = resource
     body = {"name": "Acme", f"custom.{BUDGET}": "500k", f"custom.{AREAS}": ["Midtown"]}
-    one = _ok(api.post(path, params={"_fields": f"id,custom.{BUDGET}"}, json=body))
+    one = ok(api.post(path, params={"_fields": f"id,custom.{BUDGET}"}, json=body))
     assert set(one) == {"id", f"custom.{BUDGET}"}
-    every = _ok(api.get(f"{path}{one['id']}/", params={"_fields": "custom"}))
+    every = ok(api.get(f"{path}{one['id']}/", params={"_fields": "custom"}))
     assert every == {
         "custom": {BUDGET: "500k", AREAS: ["Midtown"]},
         f"custom.{BUDGET}": "500k",
@@ -195,7 +191,7 @@ def test_another_workspace_cannot_set_custom_fields(
     api: httpx.Client, other_api: httpx.Client, factory, resource
 ) -> None:
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{BUDGET}": "500k"}))
     response = other_api.put(f"{path}{created['id']}/", json={f"custom.{BUDGET}": "1"})
     assert response.status_code == 404
     assert _stored_custom(factory, model, created["id"]) == {BUDGET: "500k"}
@@ -225,14 +221,14 @@ MAX_TEXT = "y" * 10_000
 def test_a_custom_value_too_long_or_nested_is_a_400_naming_its_key(api: httpx.Client, factory, resource, key: str,
                                                                      value, reason: str) -> None:
     path, model = resource
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{AREAS}": ["Midtown"]}))
     response = api.put(f"{path}{created['id']}/", json={"name": "Renamed", key: value})
     assert response.status_code == 400, response.text
     errors = response.json()["field-errors"]
     assert set(errors) == {key}
     assert reason in errors[key]
     assert _stored_custom(factory, model, created["id"]) == {AREAS: ["Midtown"]}
-    assert _ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
+    assert ok(api.get(f"{path}{created['id']}/"))["name"] == "Acme"
 
     refused = api.post(path, json={"name": "Acme", key: value})
     assert refused.status_code == 400, refused.text
@@ -244,7 +240,7 @@ def test_a_custom_value_too_long_or_nested_is_a_400_naming_its_key(api: httpx.Cl
 def test_the_longest_id_and_value_are_kept(api: httpx.Client, factory, resource) -> None:
     path, model = resource
     longest_id = LONG_ID[:100]
-    created = _ok(api.post(path, json={"name": "Acme", f"custom.{longest_id}": MAX_TEXT, f"custom.{AREAS}": [
+    created = ok(api.post(path, json={"name": "Acme", f"custom.{longest_id}": MAX_TEXT, f"custom.{AREAS}": [
         "Midtown", 3, 2.5, True], f"custom.{ROLE}": 12}))
     assert created["custom"] == {longest_id: MAX_TEXT, AREAS: ["Midtown", 3, 2.5, True], ROLE: 12}
     assert _stored_custom(factory, model, created["id"]) == created["custom"]
@@ -260,7 +256,7 @@ def test_a_custom_dict_is_held_to_the_same_limits(api: httpx.Client, factory) ->
     with factory() as session:
         assert session.scalars(select(Lead)).all() == []
 
-    contact = _ok(api.post("/api/v1/contact/", json={"name": "Ann"}))
+    contact = ok(api.post("/api/v1/contact/", json={"name": "Ann"}))
     response = api.put(f"/api/v1/contact/{contact['id']}/", json={"custom": {BUDGET: MAX_TEXT + "y"}})
     assert response.status_code == 400, response.text
     assert set(response.json()["field-errors"]) == {f"custom.{BUDGET}"}
@@ -270,7 +266,7 @@ def test_a_custom_dict_is_held_to_the_same_limits(api: httpx.Client, factory) ->
 def test_a_record_holds_at_most_200_custom_fields(api: httpx.Client, factory, resource) -> None:
     path, model = resource
     many = {f"custom.cf_{i:03d}": i for i in range(200)}
-    created = _ok(api.post(path, json={"name": "Acme", **many}))
+    created = ok(api.post(path, json={"name": "Acme", **many}))
     url = f"{path}{created['id']}/"
     assert len(created["custom"]) == 200
 
@@ -282,7 +278,7 @@ def test_a_record_holds_at_most_200_custom_fields(api: httpx.Client, factory, re
     assert _stored_custom(factory, model, created["id"])["cf_000"] == 0
 
     # Changing a field it has, or removing one to make room, is fine.
-    swapped = _ok(api.put(url, json={"custom.cf_000": "changed", "custom.cf_001": None, "custom.cf_200": "new"}))
+    swapped = ok(api.put(url, json={"custom.cf_000": "changed", "custom.cf_001": None, "custom.cf_200": "new"}))
     assert len(swapped["custom"]) == 200
     assert (swapped["custom"]["cf_000"], swapped["custom"]["cf_200"]) == ("changed", "new")
 

@@ -7,15 +7,14 @@ admin's and a member's own API keys, on SQLite and PostgreSQL.
 """
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from db.models import Activity, Contact, Lead, Thread
-from tests.api.team import LINE, SARAH, Team, live_team
+from tests.api.team import LINE, SARAH, Team
+from tests.live import ok
 
 SMS = "/api/v1/activity/sms/"
 
@@ -25,19 +24,8 @@ def db_url(any_db_url: str) -> str:
     return any_db_url
 
 
-@pytest.fixture
-def team(db_url, factory) -> Iterator[Team]:
-    with live_team(db_url, factory) as team:
-        yield team
-
-
-def _ok(response: httpx.Response) -> dict:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _sarahs_lead(team: Team) -> str:
-    return _ok(team.ana.api.get(f"/api/v1/contact/{team.sarah_id}/"))["lead_id"]
+    return ok(team.ana.api.get(f"/api/v1/contact/{team.sarah_id}/"))["lead_id"]
 
 
 def _stored(factory, lead_id: str, contact_id: str) -> tuple:
@@ -67,7 +55,7 @@ def _sarah_calls_and_hangs_up(team: Team) -> None:
 def test_a_member_cannot_delete_a_lead_or_contact_with_texts_and_calls(team: Team, factory) -> None:
     ana, bob = team.ana.api, team.bob.api
     lead_id = _sarahs_lead(team)
-    sent = _ok(ana.post(SMS, json={"contact_id": team.sarah_id, "status": "outbox", "text": "See you at 7"}))
+    sent = ok(ana.post(SMS, json={"contact_id": team.sarah_id, "status": "outbox", "text": "See you at 7"}))
     team.live.runtime.provider.drain()
     _sarah_texts_in(team)
     _sarah_calls_and_hangs_up(team)
@@ -79,24 +67,24 @@ def test_a_member_cannot_delete_a_lead_or_contact_with_texts_and_calls(team: Tea
         response = bob.delete(path)
         assert (response.status_code, response.json()) == (403, refusal)
     assert _stored(factory, lead_id, team.sarah_id) == before
-    assert _ok(bob.get(f"{SMS}{sent['id']}/"))["status"] in ("sent", "delivered")
+    assert ok(bob.get(f"{SMS}{sent['id']}/"))["status"] in ("sent", "delivered")
 
     # The admin deletes the contact: its texts and calls stay on the lead, which is still the admin's to delete.
-    assert _ok(ana.delete(f"/api/v1/contact/{team.sarah_id}/")) == {}
+    assert ok(ana.delete(f"/api/v1/contact/{team.sarah_id}/")) == {}
     assert _stored(factory, lead_id, team.sarah_id) == (True, False, 3, 0)
     response = bob.delete(f"/api/v1/lead/{lead_id}/")
     assert (response.status_code, response.json()) == (403, refusal)
-    assert _ok(ana.delete(f"/api/v1/lead/{lead_id}/")) == {}
+    assert ok(ana.delete(f"/api/v1/lead/{lead_id}/")) == {}
     assert _stored(factory, lead_id, team.sarah_id) == (False, False, 0, 0)
     assert bob.get(f"{SMS}{sent['id']}/").status_code == 404
 
 
 def test_one_received_text_is_history_too(team: Team, factory) -> None:
     ana, bob = team.ana.api, team.bob.api
-    lead = _ok(ana.post("/api/v1/lead/", json={"name": "Acme Corp", "contacts": [
+    lead = ok(ana.post("/api/v1/lead/", json={"name": "Acme Corp", "contacts": [
         {"name": "John Park", "phones": [{"phone": "(212) 555-0123", "type": "mobile"}]}]}))
     john = lead["contacts"][0]["id"]
-    _ok(ana.post(SMS, json={"contact_id": john, "status": "inbox", "text": "Call me back", "local_phone": LINE}))
+    ok(ana.post(SMS, json={"contact_id": john, "status": "inbox", "text": "Call me back", "local_phone": LINE}))
 
     response = bob.delete(f"/api/v1/lead/{lead['id']}/")
     assert (response.status_code, response.json()) == (
@@ -111,18 +99,18 @@ def test_a_member_may_delete_a_lead_or_contact_without_history(team: Team, facto
     """Drafts and texts still waiting to go out are no history: the member deletes the contact (its waiting texts
     go back to draft, on the lead), then the lead with them."""
     bob = team.bob.api
-    lead = _ok(bob.post("/api/v1/lead/", json={"name": "The Smiths", "contacts": [
+    lead = ok(bob.post("/api/v1/lead/", json={"name": "The Smiths", "contacts": [
         {"name": "Mary Smith", "phones": [{"phone": "(415) 555-0143", "type": "mobile"}]}]}))
     mary = lead["contacts"][0]["id"]
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=17, minute=0, second=0, microsecond=0)
-    draft = _ok(bob.post(SMS, json={"contact_id": mary, "status": "draft", "text": "Draft for Mary"}))
-    scheduled = _ok(bob.post(SMS, json={"contact_id": mary, "status": "scheduled", "text": "Reminder",
+    draft = ok(bob.post(SMS, json={"contact_id": mary, "status": "draft", "text": "Draft for Mary"}))
+    scheduled = ok(bob.post(SMS, json={"contact_id": mary, "status": "scheduled", "text": "Reminder",
                                         "date_scheduled": tomorrow.isoformat()}))
 
-    assert _ok(bob.delete(f"/api/v1/contact/{mary}/")) == {}
-    held = _ok(bob.get(f"{SMS}{scheduled['id']}/"))
+    assert ok(bob.delete(f"/api/v1/contact/{mary}/")) == {}
+    held = ok(bob.get(f"{SMS}{scheduled['id']}/"))
     assert (held["status"], held["contact_id"], held["lead_id"]) == ("draft", None, lead["id"])
-    assert _ok(bob.delete(f"/api/v1/lead/{lead['id']}/")) == {}
+    assert ok(bob.delete(f"/api/v1/lead/{lead['id']}/")) == {}
     assert _stored(factory, lead["id"], mary) == (False, False, 0, 0)
     for sms in (draft, scheduled):
         assert bob.get(f"{SMS}{sms['id']}/").status_code == 404

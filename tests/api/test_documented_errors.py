@@ -1,12 +1,11 @@
 """/openapi.json documents the refusals the API really makes: a 403 (not allowed), a 409 (conflict) and a 422 (an
 Idempotency-Key reused with other values) on the routes that answer them, each with the body they answer."""
 
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.api.team import Team, live_team
+from tests.api.team import Team
 from tests.assistant.chatting import say
 
 SMS = "/api/v1/activity/sms/"
@@ -36,12 +35,6 @@ REFUSALS = {
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def team(db_url, factory) -> Iterator[Team]:
-    with live_team(db_url, factory) as team:
-        yield team
 
 
 @pytest.fixture

@@ -36,19 +36,15 @@ def cody(db_url: str, factory) -> Iterator[LiveCody]:
         yield live
 
 
-def _client(cody: LiveCody, key: str) -> httpx.Client:
-    return httpx.Client(base_url=cody.base_url, auth=(key, ""), timeout=30)
-
-
 @pytest.fixture
 def api(cody: LiveCody, workspace: NewWorkspace) -> Iterator[httpx.Client]:
-    with _client(cody, workspace.api_key) as client:
+    with cody.client(workspace.api_key) as client:
         yield client
 
 
 @pytest.fixture
 def other_api(cody: LiveCody, other_workspace: NewWorkspace) -> Iterator[httpx.Client]:
-    with _client(cody, other_workspace.api_key) as client:
+    with cody.client(other_workspace.api_key) as client:
         yield client
 
 
@@ -63,7 +59,7 @@ def _member(factory, workspace: NewWorkspace, email: str, permissions=()) -> str
 @pytest.fixture
 def member_api(cody: LiveCody, factory, workspace: NewWorkspace) -> Iterator[httpx.Client]:
     """A member of the workspace with no permissions at all."""
-    with _client(cody, _member(factory, workspace, "bo@acme.test")) as client:
+    with cody.client(_member(factory, workspace, "bo@acme.test")) as client:
         yield client
 
 
@@ -277,7 +273,7 @@ def twilio_api(db_url, factory, workspace: NewWorkspace, twilio) -> Iterator[htt
     credit themselves (WALLET_SELF_CREDIT), as in a deployment whose workspaces pay Twilio themselves."""
     with live_cody(db_url, factory, twilio_account_sid=TWILIO_SID, twilio_auth_token="tok-" + "9" * 28,
                    twilio_messaging_service_sid=SERVICE_SID, wallet_self_credit=True) as live, \
-            _client(live, workspace.api_key) as client:
+            live.client(workspace.api_key) as client:
         yield client
 
 

@@ -29,10 +29,6 @@ def cody(db_url: str, factory) -> Iterator[LiveCody]:
         yield live
 
 
-def _client(cody: LiveCody, key: str) -> httpx.Client:
-    return httpx.Client(base_url=cody.base_url, auth=(key, ""), timeout=30)
-
-
 @pytest.fixture
 def people(cody: LiveCody, factory, workspace: NewWorkspace) -> Iterator[tuple[httpx.Client, ...]]:
     """(the first admin, a second admin, a plain member) of `workspace`, each a client with their own key."""
@@ -43,7 +39,7 @@ def people(cody: LiveCody, factory, workspace: NewWorkspace) -> Iterator[tuple[h
             session.flush()
             add_member(session, workspace.organization_id, user, role=role, permissions=permissions)
             keys.append(create_api_key(session, workspace.organization_id, user.id))
-    with _client(cody, workspace.api_key) as ana, _client(cody, keys[0]) as ray, _client(cody, keys[1]) as mo:
+    with cody.client(workspace.api_key) as ana, cody.client(keys[0]) as ray, cody.client(keys[1]) as mo:
         yield ana, ray, mo
 
 

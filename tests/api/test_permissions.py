@@ -11,7 +11,6 @@ Every member reads every text and thread. Changes follow the text's sender (its 
 A refusal is a 403 naming what is not allowed, and changes nothing.
 """
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Activity
-from tests.api.team import LINE, SARAH, Team, live_team
+from tests.api.team import LINE, SARAH, Team
 
 SMS = "/api/v1/activity/sms/"
 INBOUND = "/api/webhooks/twilio/sms"
@@ -28,12 +27,6 @@ INBOUND = "/api/webhooks/twilio/sms"
 @pytest.fixture
 def db_url(any_db_url: str) -> str:
     return any_db_url
-
-
-@pytest.fixture
-def team(db_url, factory) -> Iterator[Team]:
-    with live_team(db_url, factory) as team:
-        yield team
 
 
 def _text(api: httpx.Client, team: Team, status: str, text: str, **extra) -> dict:

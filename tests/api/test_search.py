@@ -9,6 +9,8 @@ workspace's records.
 import httpx
 import pytest
 
+from tests.live import ok
+
 LEADS, CONTACTS = "/api/v1/lead/", "/api/v1/contact/"
 
 
@@ -17,31 +19,26 @@ def db_url(any_db_url: str) -> str:
     return any_db_url
 
 
-def _ok(response: httpx.Response) -> dict:
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 @pytest.fixture
 def people(api: httpx.Client) -> dict[str, dict]:
     """Three leads: a company whose contact is called "Pager 3", a German practice, and a person's own lead."""
-    acme = _ok(api.post(LEADS, json={"name": "Acme Corp", "contacts": [
+    acme = ok(api.post(LEADS, json={"name": "Acme Corp", "contacts": [
         {"name": "Pager 3", "phones": [{"phone": "(415) 555-1003", "type": "office"}],
          "emails": [{"email": "fr@example.fr"}]},
         {"name": "Luc Tremblay", "phones": [{"phone": "+1 604 555 0188", "type": "mobile"}]}]}))
-    praxis = _ok(api.post(LEADS, json={"name": "Ärzte Zentrum Müller", "contacts": [
+    praxis = ok(api.post(LEADS, json={"name": "Ärzte Zentrum Müller", "contacts": [
         {"name": "Jürgen Öztürk", "phones": [{"phone": "020 7946 0018", "country": "GB"}],
          "emails": [{"email": "Juergen@Praxis.example"}]}]}))
-    sarah = _ok(api.post(CONTACTS, json={"name": "Sarah Lee", "phones": [{"phone": "(415) 555-0132"}]}))
+    sarah = ok(api.post(CONTACTS, json={"name": "Sarah Lee", "phones": [{"phone": "(415) 555-0132"}]}))
     return {"acme": acme, "praxis": praxis, "sarah": sarah}
 
 
 def _lead_names(api: httpx.Client, query: str, **params) -> list[str]:
-    return [lead["name"] for lead in _ok(api.get(LEADS, params={"query": query, **params}))["data"]]
+    return [lead["name"] for lead in ok(api.get(LEADS, params={"query": query, **params}))["data"]]
 
 
 def _contact_names(api: httpx.Client, query: str, **params) -> list[str]:
-    return [contact["name"] for contact in _ok(api.get(CONTACTS, params={"query": query, **params}))["data"]]
+    return [contact["name"] for contact in ok(api.get(CONTACTS, params={"query": query, **params}))["data"]]
 
 
 def test_a_lead_is_found_by_its_contacts_names_phones_and_emails(api: httpx.Client, people) -> None:
@@ -62,7 +59,7 @@ def test_a_contact_is_found_by_its_name_phone_or_email_not_its_leads_name(api: h
     assert _contact_names(api, "415", lead_id=people["acme"]["id"]) == ["Pager 3"]
     assert _contact_names(api, "  Sarah  ") == ["Sarah Lee"]
     assert _contact_names(api, "") == ["Pager 3", "Luc Tremblay", "Jürgen Öztürk", "Sarah Lee"]  # no search
-    page = _ok(api.get(CONTACTS, params={"query": "415", "_limit": 1}))
+    page = ok(api.get(CONTACTS, params={"query": "415", "_limit": 1}))
     assert ([c["name"] for c in page["data"]], page["has_more"]) == (["Pager 3"], True)
 
 
@@ -93,11 +90,11 @@ def test_control_characters_in_a_query_are_a_400_naming_query(api: httpx.Client,
 
 def test_a_search_stays_in_the_callers_workspace(api: httpx.Client, other_api: httpx.Client, people) -> None:
     """The other workspace has its own contact with one of these numbers: each finds only its own."""
-    theirs = _ok(other_api.post(CONTACTS, json={"name": "Pat Pager", "phones": [{"phone": "+14155551003"}],
+    theirs = ok(other_api.post(CONTACTS, json={"name": "Pat Pager", "phones": [{"phone": "+14155551003"}],
                                                 "emails": [{"email": "fr@example.fr"}]}))
     for query in ("Pager", "4155551003", "fr@example.fr"):
-        assert [c["id"] for c in _ok(other_api.get(CONTACTS, params={"query": query}))["data"]] == [theirs["id"]]
-        assert [lead["id"] for lead in _ok(other_api.get(LEADS, params={"query": query}))["data"]] == [
+        assert [c["id"] for c in ok(other_api.get(CONTACTS, params={"query": query}))["data"]] == [theirs["id"]]
+        assert [lead["id"] for lead in ok(other_api.get(LEADS, params={"query": query}))["data"]] == [
             theirs["lead_id"]]
         assert _lead_names(api, query) == ["Acme Corp"]
         assert _contact_names(api, query) == ["Pager 3"]

@@ -6,7 +6,7 @@ PostgreSQL halves skip when PostgreSQL is unreachable, except in CI, where they 
 
 import pytest
 
-from bench import bench_delete, bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_text
+from bench import bench_delete, bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_search, bench_text
 from bench.harness import Figure, median_figures
 from bench.live import IN_CI, PG_ADMIN_URL, pg_reachable
 
@@ -52,6 +52,12 @@ def test_delete_bench(database):
     figures = bench_delete.run(quick=True, databases=[database])
     check(figures, 3)
     assert all(f.group == "delete" and f"({database})" in f.name and not f.higher_is_better for f in figures)
+
+
+def test_search_bench(database):
+    figures = bench_search.run(quick=True, databases=[database])
+    check(figures, 2)
+    assert [f.name for f in figures] == [f"{kind} search, 1,000 contacts ({database})" for kind in ("contacts", "leads")]
 
 
 def test_draft_bench():

@@ -108,5 +108,13 @@ def _time(phrase: str) -> str:
     return phrase if re.search(r"[ap]\.m\.$", phrase, re.I) else phrase.rstrip(".")
 
 
+_QUOTES = {('"', '"'), ("“", "”"), ("'", "'"), ("‘", "’")}
+
+
 def _unquoted(text: str) -> str:
-    return text.strip().strip('"“”')
+    """The new words without the quotes around them, as the planner reads a message ("'running late'"); a quote
+    that opens or closes only part of them stays (‘the sign says "SOLD"’)."""
+    words = text.strip()
+    if len(words) >= 2 and (words[0], words[-1]) in _QUOTES:
+        return words[1:-1].strip()
+    return words

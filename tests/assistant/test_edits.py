@@ -168,6 +168,20 @@ def test_the_new_words_are_what_comes_after_say(chat, change, words):
     assert confirm(chat, edited)["text"] == words
 
 
+
+@pytest.mark.parametrize(("change", "words"), [
+    ("change it to 'running 5 late'", "running 5 late"),
+    ("change it to \u2018running 5 late\u2019", "running 5 late"),
+    ("change it to say 'ok'", "ok"),
+    ("change it to '8pm'", "8pm"),
+    ('change it to: the sign out front now says "SOLD"', 'the sign out front now says "SOLD"'),
+    ('change it to "Under contract" is official', '"Under contract" is official'),
+])
+def test_only_quotes_around_the_new_words_are_dropped_as_when_the_text_was_asked_for(chat, change, words):
+    first = say(chat, "text Sarah at 7pm: dinner?")
+    [edited] = say(chat, change, first["conversation_id"])["drafts"]
+    assert (edited["preview"]["text"], send_at(edited)) == (words, next_at(19))
+
 # -- a call has no words --------------------------------------------------------------------------------------------
 
 

@@ -14,9 +14,10 @@ Who the recipient is, without a contact list:
 2. With no such connector, the recipient is a leading "the X" (one word, "the Smiths", optionally "family"), or
    "<Name> from <Company>" (company one or two capitalised words), or one or two capitalised words ("Sarah",
    "Sarah Lee", "Dr. Patel", "Émile", "Łukasz": a capital in any alphabet) ending before the first lowercase word,
-   pronoun or common message opener ("Hi", "Running", "See"...); a lowercase first word, after a title if any
-   ("text sarah i'm late", "text dr patel hi"), is a one-word name; a leading phone number ("text 415-555-0143 hi")
-   is the recipient. A title (assistant/honorifics.py) stays with the recipient, never in the message.
+   pronoun, common message opener ("Hi", "Running", "See"...) or time phrase ("text Sarah Dec 24 at 9am ..."); a
+   lowercase first word, after a title if any ("text sarah i'm late", "text dr patel hi"), is a one-word name; a
+   leading phone number ("text 415-555-0143 hi") is the recipient. A title (assistant/honorifics.py) stays with the
+   recipient, never in the message.
 3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
    recipient explicitly.
 
@@ -263,6 +264,9 @@ def _looks_like_name(who: str, loose: bool = True) -> bool:
     return loose or len(words) == 1
 
 
+_TIMED = re.compile(rf"(?:{PHRASE})(?!\w)", re.I)  # a time phrase ("Dec 3 at 2pm") is never a name's second word
+
+
 def _leading_name(rest: str) -> tuple[str | None, str]:
     """Rule 2 of the module docstring: (recipient, message) with no connector."""
     tokens = list(re.finditer(r"\S+", rest))
@@ -272,7 +276,9 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
         w = words[i].lower() if i < len(words) else ""
         if not w or not _capitalised(words[i]):
             return False
-        return w in _NAMES_TOO or w not in _CLAUSE if first else w not in _CLAUSE | _OPENERS | _NAMES_TOO
+        if first:
+            return w in _NAMES_TOO or w not in _CLAUSE
+        return w not in _CLAUSE | _OPENERS | _NAMES_TOO and not _TIMED.match(rest, tokens[i].start())
 
     n = 0
     if not words:

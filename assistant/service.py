@@ -460,7 +460,7 @@ class Assistant:
             _ask(result, wording.variable_question(missing[0], template.label), [],
                  Pending(waiting, f"variable:{missing[0]}", tuple(contact_ids), template.id))
             return None
-        return template.id, {name: _without_unit(template.text, name, v) for name, v in variables.items()}, send_at
+        return template.id, {name: _unrepeated(template.text, name, v) for name, v in variables.items()}, send_at
 
     def _template(self, session: Session, ctx: Ctx, intent: WriteIntent, contact_ids: list[str],
                   template_id: str | None, result: ChatResult) -> TemplateMatch | None:
@@ -782,6 +782,21 @@ def _variable_value(name: str, value: str, now: datetime) -> str:
     if _TIME_VARIABLE.search(name) and (spoken := spoken_time(value, now)):
         return spoken
     return re.sub(r"^at\s+(?=\S)", "", value, flags=re.I)
+
+
+def _unrepeated(template_text: str, name: str, value: str) -> str:
+    """A value without the words the template itself says around it (`_without_lead_word`, `_without_unit`)."""
+    return _without_unit(template_text, name, _without_lead_word(template_text, name, value))
+
+
+def _without_lead_word(template_text: str, name: str, value: str) -> str:
+    """A value without the word the template itself says right before it: "about 15" for "about {{ minutes }}" is
+    "15", so the text reads "about 15 minutes late", not "about about 15 minutes late"."""
+    before = re.search(r"([^\W\d_]+)\s+\{\{\s*" + re.escape(name) + r"\s*\}\}", template_text)
+    words = value.split(maxsplit=1)
+    if before is None or len(words) < 2 or words[0].lower() != before.group(1).lower():
+        return value
+    return words[1]
 
 
 def _without_unit(template_text: str, name: str, value: str) -> str:

@@ -232,6 +232,18 @@ def test_a_value_said_with_the_unit_the_template_already_says_is_not_said_twice(
     assert "I'm running about 15 minutes late. Sorry!" in only_draft(answer)["preview"]["text"]
 
 
+@pytest.mark.parametrize("said", ["about 15", "about 15 minutes", "About 15 min"])
+def test_a_value_said_with_the_word_the_template_says_before_it_is_not_said_twice(chat, said):
+    asked = say(chat, "send Sarah the running late")
+    answer = say(chat, said, asked["conversation_id"])
+    assert "I'm running about 15 minutes late. Sorry!" in only_draft(answer)["preview"]["text"]
+
+
+def test_a_value_said_with_the_word_before_it_in_the_request_is_not_said_twice(chat):
+    draft = only_draft(say(chat, "send Sarah the running late template with about 15 minutes"))
+    assert "I'm running about 15 minutes late. Sorry!" in draft["preview"]["text"]
+
+
 @pytest.mark.parametrize("words", ["the showing went great", "the showing confirmation is attached"])
 def test_words_that_only_mention_a_template_stay_words(chat, words):
     draft = only_draft(say(chat, f"text Sarah {words}"))

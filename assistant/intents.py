@@ -56,13 +56,15 @@ class ReadIntent:
 class Ask:
     """Something is missing; ask the user (e.g. "What should I say to Sarah?").
 
-    `partial` is the request so far, when the answer is simply the missing message text. `who` is the recipient as
-    the user said it and the question names them ("sarah"): the assistant says the name stored for them instead.
+    `partial` is the request so far, when the answer is simply what it `needs`: the missing message text, or its send
+    time ("When should I send it?"). `who` is the recipient as the user said it and the question names them
+    ("sarah"): the assistant says the name stored for them instead.
     """
 
     text: str
     partial: WriteIntent | None = None
     who: str | None = None
+    needs: Literal["text", "send_at"] = "text"
 
 
 @dataclass(frozen=True)

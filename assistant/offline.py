@@ -99,6 +99,7 @@ ASK_TEMPLATE = "Which template should I send, and to whom?"
 ASK_WHICH_TEMPLATE = "Which template should I send to {who}?"
 ASK_MESSAGE = "What should I say to {who}?"
 ASK_EXACT_MESSAGE = "What exactly should I say to {who}?"
+ASK_WHEN = "When should I send it?"
 ONE_AT_A_TIME = "I can text one person at a time; ask me once for each of them."
 NO_SCHEDULED_CALLS = "I can't schedule calls; say \"call {who}\" and I'll set the call up now."
 NAME_THE_TEXT = "Tell me who the text is to, e.g. \"cancel the text to Sarah\"."
@@ -640,7 +641,7 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
     if re.match(r"(?:to|if|whether|about(?!\s+to\b)|regarding)\b", msg, re.I):
         return _ask_message(ASK_EXACT_MESSAGE, who, send_at)  # "tell Sarah to call me": no rewriting
     if schedule and send_at is None:
-        return Ask("When should I send it?")
+        return Ask(ASK_WHEN, partial=WriteIntent("send_sms", contact=who, text=msg), needs="send_at")
     return WriteIntent("send_sms", contact=who, text=msg, send_at=send_at)
 
 

@@ -52,6 +52,7 @@ log = logging.getLogger("cody.assistant")
 MAX_TEXT = 2000
 DROPPED = "Okay, I've dropped that; nothing was sent."
 NOT_CAUGHT = "I didn't catch which one."
+NOT_CAUGHT_WHEN = "I didn't catch when."
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,9 @@ class Pending:
     """A request waiting for the answer to Cody's question, kept in the conversation until the next turn."""
 
     intent: WriteIntent | CancelIntent
-    needs: str  # "text", "recipient", "template", "variable:<name>" or "message" (which waiting text to cancel)
+    # "text", "send_at" (the answer is the send time), "recipient", "template", "variable:<name>" or "message"
+    # (which waiting text to cancel)
+    needs: str
     contact_ids: tuple[str, ...] = ()  # the recipients, once known
     template_id: str | None = None  # the template, once known
 
@@ -333,6 +336,8 @@ class Assistant:
     def _follow_up(self, session: Session, ctx: Ctx, conversation_id: str, pending: Pending, question: dict, text: str,
                    result: ChatResult) -> bool:
         """Carry the pending request on with this answer; False when the text is a new request instead."""
+        if pending.needs == "send_at":
+            return self._send_time_answer(session, ctx, conversation_id, pending, question, text, result)
         if pending.needs.startswith("variable:"):
             if _is_new_command(text):
                 return False
@@ -363,6 +368,22 @@ class Assistant:
             self._reach(session, ctx, conversation_id, pending.intent, choice["label"], contact_ids, result)
         return True
 
+    def _send_time_answer(self, session: Session, ctx: Ctx, conversation_id: str, pending: Pending, question: dict,
+                          text: str, result: ChatResult) -> bool:
+        """"When should I send it?" answered with a time ("tomorrow at 9") drafts the text for then; an answer that is
+        no time asks again; False when it is a new request instead."""
+        said = re.sub(r"^for\s+|[\s.!]+$", "", text.strip(), flags=re.I)
+        when = parse_time(said, utcnow().astimezone(self._zone(session, ctx)))
+        if when is None:
+            if _is_new_command(text):
+                return False
+            _ask(result, question.get("text", ""), [], pending)
+            result.reply = f"{NOT_CAUGHT_WHEN} {result.reply}"
+            return True
+        intent = dataclasses.replace(pending.intent, send_at=when)
+        self._resume(session, ctx, conversation_id, dataclasses.replace(pending, intent=intent), result)
+        return True
+
     def _resume(self, session: Session, ctx: Ctx, conversation_id: str, pending: Pending, result: ChatResult) -> None:
         """Go on with a request whose missing piece is now known: to its recipients when they are known already."""
         if pending.contact_ids:
@@ -383,7 +404,7 @@ class Assistant:
             _append(result, run_read(session, ctx, intent))
         elif isinstance(intent, Ask):
             _ask(result, _as_stored(session, ctx, intent), [],
-                 Pending(intent.partial, "text") if intent.partial is not None else None)
+                 Pending(intent.partial, intent.needs) if intent.partial is not None else None)
         elif isinstance(intent, Unknown):
             _append(result, intent.reply or CAPABILITIES)
 

@@ -210,6 +210,28 @@ def test_an_explicit_cancel_is_not_a_message(chat, cancel):
     assert (dropped["reply"], dropped["drafts"]) == (DROPPED, [])
 
 
+# -- "When should I send it?" -------------------------------------------------------------------------------------
+
+
+def test_the_answer_to_when_should_i_send_it_is_the_send_time(chat):
+    asked = say(chat, "schedule a text to Sarah saying see you soon")
+    assert asked["reply"] == "When should I send it?"
+    answer = say(chat, "tomorrow at 9", asked["conversation_id"])
+    [draft] = answer["drafts"]
+    tomorrow_9 = datetime.combine(datetime.now(DEMO_ZONE).date() + timedelta(days=1), time(9), DEMO_ZONE)
+    assert (draft["tool"], draft["preview"]["text"]) == ("send_sms", "see you soon")
+    assert datetime.fromisoformat(draft["args"]["send_at"]) == tomorrow_9
+    assert answer["reply"].startswith("Text Sarah Lee tomorrow at 9:00 AM: \u201csee you soon\u201d")
+
+
+def test_an_answer_to_when_should_i_send_it_that_is_no_time_asks_again(chat):
+    asked = say(chat, "schedule a text to Sarah saying see you soon")
+    again = say(chat, "whenever works", asked["conversation_id"])
+    assert (again["reply"], again["drafts"]) == ("I didn't catch when. When should I send it?", [])
+    [draft] = say(chat, "at 5pm", again["conversation_id"])["drafts"]
+    assert draft["preview"]["text"] == "see you soon" and draft["args"]["send_at"]
+
+
 # -- titles and accented names, end to end ------------------------------------------------------------------------
 
 

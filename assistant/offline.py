@@ -17,7 +17,7 @@ Who the recipient is, without a contact list:
    pronoun, common message opener ("Hi", "Running", "See"...) or time phrase ("text Sarah Dec 24 at 9am ..."); a
    lowercase first word, after a title if any ("text sarah i'm late", "text dr patel hi"), is a one-word name; a
    leading phone number ("text 415-555-0143 hi") is the recipient. A title (assistant/honorifics.py) stays with the
-   recipient, never in the message.
+   recipient, never in the message; so does the phone said with the name ("text Sarah's cell I'm outside").
 3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
    recipient explicitly.
 
@@ -303,6 +303,8 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
 
 def _split_recipient(rest: str, now: datetime) -> tuple[str | None, datetime | None, str]:
     """(recipient, send time between recipient and connector, message) for "text <rest>"."""
+    if phone := _AT_THEIR_PHONE.match(rest):  # "Sarah's cell: hi" is "Sarah: hi"
+        rest = phone["who"] + rest[phone.end():]
     for m in _CONNECTOR.finditer(rest):
         who, when = rest[:m.start()], None
         if (found := find_time(who, now, at="end")) is not None and found.start > 0:
@@ -380,6 +382,10 @@ _INBOX = re.compile(r"""^(?:
 )(?:\s+(?P<when>today|yesterday|since\s+yesterday|this\s+week))?$""", re.I | re.X)
 _VERB_SHOW = r"(?:show|open|read|view|see|get|pull\s+up|bring\s+up|display|check)(?:\s+me)?"
 _POSSESSIVE = r"(?:'s|’s|'|’)"
+_PHONE_NOUN = r"(?:cell|mobile|phone|number|office|landline|work\s+phone)(?:\s+(?:phone|number))?"
+# "Sarah's cell", "the Smiths' number" opening a request: the recipient, said with the phone to use.
+_AT_THEIR_PHONE = re.compile(rf"(?P<who>(?:the\s+)?[^\s,:]+(?:\s+[^\s,:]+)?){_POSSESSIVE}\s+{_PHONE_NOUN}"
+                             r"(?=[\s,:;.!?–—-]|$)", re.I)
 _THREAD = [re.compile(p, _IS) for p in (
     r"what\s+(?:did|has|have)\s+(?P<c>.+?)\s+(?:say|said|send|sent|text|texted|write|written|reply|replied|want"
     r"|wanted|ask|asked)(?:\s+(?:me|to\s+me|back|us))?(?:\s+(?:today|yesterday|last(?:\s+time)?|lately|recently))?",
@@ -490,7 +496,7 @@ def _call(s: str, now: datetime, send_at: datetime | None, _q: bool) -> Intent |
         return Ask(ASK_CALL)
     who = re.sub(r"\s+(?:about|regarding|re|to\s+(?:discuss|talk|ask|tell|confirm|check|follow)|and)\b.*$", "",
                  m["c"], flags=re.I)
-    who = re.sub(rf"{_POSSESSIVE}\s+(?:cell|mobile|phone|number|office|landline|work\s+phone)$", "", who, flags=re.I)
+    who = re.sub(rf"{_POSSESSIVE}\s+{_PHONE_NOUN}$", "", who, flags=re.I)
     who = re.sub(r"\s+(?:back|up)$", "", who, flags=re.I)
     if (found := find_time(who, now, at="end")) is not None and found.start > 0:
         who, send_at = who[:found.start], found.when

@@ -253,6 +253,11 @@ def test_words_that_only_mention_a_template_stay_words(chat, words):
 # -- phone numbers -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("request_", ["text Sarah's cell I'm outside", "text Sarah Lee's mobile: I'm outside"])
+def test_the_phone_said_with_the_name_is_not_part_of_the_message(chat, request_):
+    assert sent_to(only_draft(say(chat, request_))) == ("Sarah Lee", SARAH, "I'm outside")
+
+
 def test_a_number_of_a_contact_reaches_that_contact_at_that_number(chat):
     draft = only_draft(say(chat, "text 415-555-0144 hi"))
     assert sent_to(draft) == ("David Smith", "+14155550144", "hi")

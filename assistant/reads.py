@@ -7,7 +7,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from assistant.intents import ReadIntent
-from assistant.resolve import resolve_recipient
+from assistant.resolve import Resolution, resolve_number, resolve_recipient
 from assistant.unsend import cancelable
 from assistant.wording import duration, first_words, since, when, workspace_zone
 from db.models import Activity, Contact, InboxItem, Thread, User
@@ -30,7 +30,7 @@ def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
 
 
 def find_contacts(session: Session, ctx: Ctx, query: str) -> str:
-    matches = resolve_recipient(session, ctx, query).matches
+    matches = _resolved(session, ctx, query).matches
     if not matches:
         return f"I couldn't find anyone called {query!r}."
     lines = []
@@ -42,7 +42,7 @@ def find_contacts(session: Session, ctx: Ctx, query: str) -> str:
 
 
 def read_thread(session: Session, ctx: Ctx, who: str) -> str:
-    resolution = resolve_recipient(session, ctx, who)
+    resolution = _resolved(session, ctx, who)
     match = resolution.unique
     if match is None:
         if resolution.ambiguous:
@@ -55,6 +55,12 @@ def read_thread(session: Session, ctx: Ctx, who: str) -> str:
         return f"No messages with {match.label} yet."
     zone = workspace_zone(session, ctx.organization_id)
     return f"Messages with {match.label}:\n" + "\n".join(_message_line(a, zone) for a in reversed(rows))
+
+
+def _resolved(session: Session, ctx: Ctx, said: str) -> Resolution:
+    """Who a name or a phone number said means: a number finds the contacts who have it."""
+    by_number = resolve_number(session, ctx, said)
+    return by_number if by_number is not None else resolve_recipient(session, ctx, said)
 
 
 def _message_line(sms: Activity, zone: tzinfo) -> str:

@@ -31,7 +31,7 @@ from sqlalchemy import Select, String, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from assistant.honorifics import HONORIFICS
-from db.models import SmsTemplate
+from db.models import Contact, ContactPhone, Lead, SmsTemplate
 from db.models.crm import (
     LEAD_STOPWORDS,
     TOKEN_LENGTH,
@@ -42,6 +42,8 @@ from db.models.crm import (
 )
 from db.types import UTCDateTime
 from tools.context import Ctx
+from tools.phones import normalise
+from tools.problems import Invalid
 
 MAX_MATCHES = 10  # choices offered in one question
 CANDIDATES = 25  # rows of each kind fetched, best and most recent first, and scored here
@@ -789,6 +791,28 @@ def resolve_recipient(session: Session, ctx: Ctx, name: str) -> Resolution:
     matches = [Match(c.kind, c.id, c.label, c.contact_ids, round(c.score, 4), c.recent)
                for c in plausible[:MAX_MATCHES]]
     return Resolution(matches, more)
+
+
+_NUMBER = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number said instead of a name
+
+
+def resolve_number(session: Session, ctx: Ctx, said: str) -> Resolution | None:
+    """The contacts of ctx's workspace who have the phone number `said` ("415-555-0143", "(415) 555 0143"), by
+    name; None when `said` is no phone number, so that it is read as a name."""
+    if not _NUMBER.fullmatch(said.strip()):
+        return None
+    try:
+        e164 = normalise(said.strip(), "US", field="contact").e164
+    except Invalid:
+        return None
+    rows = session.execute(
+        select(Contact.id, Contact.name, Contact.title, Lead.name).join(Lead, Lead.id == Contact.lead_id)
+        .join(ContactPhone, ContactPhone.contact_id == Contact.id)
+        .where(ContactPhone.organization_id == ctx.organization_id, ContactPhone.phone == e164)
+        .distinct().order_by(Contact.name, Contact.id).limit(MAX_MATCHES + 1)).all()
+    matches = [Match("contact", cid, _contact_label(name, title or "", lead_name or ""), [cid], EXACT)
+               for cid, name, title, lead_name in rows]
+    return Resolution(matches[:MAX_MATCHES], len(matches) > MAX_MATCHES)
 
 
 # -- templates ----------------------------------------------------------------------------------------------------

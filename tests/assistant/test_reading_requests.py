@@ -258,6 +258,15 @@ def test_the_phone_said_with_the_name_is_not_part_of_the_message(chat, request_)
     assert sent_to(only_draft(say(chat, request_))) == ("Sarah Lee", SARAH, "I'm outside")
 
 
+@pytest.mark.parametrize("number", ["415-555-0143", "(415) 555 0143", "+1 415.555.0143"])
+def test_who_is_a_number_names_the_contact_who_has_it(chat, number):
+    assert say(chat, f"who is {number}?")["reply"] == "Mary Smith (The Smiths): (415) 555-0143"
+
+
+def test_what_a_number_said_is_the_thread_of_its_contact(chat):
+    assert say(chat, "what did 415-555-0132 say?")["reply"] == "No messages with Sarah Lee (Buyer) yet."
+
+
 def test_a_number_of_a_contact_reaches_that_contact_at_that_number(chat):
     draft = only_draft(say(chat, "text 415-555-0144 hi"))
     assert sent_to(draft) == ("David Smith", "+14155550144", "hi")

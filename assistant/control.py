@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from assistant.timephrases import HOUR_WORD, MINUTE_WORD, PHRASE, in_digits
 
 # A whole message that says only yes or only no, as people say it: "yes please", "ok, send it", "no thanks".
-_YES = r"(?:yes|yep|yeah|y|ok|okay|sure)"
+_YES = r"(?:yes|yep|yup|yeah|yea|y|ok|okay|k|sure|sure thing|👍)"
 _CONFIRM = re.compile(rf"^(?:{_YES}[,.!]?\s+)?(?:{_YES}|confirm(?:ed)?|send(?: it)?(?: now)?|go ahead|do it|looks good|"
-                      r"ship it)(?:[\s,]+(?:please|pls|plz|thanks|thank you))?[.! ]*$", re.I)
+                      r"sounds good|perfect|ship it)(?:[\s,]+(?:please|pls|plz|thanks|thank you))?[.! ]*$", re.I)
 _CANCEL = re.compile(r"^(?:(?:no|(?:oh\s+)?wait|actually|hold on|oops)[,.!]?\s+)?(?:cancel(?: it| that| this)?|"
-                     r"never ?mind|no|nope|don'?t send(?: it| that)?|forget it|scratch that)"
+                     r"never ?mind|no|nope|nah|no way|stop|don'?t(?: send(?: it| that)?)?|do not send(?: it| that)?|"
+                     r"forget it|scratch that|👎)"
                      r"(?:[\s,]+(?:please|pls|thanks|thank you|thx))?[.! ]*$", re.I)
 _IT = r"(?:it|this|that)"
 _SEND_NOW = re.compile(rf"^(?:{_YES}[,.!]?\s+)?send(?: {_IT})? (?:right )?now(?:,?\s+instead)?"
@@ -29,6 +30,7 @@ _INSTEAD = r"(?:,?\s+instead)?"
 _SAY = re.compile(rf"^(?:change|edit|update|make) {_IT}(?:\s+to)?\s+say\b\s*:?\s*(?P<text>.+)$", re.I | re.S)
 _WORDS = re.compile(r"^(?:change|edit|update|make) the (?:text|message|words|wording) to\b\s*:?\s*(?P<text>.+)$",
                     re.I | re.S)
+_SAY_ALONE = re.compile(r"say\s*:?", re.I)
 # "change it to ...": new words, or a new time when that is all it says.
 _TO = re.compile(rf"^(?:change|edit|update) {_IT} to\b\s*(?P<colon>:)?\s*(?P<text>.+)$", re.I | re.S)
 # A clock said without a day: "8", "8:30", "8pm", "8 o'clock", "at 8" (number words are made digits first).
@@ -71,9 +73,12 @@ def control_of(text: str) -> Control | None:
     if match := _THE_TIME.match(timed):
         return Control("time", _time(match.group("when")), the_time=True)
     if match := (_SAY.match(stripped) or _WORDS.match(stripped)):
-        return Control("edit", _unquoted(match.group("text")))
+        words = _unquoted(match.group("text"))
+        return Control("edit", words) if words.strip(": ") else None  # "edit it to say:" and nothing yet
     if match := _TO.match(stripped):
         words = match.group("text").strip()
+        if _SAY_ALONE.fullmatch(words):  # "change it to say" and nothing yet: no new words
+            return None
         if not match.group("colon") and (when := _TO_TIME.fullmatch(_digits(words))):
             return Control("time", _time(when.group("when")))
         return Control("edit", _unquoted(words))

@@ -1,8 +1,12 @@
 """What a planner makes of one user turn, before anything is resolved against the workspace."""
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Literal
+
+# A phone number said where a name could be: "text 415-555-0143 hi", "who is (415) 555 0143?".
+SAID_NUMBER = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
 
 WriteTool = Literal["send_sms", "send_template", "call_contact"]
 ReadTool = Literal["find_contacts", "read_thread", "list_inbox", "list_scheduled"]

@@ -87,7 +87,17 @@ import re
 from datetime import datetime, timedelta
 
 from assistant.honorifics import HONORIFICS
-from assistant.intents import CAPABILITIES, Ask, CancelIntent, Intent, ReadIntent, Then, Unknown, WriteIntent
+from assistant.intents import (
+    CAPABILITIES,
+    SAID_NUMBER,
+    Ask,
+    CancelIntent,
+    Intent,
+    ReadIntent,
+    Then,
+    Unknown,
+    WriteIntent,
+)
 from assistant.timephrases import PHRASE, find_time, loose_time, parse_time, wall_time
 
 __all__ = ["plan"]
@@ -145,7 +155,6 @@ _LEADING_CONNECTOR = re.compile(r"""^\s*(?::\s*|,\s*|[-–—]+\s*
 _SEND_MARK = re.compile(rf"""(?P<sep>[,;.!?(]|\s[-–—]|[–—])\s*(?:and\s+)?(?:send|schedule|deliver)
     (?:\s+(?:it|this|that|them|the\s+(?:text|message)))?(?:\s+for)?\s+(?P<time>{PHRASE})\s*\)?[\s.!]*$""",
                         re.I | re.X)
-_NUMBER = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number as the recipient
 _TEXT_NOUN = r"(?:(?:quick|short|little)\s+)?(?:text\s+message|text|sms|message|msg|txt|note|line)"
 _QUESTION_WORDS = {"are", "is", "am", "can", "could", "would", "will", "do", "does", "did", "what", "when", "where",
                    "who", "why", "how", "have", "has", "should", "shall", "may", "any", "want", "wanna", "which"}
@@ -248,7 +257,7 @@ def _looks_like_name(who: str, loose: bool = True) -> bool:
     one may have several words only when `loose` (after ":" or "that", not after a comma).
     """
     who = re.sub(r"\s+back$", "", who.strip(), flags=re.I)
-    if _NUMBER.fullmatch(who):  # "send 415-555-0143 the showing confirmation"
+    if SAID_NUMBER.fullmatch(who):  # "send 415-555-0143 the showing confirmation"
         return True
     parts = re.split(r"\s+from\s+", who, maxsplit=1, flags=re.I)
     words = [w for part in parts for w in part.split()]
@@ -284,7 +293,7 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
     n = 0
     if not words:
         return None, ""
-    if number := re.match(rf"{_NUMBER.pattern}(?=$|[\s,:])", rest):  # "text 415-555-0143 hi"
+    if number := re.match(rf"{SAID_NUMBER.pattern}(?=$|[\s,:])", rest):  # "text 415-555-0143 hi"
         return number[0], rest[number.end():].lstrip(" ,;:")
     if words[0].lower() == "the" and len(words) > 1 and words[1].lower() not in _CLAUSE:
         n = 3 if len(words) > 2 and words[2].lower() in ("family", "household", "team") else 2

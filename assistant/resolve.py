@@ -31,6 +31,7 @@ from sqlalchemy import Select, String, TextClause, bindparam, or_, select, text
 from sqlalchemy.orm import Session
 
 from assistant.honorifics import HONORIFICS
+from assistant.intents import SAID_NUMBER
 from db.models import Contact, ContactPhone, Lead, SmsTemplate
 from db.models.crm import (
     LEAD_STOPWORDS,
@@ -793,13 +794,12 @@ def resolve_recipient(session: Session, ctx: Ctx, name: str) -> Resolution:
     return Resolution(matches, more)
 
 
-_NUMBER = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number said instead of a name
 
 
 def resolve_number(session: Session, ctx: Ctx, said: str) -> Resolution | None:
     """The contacts of ctx's workspace who have the phone number `said` ("415-555-0143", "(415) 555 0143"), by
     name; None when `said` is no phone number, so that it is read as a name."""
-    if not _NUMBER.fullmatch(said.strip()):
+    if not SAID_NUMBER.fullmatch(said.strip()):
         return None
     try:
         e164 = normalise(said.strip(), "US", field="contact").e164

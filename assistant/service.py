@@ -17,6 +17,7 @@ from assistant.control import Control, clock_of, control_of
 from assistant.conversations import add_message, last_assistant_data, open_conversation
 from assistant.intents import (
     CAPABILITIES,
+    SAID_NUMBER,
     Ask,
     CancelIntent,
     Intent,
@@ -652,7 +653,7 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
                resolution: Resolution | None = None) -> Match | None:
     """The one contact or lead the request names; several that fit make a question, none a plain reply. A phone
     number is a recipient of its own (`_number`)."""
-    if _PHONE.fullmatch(intent.contact.strip()):
+    if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return _number(session, ctx, intent, result)
     resolution = resolution or resolve_recipient(session, ctx, intent.contact)
     if resolution.ambiguous:
@@ -663,7 +664,6 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
     return resolution.unique
 
 
-_PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")  # a phone number said as the recipient
 _TIME_VARIABLE = re.compile(r"time|date|day|when|hour|appointment", re.I)  # a template variable that holds a time
 _RELATIVE = re.compile(r"in\s", re.I)  # "in 10 minutes" says how long, not when, as a value ("running 10 minutes late")
 TEMPLATE_BY_NAME = 0.85  # how well a text's words must name a template to be taken as that template
@@ -698,7 +698,7 @@ def _stored_name(session: Session, ctx: Ctx, said: str) -> str | None:
     """The name stored for the one contact or lead a name said finds ("Sarah Lee" for "sarah"); for a phone number,
     the name of the workspace's one contact with it, else the number as people write it ("(415) 555-0199"). None
     when the name finds nobody or several."""
-    if _PHONE.fullmatch(said.strip()):
+    if SAID_NUMBER.fullmatch(said.strip()):
         try:
             e164 = normalise(said.strip(), "US", field="contact").e164
         except Invalid:
@@ -748,7 +748,7 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
     ("text sarah lee tomorrow at 9 hi"). Only words that may be names move ("text Sarah Will you call me?" keeps
     "Will"), and only whole words of the name ("text Sarah leaving now" keeps "leaving"). Also the recipient's
     resolution."""
-    if _PHONE.fullmatch(intent.contact.strip()):
+    if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return intent, None
     resolution = resolve_recipient(session, ctx, intent.contact)
     if intent.tool != "send_sms" or not intent.text:

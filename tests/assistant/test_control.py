@@ -9,6 +9,7 @@ from assistant.control import Control, clock_of, control_of
     "yes", "Yes!", "y", "ok", "okay.", "sure", "confirm", "confirmed", "send", "send it", "send it now",
     "yes, send it", "yes send it", "go ahead", "do it", "looks good", "ship it",
     "yes please", "Yes, please.", "ok, send it", "sure, go ahead", "yes send it please", "ok thanks", "yep, do it",
+    "yup", "yea", "k", "sure thing", "Sure thing!", "sounds good", "perfect, thanks", "👍", "👍 send it",
 ])
 def test_a_yes_confirms(text):
     assert control_of(text).action == "confirm"
@@ -17,6 +18,7 @@ def test_a_yes_confirms(text):
 @pytest.mark.parametrize("text", [
     "cancel", "cancel it", "never mind", "nevermind", "no", "nope", "don't send it", "dont send", "forget it",
     "scratch that", "no thanks", "No, thank you.", "no, cancel it", "no don't send it",
+    "nah", "Nah, thanks", "no way", "stop", "don't", "do not send it", "👎",
 ])
 def test_a_no_cancels(text):
     assert control_of(text).action == "cancel"
@@ -107,6 +109,6 @@ def test_a_number_that_is_no_clock_is_words(text, words):
 
 
 @pytest.mark.parametrize("text", ["make it shorter", "send it to Sarah instead", "move it to the other line",
-                                  "schedule a showing for 8am"])
+                                  "schedule a showing for 8am", "change it to say", "edit it to say:", "make it say"])
 def test_a_change_that_is_no_time_and_no_words_is_neither(text):
     assert control_of(text) is None

@@ -381,7 +381,7 @@ _INBOX = re.compile(r"""^(?:
     (?:(?:show|check|open|list|read|view|see|get|display|pull\s+up|go\s+to|bring\s+up)(?:\s+me)?(?:\s+(?:my|the))?\s+)?
         (?:inbox|unread(?:\s+(?:messages|texts))?|(?:new|latest|recent|unread)\s+(?:messages|texts)|messages|texts
          |missed\s+calls|voicemails?)
-  | what(?:'s|\s+is)\s+in\s+(?:my|the)\s+inbox
+  | (?:what(?:'s|\s+is)|(?:is\s+there\s+)?anything)\s+in\s+(?:my|the)\s+inbox
   | (?:do\s+i\s+have\s+|are\s+there\s+|got\s+)?any(?:thing)?\s+(?:new|unread)
         (?:\s+(?:messages|texts|calls|voicemails?))?
   | (?:do\s+i\s+have\s+)?any\s+(?:messages|texts|missed\s+calls|voicemails?)

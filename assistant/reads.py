@@ -12,6 +12,7 @@ from assistant.unsend import cancelable
 from assistant.wording import duration, first_words, since, when, workspace_zone
 from db.models import Activity, Contact, InboxItem, Thread, User
 from tools.context import Ctx
+from tools.inbox import BILLING
 from tools.phones import format_phone
 
 MAX_LINES = 10
@@ -74,10 +75,29 @@ def _message_line(sms: Activity, zone: tzinfo) -> str:
 
 
 def list_inbox(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
-    """The user's open Inbox items: missed calls and voicemails first, said even when there are none ("any missed
-    calls?" is answered by this list too), then texts; newest first, times in the workspace's zone."""
+    """The user's open Inbox items: billing notices (a business number past due) first, each in its own words, then
+    missed calls and voicemails, said even when there are none ("any missed calls?" is answered by this list too),
+    then texts; newest first, times in the workspace's zone."""
     zone = workspace_zone(session, ctx.organization_id)
     span = f" {since(intent.since, zone)}" if intent.since is not None else ""
+    notices = _billing_notices(session, ctx, intent)
+    return "\n".join([*notices, _messages_and_calls(session, ctx, intent, zone, span, bool(notices))])
+
+
+def _billing_notices(session: Session, ctx: Ctx, intent: ReadIntent) -> list[str]:
+    """The user's open billing items' own words, newest first."""
+    notices = (select(InboxItem.text)
+               .where(InboxItem.organization_id == ctx.organization_id, InboxItem.user_id == ctx.user_id,
+                      InboxItem.type == BILLING, InboxItem.done.is_(False))
+               .order_by(InboxItem.date_created.desc()))
+    if intent.since is not None:
+        notices = notices.where(InboxItem.date_created >= intent.since)
+    return [f"Billing: {text}" for text in session.scalars(notices)]
+
+
+def _messages_and_calls(session: Session, ctx: Ctx, intent: ReadIntent, zone: tzinfo, span: str,
+                        after_notices: bool) -> str:
+    """The Inbox's missed calls, voicemails and texts (`list_inbox`)."""
     items = (select(InboxItem, Activity, Contact)
              .join(Activity, Activity.id == InboxItem.activity_id)
              .outerjoin(Thread, Thread.id == InboxItem.thread_id)
@@ -93,6 +113,8 @@ def list_inbox(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
         counts[kind] = counts.get(kind, 0) + n
     missed, voicemails, texts = counts["missed_call"], counts["voicemail"], counts["incoming_sms"]
     if not missed + voicemails + texts:
+        if after_notices:
+            return f"No texts, missed calls or voicemails{span}."
         clear = f"Nothing in your Inbox{span}" if span else "Your Inbox is clear"
         return f"{clear}: no texts, missed calls or voicemails."
     lines = []

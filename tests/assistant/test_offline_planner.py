@@ -357,6 +357,8 @@ READS = [
     ("anything from Mary Smith?", thread("Mary Smith")),
     ("show my inbox", inbox()),
     ("inbox", inbox()),
+    ("anything in my inbox?", inbox()),
+    ("is there anything in the inbox", inbox()),
     ("Inbox?", inbox()),
     ("any new messages?", inbox()),
     ("check my messages", inbox()),

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import select, update
 
 from assistant.wording import duration, since, texts_note, variable_question, when
-from db.models import Activity
+from db.models import Activity, PhoneNumber
 from db.session import transaction
 from db.types import utcnow
 from tests.assistant.chatting import say
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.demo import DEMO_NUMBER
+from tools.inbox import add_billing_items, close_billing_items
 from tools.segments import count_segments
 
 LA = ZoneInfo("America/Los_Angeles")  # the demo workspace's zone
@@ -162,3 +163,20 @@ def test_any_missed_calls_is_answered_about_calls(chat, cody, factory):
         "1 text today:",
         texts_only[2],
     ])
+
+
+def test_a_past_due_number_is_said_first_when_asked_about_the_inbox(chat, cody, factory, demo):
+    notice = ("Your business line (415) 555-0100 is past due: $1.15 for December. It is released on Dec 14 unless the "
+              "wallet can pay it.")
+    with transaction(factory) as session:
+        line = session.scalar(select(PhoneNumber.id).where(PhoneNumber.organization_id == demo.organization_id))
+        add_billing_items(session, demo.organization_id, line, notice)
+    assert say(chat, "anything in my inbox?")["reply"] == (
+        f"Billing: {notice}\nNo texts, missed calls or voicemails.")
+
+    assert cody.post_twilio(SMS, inbound_form("Is 7 still ok?", "SM" + "d" * 32)).status_code == 200
+    lines = say(chat, "any new messages?")["reply"].split("\n")
+    assert lines[:3] == [f"Billing: {notice}", "No missed calls or voicemails.", "1 text:"]
+    with transaction(factory) as session:
+        close_billing_items(session, demo.organization_id, line)
+    assert say(chat, "any new messages?")["reply"].split("\n")[:2] == ["No missed calls or voicemails.", "1 text:"]

@@ -9,7 +9,7 @@ from db.types import utcnow
 from tools.context import Ctx
 from tools.paging import Page, PageRequest, fetch_page
 from tools.problems import Forbidden, Invalid, NotFound
-from tools.threads import claim_if_unclaimed, hand_over_items
+from tools.threads import claim_if_unclaimed, hand_over_items, share_items
 from tools.upsert import insert_ignore_many
 
 INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail", "billing")
@@ -145,7 +145,7 @@ def assign(session: Session, ctx: Ctx, thread_id: str, user_id: str | None) -> T
 
     A member may do so with a thread nobody has or one they have; taking a thread from someone else (to give it to
     anyone, themselves included, or to nobody) is for an admin. The thread's open Inbox items go with it to its new
-    assignee (hand_over_items); unassigned, a thread's items stay where they are.
+    assignee (hand_over_items); unassigned, its unanswered messages are every member's again (share_items).
     """
     # Read with the row locked (PostgreSQL; SQLite's BEGIN IMMEDIATE already holds the database), so the holder
     # checked is still the holder when the thread changes hands, and the items handed over are the current ones.
@@ -170,4 +170,6 @@ def assign(session: Session, ctx: Ctx, thread_id: str, user_id: str | None) -> T
     session.refresh(thread)
     if user_id is not None and user_id != holder:
         hand_over_items(session, thread, user_id)
+    elif user_id is None and holder is not None:
+        share_items(session, thread, recipients_for(session, None, ctx.organization_id))
     return thread

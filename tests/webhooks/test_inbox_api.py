@@ -195,3 +195,27 @@ def test_a_member_giving_a_thread_nobody_had_to_a_colleague_gives_them_its_items
     assert bob.api.post(f"{_thread_url(team)}/assign/", json={"user_id": carol.user_id}).status_code == 200
     assert _open(carol) == carols and carols[0]["activity_id"] == asked
     assert _open(ana) == _open(bob) == []
+
+
+@both_databases
+def test_an_unassigned_thread_puts_its_unanswered_messages_back_in_everyones_inbox(team):
+    ana, bob, carol = team.ana, team.bob, team.carol
+    answered = _sarah(team, "Is the house still available?", "SM" + "2" * 32)
+    assert bob.api.post(f"{_thread_url(team)}/claim/").status_code == 200
+    assert bob.api.post(f"/api/v1/inbox/{_open(bob)[0]['id']}/done/").status_code == 200  # he answered that one
+    unanswered = _sarah(team, "Can I see it Saturday?", "SM" + "3" * 32)
+    assert _open(ana) == _open(carol) == []
+
+    # Bob goes on leave: Ana puts the thread back to nobody, and Sarah's question is the whole team's to answer.
+    freed = ana.api.post(f"{_thread_url(team)}/unassign/")
+    assert freed.status_code == 200 and freed.json()["assignee_id"] is None
+    for person in (ana, bob, carol):
+        assert [(i["activity_id"], i["user_id"]) for i in _open(person)] == [(unanswered, person.user_id)]
+    assert [i["activity_id"] for i in _done(bob)] == [answered]
+    assert _done(ana) == _done(carol) == []
+
+    # Whoever answers first takes it from the others again.
+    assert carol.api.post("/api/v1/activity/sms/", json={"contact_id": team.sarah_id, "status": "outbox",
+                                                         "text": "Saturday works!"}).status_code == 200
+    assert [i["activity_id"] for i in _open(carol)] == [unanswered]
+    assert _open(ana) == _open(bob) == []

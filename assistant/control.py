@@ -5,7 +5,8 @@ An edit is new words ("change it to say see you at 8", "edit it to: running late
 which the assistant reads against the draft), "make it 8pm instead" and "change the time to 8pm" for the draft's time
 (a template's time when it has one and no send time, else the send time), and "send it tomorrow at 9 instead",
 "schedule it for 8am", "move it to 9am" for its send time. Quoted words and words after a colon are always words
-("change it to: 8pm"). "Send it now" is a yes that sends now, whatever send time the draft had.
+("change it to: 8pm"). "Send it now" is a yes that sends now, whatever send time the draft had. "add 'see you soon'"
+(or "add: see you soon") adds words at the end; unquoted ("add John") it is neither, as it may mean a person.
 """
 
 import re
@@ -31,6 +32,11 @@ _SAY = re.compile(rf"^(?:change|edit|update|make) {_IT}(?:\s+to)?\s+say\b\s*:?\s
 _WORDS = re.compile(r"^(?:change|edit|update|make) the (?:text|message|words|wording) to\b\s*:?\s*(?P<text>.+)$",
                     re.I | re.S)
 _SAY_ALONE = re.compile(r"say\s*:?", re.I)
+# Words to add at the end, quoted or after a colon, so that "add John" (a person?) is not read as words:
+# "add 'see you soon'", "add: see you soon", "also add “bring the keys” at the end".
+_ADD = re.compile(r"^(?:(?:and|also)\s+)?(?:add|append)(?:\s+(?:on|at\s+the\s+end))?\s*"
+                  r"(?::\s*(?P<after_colon>.+)|(?P<quoted>([\"'‘“]).+[\"'’”]))"
+                  r"(?:\s+(?:at\s+the\s+end|to\s+(?:it|the\s+(?:text|message))))?[.! ]*$", re.I | re.S)
 # "change it to ...": new words, or a new time when that is all it says.
 _TO = re.compile(rf"^(?:change|edit|update) {_IT} to\b\s*(?P<colon>:)?\s*(?P<text>.+)$", re.I | re.S)
 # A clock said without a day: "8", "8:30", "8pm", "8 o'clock", "at 8" (number words are made digits first).
@@ -52,8 +58,8 @@ _SPOKEN_CLOCK = re.compile(rf"\b{HOUR_WORD}(?:[\s-]+{MINUTE_WORD})?(?=\s*(?:[ap]
 
 @dataclass(frozen=True)
 class Control:
-    action: str  # "confirm", "cancel", "edit" (new words) or "time" (a new time)
-    text: str | None = None  # edit: the new words; time: the time phrase as said ("8pm", "tomorrow at 9")
+    action: str  # "confirm", "cancel", "edit" (new words), "add" (words to add at the end) or "time" (a new time)
+    text: str | None = None  # edit and add: the words; time: the time phrase as said ("8pm", "tomorrow at 9")
     send_time: bool = False  # time: said of the send time ("schedule it for 8am"), never of a time in a template
     the_time: bool = False  # time: said of "the time" ("make it 8pm instead"): a template's time unless it is scheduled
     now: bool = False  # confirm: "send it now", so any send time the draft had goes
@@ -75,6 +81,8 @@ def control_of(text: str) -> Control | None:
     if match := (_SAY.match(stripped) or _WORDS.match(stripped)):
         words = _unquoted(match.group("text"))
         return Control("edit", words) if words.strip(": ") else None  # "edit it to say:" and nothing yet
+    if (match := _ADD.match(stripped)) and (words := _unquoted(match["quoted"] or match["after_colon"])):
+        return Control("add", words)
     if match := _TO.match(stripped):
         words = match.group("text").strip()
         if _SAY_ALONE.fullmatch(words):  # "change it to say" and nothing yet: no new words

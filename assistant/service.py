@@ -178,7 +178,7 @@ class Assistant:
                                                                            result):
                 return
             if shown and control.action != "confirm":
-                result.reply = drafts.settled(shown[-1], "edit" if control.action == "time" else control.action)
+                result.reply = drafts.settled(shown[-1], "edit" if control.action in ("time", "add") else control.action)
             if still := drafts.pending_in_conversation(session, ctx, conversation_id):
                 result.drafts = still
                 _append(result, _still_waiting(still))
@@ -264,10 +264,11 @@ class Assistant:
         words nor surely the send time: Cody asks, and a yes then changes the send time (`result.time_offer`). The
         line says what changed, or why nothing did (False)."""
         ttl = self.settings.draft_ttl_minutes
-        if control.action == "edit":
+        if control.action in ("edit", "add"):
             if draft.tool == "call_contact":
                 return _no_words_for_a_call(session, ctx, draft, control.text), False
-            drafts.edit(session, ctx, self.messaging, draft.id, {"text": control.text}, ttl)
+            words = control.text if control.action == "edit" else _added(draft, control.text)
+            drafts.edit(session, ctx, self.messaging, draft.id, {"text": words}, ttl)
             return "", True
         if draft.tool == "call_contact":
             return (f"I can't schedule calls, so the call to {_who(draft)} is as it was: confirm to call now, or "
@@ -629,6 +630,14 @@ def _request_of(draft: Draft) -> str:
     """What a draft does apart from whom to: the drafts of one request to a household share it."""
     args = {k: v for k, v in draft.args.items() if k not in ("contact_id", "remote_phone")}
     return json.dumps([draft.tool, args], sort_keys=True, default=str)
+
+
+def _added(draft: Draft, words: str) -> str:
+    """The draft's words as shown, with `words` at the end after a space (none before punctuation: ", sorry")."""
+    shown = str((draft.preview or {}).get("text") or "").rstrip()
+    if not shown:
+        return words
+    return f"{shown}{'' if words[0] in ',.;:!?' else ' '}{words}"
 
 
 def _no_words_for_a_call(session: Session, ctx: Ctx, draft: Draft, words: str) -> str:

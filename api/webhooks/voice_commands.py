@@ -78,7 +78,7 @@ def confirm_step(app: FastAPI, session: Session, form: FormPairs, turn: int) -> 
         return commands.finish(session, row, f"{NOTHING_SENT} {GOODBYE}")
     said = _speech(form)
     control = control_of(said)
-    if control is not None and control.action in ("edit", "time"):
+    if control is not None and control.action in ("edit", "add", "time"):
         return _change(app, session, row, ctx, said)
     if control is None or control.action != "confirm":
         return commands.advance(session, settings, row, "request", ANYTHING_ELSE,

@@ -112,3 +112,20 @@ def test_a_number_that_is_no_clock_is_words(text, words):
                                   "schedule a showing for 8am", "change it to say", "edit it to say:", "make it say"])
 def test_a_change_that_is_no_time_and_no_words_is_neither(text):
     assert control_of(text) is None
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("add 'see you soon'", "see you soon"),
+    ("add: see you soon", "see you soon"),
+    ("Add \u201cbring the keys\u201d at the end", "bring the keys"),
+    ("also add \"Thanks!\"", "Thanks!"),
+    ("append: (call me if you're late)", "(call me if you're late)"),
+])
+def test_add_with_quoted_words_or_a_colon_adds_words_at_the_end(text, words):
+    assert control_of(text) == Control("add", words)
+
+
+@pytest.mark.parametrize("text", ["add John", "add John too", "add Sarah to it", "add: ", "add ''"])
+def test_add_without_quotes_or_a_colon_is_neither(text):
+    """ "add John" may mean another person: only quoted words or words after a colon are words to add."""
+    assert control_of(text) is None

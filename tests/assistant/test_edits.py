@@ -182,6 +182,34 @@ def test_only_quotes_around_the_new_words_are_dropped_as_when_the_text_was_asked
     [edited] = say(chat, change, first["conversation_id"])["drafts"]
     assert (edited["preview"]["text"], send_at(edited)) == (words, next_at(19))
 
+
+
+@pytest.mark.parametrize(("request_", "add", "words"), [
+    ("text Sarah at 7pm: dinner?", "add 'See you at 7'", "dinner? See you at 7"),
+    ("text Sarah at 7pm: running late", "add: Sorry!", "running late Sorry!"),
+    ("text Sarah at 7pm: running late", "also add \u201c, sorry\u201d at the end", "running late, sorry"),
+])
+def test_add_puts_the_quoted_words_at_the_end_and_keeps_the_send_time(chat, request_, add, words):
+    first = say(chat, request_)
+    changed = say(chat, add, first["conversation_id"])
+    [edited] = changed["drafts"]
+    assert (edited["preview"]["text"], send_at(edited)) == (words, next_at(19))
+    assert confirm(chat, edited)["text"] == words
+
+
+def test_a_template_draft_takes_words_added_to_what_it_says(chat):
+    first = say(chat, "send Sarah the showing confirmation for 7pm")
+    [edited] = say(chat, "add: Bring the pre-approval letter.", first["conversation_id"])["drafts"]
+    assert edited["preview"]["text"] == SHOWING.format("7pm") + " Bring the pre-approval letter."
+    assert edited["args"].get("template_id") is None  # the words are the user's now
+
+
+def test_add_on_a_call_says_a_call_has_no_words(chat):
+    first = say(chat, "call John")
+    refused = say(chat, "add 'see you soon'", first["conversation_id"])
+    assert refused["reply"].startswith("A call has no words to change, so the call to John Park is as it was")
+    assert refused["drafts"][0]["state"] == "pending"
+
 # -- a call has no words --------------------------------------------------------------------------------------------
 
 

@@ -252,28 +252,15 @@ class LlmPlanner:
             return WriteIntent(tool="call_contact", contact=contact)
         if name == "cancel_scheduled_sms":
             return _cancel_intent(contact, args.get("time"), now, tz)
-        send_at = None
         raw_when = args.get("send_at")
-        if isinstance(raw_when, str) and raw_when.strip():
-            send_at = parse_send_at(raw_when, now, tz)
-            if send_at is None:
-                return Ask(f"When should I send it to {contact}? I couldn't tell when {raw_when.strip()!r} is; "
-                           "try a time like \"tomorrow at 9am\" or \"5:30pm\".", who=contact)
-        if name == "send_sms":
-            if model is None and "text" in missing:
-                return Ask(f"What should I say to {contact}?",
-                           partial=WriteIntent(tool="send_sms", contact=contact, send_at=send_at), who=contact)
-            if model is None:
-                return Ask(f"I couldn't make that text to {contact}; what should it say?", who=contact)
-            sms: SendSms = model
-            return WriteIntent(tool="send_sms", contact=contact, text=sms.text.strip(), send_at=send_at)
-        if model is None:
-            if "template" in missing:
-                return Ask(f"Which template should I send to {contact}?", who=contact)
-            return Ask(f"I couldn't fill in that template for {contact}; what values should it use?", who=contact)
-        template: SendTemplate = model
-        return WriteIntent(tool="send_template", contact=contact, template=template.template.strip(),
-                           variables=dict(template.variables), send_at=send_at)
+        said_when = raw_when.strip() if isinstance(raw_when, str) else ""
+        send_at = parse_send_at(said_when, now, tz) if said_when else None
+        intent = _message_intent(name, contact, model, missing, send_at)
+        if said_when and send_at is None:  # the request waits for a time it can read ("When should I send it?")
+            return Ask(f"When should I send it to {contact}? I couldn't tell when {said_when!r} is; try a time like "
+                       "\"tomorrow at 9am\" or \"5:30pm\".", partial=intent if isinstance(intent, WriteIntent) else None,
+                       who=contact, needs="send_at")
+        return intent
 
     # -- the model --------------------------------------------------------------------------------------
 
@@ -353,3 +340,23 @@ def _add(intents: list[Intent], intent: Intent) -> None:
 
 def _text_of(intent: Intent) -> str:
     return intent.text if isinstance(intent, Ask) else getattr(intent, "reply", "")
+
+
+def _message_intent(name: str, contact: str, model: BaseModel | None, missing: set[str],
+                    send_at: datetime | None) -> WriteIntent | Ask:
+    """A text or template request from the model's arguments, or what to ask for when they fall short."""
+    if name == "send_sms":
+        if model is None and "text" in missing:
+            return Ask(f"What should I say to {contact}?",
+                       partial=WriteIntent(tool="send_sms", contact=contact, send_at=send_at), who=contact)
+        if model is None:
+            return Ask(f"I couldn't make that text to {contact}; what should it say?", who=contact)
+        sms = cast(SendSms, model)
+        return WriteIntent(tool="send_sms", contact=contact, text=sms.text.strip(), send_at=send_at)
+    if model is None:
+        if "template" in missing:
+            return Ask(f"Which template should I send to {contact}?", who=contact)
+        return Ask(f"I couldn't fill in that template for {contact}; what values should it use?", who=contact)
+    template = cast(SendTemplate, model)
+    return WriteIntent(tool="send_template", contact=contact, template=template.template.strip(),
+                       variables=dict(template.variables), send_at=send_at)

@@ -10,14 +10,20 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import respx
 
+from assistant.llm import LlmPlanner
+from assistant.settings import AssistantSettings
+from assistant.setup import build_assistant
 from db.session import transaction
 from tests.assistant.chatting import say
+from tests.assistant.test_llm_planner import call, completion
 from tools import crm
 from tools.context import Ctx
 from tools.sms_templates import TemplateIn, TemplatePatch, create_template, update_template
 
 DEMO_ZONE = ZoneInfo("America/Los_Angeles")
+LLM = "http://llm.test/v1"
 DROPPED = "Okay, I've dropped that; nothing was sent."
 SMITHS = {"Mary Smith": "+14155550143", "David Smith": "+14155550144"}
 
@@ -230,6 +236,28 @@ def test_an_answer_to_when_should_i_send_it_that_is_no_time_asks_again(chat):
     assert (again["reply"], again["drafts"]) == ("I didn't catch when. When should I send it?", [])
     [draft] = say(chat, "at 5pm", again["conversation_id"])["drafts"]
     assert draft["preview"]["text"] == "see you soon" and draft["args"]["send_at"]
+
+
+def test_with_the_model_a_send_time_it_could_not_read_is_asked_for_and_the_answer_drafts_the_text(cody, factory, demo):
+    """The model's send_at "when the moon is blue" is no time: Cody asks when, keeping the text; the answer is read by
+    code (no second model request) and drafts the text for then."""
+    settings = AssistantSettings(_env_file=None, openai_api_key="sk-test", openai_base_url=LLM)
+    planner = LlmPlanner(settings)
+    assistant = build_assistant(cody.runtime.messaging, settings, planner)
+    ctx = Ctx(demo.organization_id, demo.user_id, "chat", role="admin")
+    try:
+        with respx.mock(base_url=LLM) as router, factory() as session:
+            route = router.post("/chat/completions").mock(return_value=completion(call(
+                "send_sms", {"contact": "Sarah", "text": "see you soon", "send_at": "when the moon is blue"})))
+            asked = assistant.handle(session, ctx, "text Sarah see you soon when the moon is blue")
+            answer = assistant.handle(session, ctx, "tomorrow at 9", asked.conversation_id)
+    finally:
+        planner.close()
+    assert route.call_count == 1 and asked.drafts == []
+    assert asked.reply.startswith("When should I send it to Sarah Lee? I couldn't tell when 'when the moon is blue' is")
+    [draft] = answer.drafts
+    tomorrow_9 = datetime.combine(datetime.now(DEMO_ZONE).date() + timedelta(days=1), time(9), DEMO_ZONE)
+    assert (draft.preview["text"], datetime.fromisoformat(draft.args["send_at"])) == ("see you soon", tomorrow_9)
 
 
 # -- titles and accented names, end to end ------------------------------------------------------------------------

@@ -215,6 +215,7 @@ def test_an_unreadable_send_at_asks_when(router, planner):
     [intent] = planner.plan(turn("text Sarah hi when the moon is blue"), no_reads)
 
     assert isinstance(intent, Ask) and intent.text.startswith("When should I send it to Sarah?")
+    assert (intent.partial, intent.needs) == (WriteIntent(tool="send_sms", contact="Sarah", text="Hi"), "send_at")
 
 
 def test_two_tool_calls_make_two_intents_from_one_request(router, planner):

@@ -46,6 +46,7 @@ class Activity(Timestamps, Base):
     # SMS
     text: Mapped[str] = mapped_column(default="")
     template_id: Mapped[str | None] = mapped_column(String(40))
+    variables: Mapped[dict | None]  # the values template_id was rendered with (migration 0010); None for own words
     date_scheduled: Mapped[datetime | None]
     date_sent: Mapped[datetime | None]
     encoding: Mapped[str | None] = mapped_column(String(10))

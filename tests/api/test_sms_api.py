@@ -8,7 +8,7 @@ from decimal import Decimal
 import closeio_api
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -373,16 +373,46 @@ def test_a_template_draft_sent_to_someone_else_is_written_again_for_them(client,
     assert _sent_count(runtime) == 1
 
 
-def test_a_template_draft_with_values_asks_for_them_again_when_sent_to_someone_else(client, contacts,
-                                                                                     runtime) -> None:
-    """The values a template was given are not kept: sent to someone else, the PUT gives them again (or the text);
-    a refused PUT changes nothing."""
+def test_a_template_draft_sent_to_someone_else_is_written_for_them_with_its_values(client, contacts, runtime) -> None:
+    """A template draft keeps the values it was rendered with: re-addressed, it is written again for the new person
+    with them; values given alone change those named and keep the others."""
     sarah, john = contacts["Sarah Lee"], contacts["John Park"]
     late = _template_id(client, "Running late")
     draft = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": late,
                            "variables": {"minutes": "10"}})
     assert draft["text"].startswith("Hi Sarah, ")
+
+    moved = _put(client, draft["id"], {"contact_id": john.id})
+    assert moved["text"] == "Hi John, it's Dana from Bayview Realty (demo): I'm running about 10 minutes late. Sorry!"
+    assert moved["template_id"] == late
+    again = _put(client, draft["id"], {"variables": {"minutes": "15"}})
+    assert again["text"] == moved["text"].replace("10", "15")
+    same_contact = _put(client, draft["id"], {"contact_id": john.id, "remote_phone": "+1 212 555 0123"})
+    assert same_contact["text"] == again["text"]  # the same person: nothing to write again
+
+    showing = client.post("/api/v1/sms_template/", json={
+        "name": "Showing with address", "text": "Hi {{ contact.first_name }}, see you at {{ time }} at {{ address }}."})
+    assert showing.status_code in (200, 201), showing.text
+    two = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": showing.json()["id"],
+                         "variables": {"time": "5pm", "address": "12 Elm St"}})
+    later = _put(client, two["id"], {"variables": {"time": "6pm"}})
+    assert later["text"] == "Hi Sarah, see you at 6pm at 12 Elm St."
+    for_john = _put(client, two["id"], {"contact_id": john.id, "status": "outbox"})
+    assert (for_john["status"], for_john["text"]) == ("sent", "Hi John, see you at 6pm at 12 Elm St.")
+
+
+def test_a_template_draft_saved_before_its_values_were_kept_asks_for_them_when_sent_to_someone_else(
+        client, contacts, runtime) -> None:
+    """A row saved before migration 0010 has no values: sent to someone else, the PUT gives them again (or the text);
+    a refused PUT changes nothing."""
+    sarah, john = contacts["Sarah Lee"], contacts["John Park"]
+    late = _template_id(client, "Running late")
+    draft = _post(client, {"status": "draft", "contact_id": sarah.id, "template_id": late,
+                           "variables": {"minutes": "10"}})
+    with transaction(runtime.factory) as session:
+        session.execute(update(Activity).where(Activity.id == draft["id"]).values(variables=None))
     url = f"{SMS}{draft['id']}/"
+    before = client.get(url).json()
     asked = "The text was written from its template for the previous recipient; give the template's variables " \
             "again (minutes) to write it for {}, or give the text."
     for body in ({"contact_id": john.id, "status": "outbox"}, {"contact_id": john.id, "text": draft["text"]}):
@@ -391,13 +421,11 @@ def test_a_template_draft_with_values_asks_for_them_again_when_sent_to_someone_e
         assert refused.json()["problems"][0]["code"] == "missing_variable"
     by_number = client.put(url, json={"contact_id": None, "remote_phone": "+14155559999"})
     assert _field_errors(by_number) == {"remote_phone": asked.format("(415) 555-9999")}
-    assert client.get(url).json() == draft
+    assert client.get(url).json() == before
 
     again = _put(client, draft["id"], {"contact_id": john.id, "variables": {"minutes": "15"}})
     assert again["text"] == "Hi John, it's Dana from Bayview Realty (demo): I'm running about 15 minutes late. Sorry!"
     assert again["template_id"] == late
-    same_contact = _put(client, draft["id"], {"contact_id": john.id, "remote_phone": "+1 212 555 0123"})
-    assert same_contact["text"] == again["text"]  # the same person: nothing to write again
 
     # New words replace the template; a hand-written text is the writer's, and stays as written when re-addressed.
     typed = _put(client, draft["id"], {"text": "Hi John, make that 20 minutes."})

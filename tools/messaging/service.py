@@ -238,8 +238,8 @@ class Messaging:
             source=request.source, lead_id=lead_id, contact_id=contact.id if contact else None, user_id=ctx.user_id,
             created_by=ctx.user_id, updated_by=ctx.user_id, activity_at=at, date_sent=at, channel=ctx.channel,
             **key_columns(ctx, request), local_phone=local, remote_phone=remote, text=text,
-            template_id=request.template_id, encoding=segments.encoding, segments=segments.segments,
-            attachments=attachments,
+            template_id=request.template_id, variables=_kept_variables(request.template_id, request.variables),
+            encoding=segments.encoding, segments=segments.segments, attachments=attachments,
         )
         session.add(activity)
         if contact is not None:
@@ -272,8 +272,9 @@ class Messaging:
         also an admin's to make (`cancel`).
 
         A draft sent to another contact (or to a number that is someone else's or no one's) whose words its template
-        wrote is rendered again for them; the values it was rendered with are not kept, so a template that needs some
-        is refused on the recipient field until the patch gives them (or the text). Hand-written words are kept.
+        wrote is rendered again for them, with the values it was rendered with (`activity.variables`) and any the patch
+        gives; a row saved before the values were kept is refused on the recipient field until the patch gives them
+        (or the text). Hand-written words are kept. Values given alone change those named and keep the others.
         """
         activity = self.get(session, ctx, activity_id)
         given = _given_fields(activity, changes)
@@ -308,7 +309,8 @@ class Messaging:
         values = {
             "status": status, "date_scheduled": when, "contact_id": prepared.contact_id, "lead_id": prepared.lead_id,
             "local_phone": prepared.from_, "remote_phone": prepared.to, "text": prepared.text,
-            "template_id": template_id, "encoding": prepared.encoding, "segments": prepared.segments,
+            "template_id": template_id, "variables": _kept_variables(template_id, request.variables),
+            "encoding": prepared.encoding, "segments": prepared.segments,
             "attachments": prepared.attachments, "messaging_service_sid": prepared.messaging_service_sid,
             "updated_by": ctx.user_id, "date_updated": now, "thread_id": None,
             "claimed_by": self.worker_id if sending else None, "claimed_at": now if sending else None,
@@ -385,7 +387,7 @@ class Messaging:
             lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
             updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, **key_columns(ctx, req),
             local_phone=prepared.from_, remote_phone=prepared.to, text=prepared.text, template_id=req.template_id,
-            date_scheduled=when, encoding=prepared.encoding, segments=prepared.segments,
+            variables=_kept_variables(req.template_id, req.variables), date_scheduled=when, encoding=prepared.encoding, segments=prepared.segments,
             attachments=prepared.attachments, messaging_service_sid=prepared.messaging_service_sid,
             claimed_by=self.worker_id if status == "sending" else None, claimed_at=now if status == "sending" else None,
             attempts=1 if status == "sending" else 0, thread_id=thread.id if thread is not None else None,
@@ -504,7 +506,7 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         contact_id=contact_id, remote_phone=remote,
         lead_id=_merged_lead(activity, changes, given),
         local_phone=changes.local_phone if "local_phone" in given else activity.local_phone,
-        text=text, template_id=render, variables=changes.variables,
+        text=text, template_id=render, variables=_merged_variables(activity, changes, given),
         attachments=changes.attachments if "attachments" in given else [Attachment(**a) for a in activity.attachments or []],
         status=changes.status if "status" in given else "draft",
         date_scheduled=changes.date_scheduled if "date_scheduled" in given else activity.date_scheduled,
@@ -512,6 +514,19 @@ def _merged_request(activity: Activity, changes: SendRequest, given: set[str]) -
         whatsapp=changes.whatsapp,
     )
     return request, template_id
+
+
+def _merged_variables(activity: Activity, changes: SendRequest, given: set[str]) -> dict[str, str]:
+    """The template values the draft will be rendered with: those given over those it was rendered with, unless the
+    patch names a template (its own values, then)."""
+    if "template_id" in given:
+        return dict(changes.variables)
+    return {**(activity.variables or {}), **changes.variables}
+
+
+def _kept_variables(template_id: str | None, variables: dict[str, str]) -> dict[str, str] | None:
+    """What a row keeps of the values: those of the template its words came from; none for words a person wrote."""
+    return dict(variables) if template_id else None
 
 
 def _written_for_someone_else(activity: Activity, given: set[str], request: SendRequest, template_id: str | None,

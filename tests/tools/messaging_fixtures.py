@@ -73,13 +73,17 @@ class CountingSandbox(SandboxProvider):
     """The sandbox, counting every send it is asked for (per activity), with scripted failures first.
 
     `failures` are raised, in order, by the next sends; `callbacks=False` skips the simulated status callbacks
-    (for the big concurrency tests, where 1,000 callback threads would only add noise).
+    (for the big concurrency tests, where 1,000 callback threads would only add noise). With `meet`, each thread's
+    first send waits there for the others' (a race test's senders then all hold messages at once, however the
+    machine schedules them).
     """
 
     def __init__(self, settings: TelephonySettings, post_callback: Callable[[CallbackForm], None] | None = None, *,
-                 callbacks: bool = True, failures: list[ProviderError] | None = None):
+                 callbacks: bool = True, failures: list[ProviderError] | None = None,
+                 meet: threading.Barrier | None = None):
         super().__init__(settings, post_callback or Recorder())
         self.callbacks = callbacks
+        self.meet = meet
         self.failures = list(failures or [])
         self.asked = Counter()
         self.asked_by_thread = Counter()
@@ -95,7 +99,10 @@ class CountingSandbox(SandboxProvider):
         with self._count_lock:
             self.asked[activity_id_of(message)] += 1
             self.asked_by_thread[threading.current_thread().name] += 1
+            first = self.asked_by_thread[threading.current_thread().name] == 1
             failure = self.failures.pop(0) if self.failures else None
+        if first and self.meet is not None:
+            self.meet.wait(timeout=30)
         if failure is not None:
             raise failure
         return super().send_message(message)

@@ -75,7 +75,9 @@ def _due_messages(url: str, demo: Demo, count: int) -> list[str]:
 def _race(url: str, count: int, workers: int = 2, batch: int = 25) -> None:
     demo = _seed(url)
     ids = _due_messages(url, demo, count)
-    provider = CountingSandbox(make_settings(), callbacks=False)
+    # Each dispatcher's first send waits for the other's, so both hold claimed messages at once even on a loaded
+    # machine (one could otherwise drain them all before the other ran).
+    provider = CountingSandbox(make_settings(), callbacks=False, meet=threading.Barrier(workers))
     engines = [make_engine(url) for _ in range(workers)]  # one engine each, as separate processes would have
     dispatchers = []
     for n, engine in enumerate(engines):

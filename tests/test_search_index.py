@@ -5,11 +5,12 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.bench_resolve import build
-from db.migrate import upgrade
+from db.migrate import alembic_config, upgrade
 from db.models import Contact
 from db.session import make_engine, make_sessionmaker, transaction
 from tests.conftest import PG_ADMIN_URL
@@ -90,7 +91,8 @@ def test_without_pg_trgm_the_migration_goes_on_and_the_search_reads_the_rows(no_
     factory = make_sessionmaker(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%_trgm'")).scalar() == 0
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0009"
+        head = ScriptDirectory.from_config(alembic_config(no_extension_url)).get_current_head()
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head  # went on past 0009
     ctx = _seed(factory)
     with factory() as session:
         [contact] = list_contacts(session, ctx, PageRequest(), query="KOWAL").items

@@ -17,6 +17,7 @@ Baseline, same database and size: the first page of the same list with no query.
 
 import random
 import time
+from collections import Counter
 
 import sqlalchemy as sa
 
@@ -51,14 +52,9 @@ def _queries(people: list[tuple[str, str]], per_class: int, seed: int = 5) -> di
     """The searches of each class, drawn from the workspace's people."""
     rng = random.Random(seed)
     full = [f"{first} {last}" for first, last in people]
-    counts: dict[str, int] = {}
-    for name in full:
-        counts[name] = counts.get(name, 0) + 1
+    counts = Counter(full)
     unique = [name for name in full if counts[name] == 1]
-    surnames: dict[str, int] = {}
-    for _, last in people:
-        surnames[last] = surnames.get(last, 0) + 1
-    common = sorted(surnames, key=surnames.get, reverse=True)[:per_class * 2]
+    common = [last for last, _ in Counter(last for _, last in people).most_common(per_class * 2)]
     firsts = sorted({first for first, _ in people})
     return {
         "rare": rng.sample(unique, per_class),

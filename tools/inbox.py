@@ -1,6 +1,8 @@
 """The Inbox: what each person must look at, and the threads they can claim."""
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from db.ids import new_id
@@ -9,7 +11,7 @@ from db.types import utcnow
 from tools.context import Ctx
 from tools.paging import Page, PageRequest, fetch_page
 from tools.problems import Forbidden, Invalid, NotFound
-from tools.threads import claim_if_unclaimed, hand_over_items, share_items
+from tools.threads import claim_if_unclaimed, hand_over_items
 from tools.upsert import insert_ignore_many
 
 INBOX_TYPES = ("incoming_sms", "missed_call", "voicemail", "billing")
@@ -43,15 +45,36 @@ _ASSIGNEE = select(Thread.assignee_id).where(Thread.id == bindparam("thread")).w
 
 
 def add_inbox_items(session: Session, organization_id: str, activity_id: str, thread_id: str | None,
-                    recipients: list[str], item_type: str) -> int:
+                    recipients: list[str], item_type: str, at: datetime | None = None) -> int:
     """create_inbox_items for a caller that has the activity's ids and its recipients (recipients_for) at hand: one
-    INSERT for all of them."""
+    INSERT for all of them, dated `at` (now unless given). A recipient who has an item for the activity keeps it."""
     now = utcnow()
     rows = [{"id": new_id("inbx"), "organization_id": organization_id, "user_id": user_id,
              "thread_id": thread_id, "activity_id": activity_id, "type": item_type, "done": False,
-             "date_created": now, "date_updated": now}
+             "date_created": at or now, "date_updated": now}
             for user_id in recipients]
     return insert_ignore_many(session, InboxItem, rows, ["activity_id", "user_id"])
+
+
+def share_items(session: Session, thread: Thread) -> None:
+    """The thread's unanswered messages, once it is nobody's, are in every member's Inbox again, as an unclaimed
+    thread's new messages are: each message that still has an open item gets one for each member who has none
+    (dated as the first). Items a member already has stay as they are, done or not; a message whose items are all
+    done was answered, and stays so.
+
+    Call it with the thread's row locked by the unassignment (its UPDATE), as hand_over_items.
+    """
+    unanswered = session.execute(
+        select(InboxItem.activity_id, InboxItem.type, func.min(InboxItem.date_created))
+        .where(InboxItem.organization_id == thread.organization_id, InboxItem.thread_id == thread.id,
+               InboxItem.done.is_(False))
+        .group_by(InboxItem.activity_id, InboxItem.type)
+    ).all()
+    if not unanswered:
+        return
+    members = recipients_for(session, None, thread.organization_id)
+    for activity_id, item_type, at in unanswered:
+        add_inbox_items(session, thread.organization_id, activity_id, thread.id, members, item_type, at)
 
 
 def remove_inbox_items(session: Session, organization_id: str, activity_id: str, item_type: str) -> int:
@@ -171,5 +194,5 @@ def assign(session: Session, ctx: Ctx, thread_id: str, user_id: str | None) -> T
     if user_id is not None and user_id != holder:
         hand_over_items(session, thread, user_id)
     elif user_id is None and holder is not None:
-        share_items(session, thread, recipients_for(session, None, ctx.organization_id))
+        share_items(session, thread)
     return thread

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -153,35 +153,6 @@ def hand_over_items(session: Session, thread: Thread, user_id: str) -> None:
         session.execute(update(InboxItem).where(InboxItem.organization_id == thread.organization_id,
                                                 InboxItem.id.in_(move))
                         .values(user_id=user_id, date_updated=utcnow()))
-
-
-def share_items(session: Session, thread: Thread, members: list[str]) -> None:
-    """The thread's unanswered messages, once it is nobody's, are in every member's Inbox again, as an unclaimed
-    thread's new messages are: each member with no item for a message that still has an open one gets an open item
-    (dated as that one). Items a member already has stay as they are, done or not; a message whose items are all done
-    was answered, and stays so.
-
-    Call it with the thread's row locked by the unassignment (its UPDATE), as hand_over_items.
-    """
-    open_items = session.execute(
-        select(InboxItem.activity_id, InboxItem.type, InboxItem.date_created)
-        .where(InboxItem.organization_id == thread.organization_id, InboxItem.thread_id == thread.id,
-               InboxItem.done.is_(False))
-    ).all()
-    unanswered = {activity_id: (kind, at) for activity_id, kind, at in open_items}
-    if not unanswered:
-        return
-    held = set(session.execute(select(InboxItem.activity_id, InboxItem.user_id)
-                               .where(InboxItem.organization_id == thread.organization_id,
-                                      InboxItem.activity_id.in_(unanswered))).tuples())
-    now = utcnow()
-    shared = [{"id": new_id("inbx"), "organization_id": thread.organization_id, "user_id": member,
-               "thread_id": thread.id, "activity_id": activity_id, "phone_number_id": None, "text": None,
-               "type": kind, "done": False, "date_created": at, "date_updated": now}
-              for activity_id, (kind, at) in unanswered.items() for member in members
-              if (activity_id, member) not in held]
-    if shared:
-        session.execute(insert(InboxItem), shared)
 
 
 def touch(session: Session, thread: Thread, at: datetime, inbound: bool = False) -> None:

@@ -387,8 +387,9 @@ class Messaging:
             lead_id=prepared.lead_id, contact_id=prepared.contact_id, user_id=ctx.user_id, created_by=ctx.user_id,
             updated_by=ctx.user_id, activity_at=now, channel=ctx.channel, **key_columns(ctx, req),
             local_phone=prepared.from_, remote_phone=prepared.to, text=prepared.text, template_id=req.template_id,
-            variables=_kept_variables(req.template_id, req.variables), date_scheduled=when, encoding=prepared.encoding, segments=prepared.segments,
-            attachments=prepared.attachments, messaging_service_sid=prepared.messaging_service_sid,
+            variables=_kept_variables(req.template_id, req.variables), date_scheduled=when,
+            encoding=prepared.encoding, segments=prepared.segments, attachments=prepared.attachments,
+            messaging_service_sid=prepared.messaging_service_sid,
             claimed_by=self.worker_id if status == "sending" else None, claimed_at=now if status == "sending" else None,
             attempts=1 if status == "sending" else 0, thread_id=thread.id if thread is not None else None,
         )
@@ -539,8 +540,8 @@ def _written_for_someone_else(activity: Activity, given: set[str], request: Send
 
 
 def _rewritten(prepared: Prepared, field: str) -> Prepared:
-    """The template rendered again for the draft's new recipient; its values were not kept, so a template that needs
-    some (or one no longer available) is a problem on the recipient `field`, asking for them or for the text."""
+    """The template rendered again for the draft's new recipient; a value it still lacks (a row saved before values
+    were kept) or a template no longer available is a problem on the recipient `field`, asking for them or the text."""
     who = prepared.contact_name or format_phone(prepared.to) or "the new recipient"
     missing = [p.field.removeprefix("variables.") for p in prepared.problems if p.code == "missing_variable"]
     gone = any(p.code == "not_found" and p.field == "template_id" for p in prepared.problems)

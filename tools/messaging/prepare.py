@@ -1,17 +1,18 @@
 """prepare: resolve recipient and sender, render, count segments, run every check. No side effects."""
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload, lazyload
 
-from db.models import Contact, Organization, SmsTemplate, User
+from db.models import Contact, Organization, PhoneNumber, SmsTemplate, User
 from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import checks, parties
 from tools.messaging.request import SEND_STATUSES, Prepared, SendRequest
-from tools.messaging.sender import choose_sender
+from tools.messaging.sender import named_sender, personal_first, sender_among, usable
 from tools.optouts import OPTED_OUT
 from tools.phones import format_phone, normalise
 from tools.problems import Invalid, Problem
@@ -34,7 +35,11 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
     capability = "mms" if req.attachments else "sms"
     sender, sender_problems = (None, [])
     if recipient.to:
-        sender, sender_problems = choose_sender(session, ctx, recipient.region, req.local_phone, capability)
+        rules, lines = _rules_and_lines(session, ctx, recipient.to, named=bool(req.local_phone))
+        quiet_start, quiet_end, zone, opted_out = rules
+        sender, sender_problems = (
+            named_sender(session, ctx, recipient.region, req.local_phone, capability) if req.local_phone
+            else sender_among(lines, recipient.region, capability))
         unsupported = checks.supported_country(recipient.region, recipient.to)
         if unsupported is not None:
             # No line can text there, so "add a number in that country" would be wrong advice.
@@ -42,8 +47,6 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
         else:
             problems += sender_problems
         problems += _optional(checks.same_line(recipient.to, sender.number if sender else None, "text"))
-        quiet_start, quiet_end, zone, opted_out = session.execute(
-            _WORKSPACE_RULES, {"org": ctx.organization_id, "phone": recipient.to}).one()
         if opted_out:
             problems.append(Problem("opted_out", "remote_phone",
                                     f"{format_phone(recipient.to)} has opted out of texts (replied STOP); "
@@ -128,10 +131,28 @@ def _send_time(req: SendRequest) -> datetime:
     return now + timedelta(seconds=delay)
 
 
-# The workspace's quiet hours and whether the recipient opted out, in one round trip (built once): three columns,
-# not the whole row through the identity map.
-_WORKSPACE_RULES = select(Organization.quiet_hours_start, Organization.quiet_hours_end, Organization.timezone,
-                          OPTED_OUT).where(Organization.id == bindparam("org"))
+_RULES = (Organization.quiet_hours_start, Organization.quiet_hours_end, Organization.timezone, OPTED_OUT)
+# The workspace's quiet hours and whether the recipient opted out (built once): four columns, not the whole row
+# through the identity map.
+_WORKSPACE_RULES = select(*_RULES).where(Organization.id == bindparam("org"))
+
+
+@lru_cache(maxsize=2)
+def _rules_with_lines(no_user: bool) -> Select:
+    """The rules and the lines the caller may text from, in the one round trip every send makes before it is
+    saved: a row per line, or one row with no line when there is none."""
+    return (select(*_RULES, PhoneNumber).select_from(Organization)
+            .outerjoin(PhoneNumber, and_(PhoneNumber.organization_id == Organization.id, usable(no_user)))
+            .where(Organization.id == bindparam("org")).order_by(PhoneNumber.date_created, PhoneNumber.id))
+
+
+def _rules_and_lines(session: Session, ctx: Ctx, phone: str, named: bool) -> tuple[tuple, list[PhoneNumber]]:
+    """The workspace's rules for texting phone, and the caller's usable lines (none read when one is named)."""
+    binds = {"org": ctx.organization_id, "user": ctx.user_id, "phone": phone}
+    if named:
+        return tuple(session.execute(_WORKSPACE_RULES, binds).one()), []
+    rows = session.execute(_rules_with_lines(ctx.user_id is None), binds).all()
+    return tuple(rows[0][:4]), personal_first(row[4] for row in rows if row[4] is not None)
 # The contact and its phones in one statement (built once); its lead (templates only) and emails (never needed to
 # send) load only if something reads them.
 _CONTACT_TO_TEXT = (

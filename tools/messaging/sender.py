@@ -1,8 +1,9 @@
 """Which business number a text goes out from."""
 
+from collections.abc import Iterable
 from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from db.models import PhoneNumber
@@ -16,20 +17,26 @@ NO_BUSINESS_LINE = Problem("no_business_line", "local_phone", "Set up a business
 
 def usable_numbers(session: Session, ctx: Ctx) -> list[PhoneNumber]:
     """The caller's own internal numbers and the workspace's group numbers, personal first."""
-    rows = session.scalars(_usable_statement(ctx.user_id is None), {"org": ctx.organization_id, "user": ctx.user_id})
-    return sorted(rows, key=lambda n: n.sharing != "personal")
+    return personal_first(session.scalars(_usable_statement(ctx.user_id is None),
+                                          {"org": ctx.organization_id, "user": ctx.user_id}))
+
+
+def personal_first(numbers: Iterable[PhoneNumber]) -> list[PhoneNumber]:
+    return sorted(numbers, key=lambda n: n.sharing != "personal")
+
+
+def usable(no_user: bool) -> ColumnElement[bool]:
+    """The lines a caller may use (binds "org", and "user" when there is one); without a user, "the caller's own"
+    are the numbers owned by nobody."""
+    own = PhoneNumber.user_id.is_(None) if no_user else PhoneNumber.user_id == bindparam("user")
+    return and_(PhoneNumber.organization_id == bindparam("org"), PhoneNumber.number_type == "internal",
+                PhoneNumber.status == "active", or_(own, PhoneNumber.sharing == "group"))
 
 
 @lru_cache(maxsize=2)
 def _usable_statement(no_user: bool) -> Select:
-    """Built once (every send runs it); without a user, "the caller's own" are the numbers owned by nobody."""
-    own = PhoneNumber.user_id.is_(None) if no_user else PhoneNumber.user_id == bindparam("user")
-    return select(PhoneNumber).where(
-        PhoneNumber.organization_id == bindparam("org"),
-        PhoneNumber.number_type == "internal",
-        PhoneNumber.status == "active",
-        or_(own, PhoneNumber.sharing == "group"),
-    ).order_by(PhoneNumber.date_created, PhoneNumber.id)
+    """Built once (every call runs it)."""
+    return select(PhoneNumber).where(usable(no_user)).order_by(PhoneNumber.date_created, PhoneNumber.id)
 
 
 # What a line must be able to do for each kind of send; the first missing one is the problem reported.
@@ -38,14 +45,19 @@ NEEDS = {"sms": ("sms",), "mms": ("sms", "mms"), "voice": ("voice",)}
 
 def choose_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str | None,
                   capability: str = "sms") -> tuple[PhoneNumber | None, list[Problem]]:
-    """The number to send from, or the problems that stop every candidate.
+    """The number to send from, or the problems that stop every candidate."""
+    if local_phone:
+        return named_sender(session, ctx, to_region, local_phone, capability)
+    return sender_among(usable_numbers(session, ctx), to_region, capability)
+
+
+def sender_among(numbers: list[PhoneNumber], to_region: str | None,
+                 capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
+    """The line to use of the caller's usable ones (personal first), or the problems that stop every one.
 
     A line in the recipient's zone comes first: when it lacks a capability (pictures, say) that is the problem
     to report, not that some other country's line could send pictures but not to this country.
     """
-    if local_phone:
-        return _named_sender(session, ctx, to_region, local_phone, capability)
-    numbers = usable_numbers(session, ctx)
     if not numbers:
         return None, [NO_BUSINESS_LINE]
     in_zone = [n for n in numbers if countries.zone(n.country) == countries.zone(to_region)]
@@ -72,7 +84,7 @@ _NAMED = select(PhoneNumber).where(PhoneNumber.organization_id == bindparam("org
                                    PhoneNumber.number == bindparam("number"), PhoneNumber.status == "active")
 
 
-def _named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
+def named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
                   capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
     try:
         e164 = normalise(local_phone, "US", field="local_phone").e164

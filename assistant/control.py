@@ -52,6 +52,9 @@ _SEND_TIME = re.compile(rf"^(?:(?:change|make|set|switch|move) the (?:send(?:ing
 # The draft's time, said as one: a template's time when it has one and no send time, else the send time.
 _THE_TIME = re.compile(rf"^(?:make {_IT}(?: for)?|(?:change|make|set|switch|move) the time to)"
                        rf"\s+(?P<when>{_WHEN}){_INSTEAD}{_POLITE_END}$", re.I)
+# A change said with a yes or a no first: "yes but at 7", "ok, change the time to 8pm", "no, make it 8pm instead",
+# "actually, change it to say hi". The change is made and shown; only a later yes sends it.
+_BUT = re.compile(rf"^(?:{_YES}|no|nope|actually|wait|oh wait|hmm)[,.!]?\s+(?:but\s+)?(?P<rest>\S.*)$", re.I | re.S)
 _SPOKEN_CLOCK = re.compile(rf"\b{HOUR_WORD}(?:[\s-]+{MINUTE_WORD})?(?=\s*(?:[ap]\.?\s*m\b\.?|o['’]?clock\b|$|[\s,.!]))",
                            re.I)
 
@@ -67,6 +70,22 @@ class Control:
 
 def control_of(text: str) -> Control | None:
     stripped = text.strip()
+    if (control := _control(stripped)) is not None:
+        return control
+    return _change_after_yes_or_no(match["rest"]) if (match := _BUT.match(stripped)) else None
+
+
+def _change_after_yes_or_no(rest: str) -> Control | None:
+    """The change in "yes but ...": any change, or a time alone ("at 7", "8pm", "tomorrow at 9"), read as "the
+    time" ("make it 7 instead"). A second yes or no ("no, send it") is neither."""
+    if (control := _control(rest)) is not None:
+        return control if control.action in ("edit", "add", "time") else None
+    if when := _TO_TIME.fullmatch(_digits(rest)):
+        return Control("time", _time(when.group("when")), the_time=True)
+    return None
+
+
+def _control(stripped: str) -> Control | None:
     if _SEND_NOW.match(stripped):
         return Control("confirm", now=True)
     if _CONFIRM.match(stripped):

@@ -54,6 +54,8 @@ MAX_TEXT = 2000
 DROPPED = "Okay, I've dropped that; nothing was sent."
 NOT_CAUGHT = "I didn't catch which one."
 NOT_CAUGHT_WHEN = "I didn't catch when."
+NOT_A_CHANGE = ("I didn't understand that, so nothing was changed or sent. To change it, say \u201cchange it to say "
+                "...\u201d or \u201cchange the time to 7pm\u201d.")
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Assistant:
         the message, whatever it says; yes, no and "change it to" act on the drafts of Cody's last answer (and a yes
         or a change while another question waits asks it again; a yes to "Do you mean the time, 8:00 PM?" changes
         the time); an answer to any other question carries its request on, unless it is a new request; anything else
-        goes to the planner."""
+        goes to the planner, and what it can't read, said while drafts wait, is said not to have changed them."""
         pending = Pending.from_data(previous.get("pending"))
         control = control_of(text)
         if pending is not None and control is not None and control.action == "cancel":
@@ -153,7 +155,13 @@ class Assistant:
         if pending is not None and self._follow_up(session, ctx, conversation_id, pending, question, text, result):
             return
         turn = self._turn(session, ctx, text)
-        for intent in self.planner.plan(turn, lambda read: run_read(session, ctx, read)):
+        intents = list(self.planner.plan(turn, lambda read: run_read(session, ctx, read)))
+        waiting = [d for d in _shown(session, ctx, conversation_id, previous) if d.state == "pending"]
+        if waiting and all(isinstance(i, Unknown) and i.reply in (None, CAPABILITIES) for i in intents):
+            # Said to the drafts just shown ("yes but say hi"), not a request: say so, and keep them waiting.
+            result.reply, result.drafts = f"{NOT_A_CHANGE}\n{_still_waiting(waiting)}", waiting
+            return
+        for intent in intents:
             self._apply(session, ctx, conversation_id, intent, result)
 
     def _turn(self, session: Session, ctx: Ctx, text: str) -> Turn:

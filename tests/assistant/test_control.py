@@ -25,11 +25,26 @@ def test_a_no_cancels(text):
 
 
 @pytest.mark.parametrize("text", [
-    "yes but change the time to 7", "send it to Sarah instead", "ok text John too", "sure, what time is it?",
-    "no, send it", "yes no", "thanks", "please", "text Sarah yes please",
+    "send it to Sarah instead", "ok text John too", "sure, what time is it?", "no, send it", "yes no", "yes, cancel it",
+    "thanks", "please", "text Sarah yes please", "yes but say hi", "no, John",
 ])
 def test_anything_more_is_neither(text):
     assert control_of(text) is None
+
+
+@pytest.mark.parametrize(("text", "change"), [
+    ("yes but at 7", Control("time", "at 7", the_time=True)),
+    ("Yes, but 7pm", Control("time", "7pm", the_time=True)),
+    ("ok, tomorrow at 9", Control("time", "tomorrow at 9", the_time=True)),
+    ("nope, at 8pm please", Control("time", "at 8pm", the_time=True)),
+    ("yes but change the time to 7", Control("time", "7", the_time=True)),
+    ("no, make it 8pm instead", Control("time", "8pm", the_time=True)),
+    ("sure, send it at 7", Control("time", "at 7", send_time=True)),
+    ("actually, change it to say running late", Control("edit", "running late")),
+    ('ok but add "bring the keys"', Control("add", "bring the keys")),
+])
+def test_a_yes_or_no_followed_by_a_change_is_the_change(text, change):
+    assert control_of(text) == change
 
 
 def test_change_it_to_is_an_edit_with_the_new_text():

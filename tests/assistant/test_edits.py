@@ -101,6 +101,25 @@ def test_a_new_send_time_schedules_a_draft_that_was_due_now(chat, change):
     assert say(chat, "yes", first["conversation_id"])["activities"][0]["status"] == "scheduled"
 
 
+@pytest.mark.parametrize("change", ["yes but at 8pm", "ok, 8pm", "no, make it 8pm instead"])
+def test_a_yes_or_no_with_a_new_time_changes_the_draft_and_sends_nothing_until_the_next_yes(chat, change):
+    first = say(chat, "text Sarah dinner?")
+    changed = say(chat, change, first["conversation_id"])
+    [edited] = changed["drafts"]
+    said = changed["reply"].splitlines()[0]
+    assert said.startswith("I've scheduled it for ") and said.endswith(" at 8:00 PM.")
+    assert (edited["state"], send_at(edited), changed["activities"]) == ("pending", next_at(20), [])
+    assert chat.get(SMS).json()["data"] == []
+    assert say(chat, "yes", first["conversation_id"])["activities"][0]["status"] == "scheduled"
+
+
+def test_yes_but_a_time_on_the_showing_confirmation_changes_the_showing_time(chat):
+    first = say(chat, "send Sarah the showing confirmation for 7pm")
+    changed = say(chat, "yes but at 8", first["conversation_id"])
+    assert changed["reply"].splitlines()[0] == "I've changed the time to 8pm."
+    assert (changed["drafts"][0]["preview"]["text"], changed["activities"]) == (SHOWING.format("8pm"), [])
+
+
 def test_send_it_tomorrow_at_9_instead_moves_a_scheduled_text(chat):
     first = say(chat, "text Sarah at 7pm: dinner?")
     changed = say(chat, "send it tomorrow at 9 instead", first["conversation_id"])

@@ -132,12 +132,11 @@ def test_a_yes_with_nothing_waiting_in_the_conversation_says_so(say, chat):
 # -- a yes, no or change after a turn without the draft: the draft still waiting is shown again -----------------------
 
 
-@pytest.mark.parametrize("between", ["what did Mary say?", "make it snappier"])
-def test_a_yes_after_a_question_or_a_misread_turn_shows_the_waiting_draft_then_a_yes_sends_it(say, chat, between):
+def test_a_yes_after_a_question_shows_the_waiting_draft_then_a_yes_sends_it(say, chat):
     asked = say("text Mary the offer was accepted!")
     [draft] = asked["drafts"]
     assert draft["preview"]["contact_name"] == "Mary Smith"
-    other = say(between, asked["conversation_id"])
+    other = say("what did Mary say?", asked["conversation_id"])
     assert other["drafts"] == []
     again = say("yes", asked["conversation_id"])
     assert again["reply"] == STILL.format("Text Mary Smith: \u201cthe offer was accepted!\u201d")
@@ -146,6 +145,25 @@ def test_a_yes_after_a_question_or_a_misread_turn_shows_the_waiting_draft_then_a
     done = say("yes", asked["conversation_id"])
     assert done["reply"] == "Sent."
     assert [(to, text) for to, text, _ in texts(chat)] == [("+14155550143", "the offer was accepted!")]
+
+
+@pytest.mark.parametrize("misread", ["make it snappier", "yes but say hi", "no, John"])
+def test_what_cody_cannot_read_while_a_draft_waits_changes_nothing_and_says_so(say, chat, misread):
+    asked = say("text Mary the offer was accepted!")
+    [draft] = asked["drafts"]
+    other = say(misread, asked["conversation_id"])
+    assert other["reply"] == (
+        "I didn't understand that, so nothing was changed or sent. To change it, say \u201cchange it to say ...\u201d "
+        "or \u201cchange the time to 7pm\u201d.\n" + STILL.format("Text Mary Smith: \u201cthe offer was accepted!\u201d"))
+    assert [(d["id"], d["state"]) for d in other["drafts"]] == [(draft["id"], "pending")] and texts(chat) == []
+    assert say("yes", asked["conversation_id"])["reply"] == "Sent."
+    assert [(to, text) for to, text, _ in texts(chat)] == [("+14155550143", "the offer was accepted!")]
+
+
+def test_a_new_request_while_a_draft_waits_is_drafted(say, chat):
+    asked = say("text Mary the offer was accepted!")
+    other = say("text John I'm outside", asked["conversation_id"])
+    assert [d["preview"]["text"] for d in other["drafts"]] == ["I'm outside"]
 
 
 def test_a_no_after_a_question_shows_the_waiting_draft_then_a_no_cancels_it(say, chat):

@@ -768,7 +768,11 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
     if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return intent, None
     resolution = resolve_recipient(session, ctx, intent.contact)
-    if intent.tool != "send_sms" or not intent.text:
+    if intent.tool != "send_sms":
+        return intent, resolution
+    if not resolution.matches:
+        return _message_words_out_of_the_name(session, ctx, intent, resolution)
+    if not intent.text:
         return intent, resolution
     said = set(fold(intent.contact).split())
     tokens = list(re.finditer(r"\S+", intent.text))
@@ -790,6 +794,23 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
     when, text = opening_time(intent.text[tokens[taken - 1].end():], now)
     return dataclasses.replace(intent, contact=" ".join([intent.contact, *words[:taken]]), text=text or None,
                                send_at=intent.send_at or when), resolution
+
+
+def _message_words_out_of_the_name(session: Session, ctx: Ctx, intent: WriteIntent,
+                                   resolution: Resolution) -> tuple[WriteIntent, Resolution]:
+    """A capitalised word opening the message is read into the name ("text Sarah Merry Christmas!" is "Sarah Merry"
+    and "Christmas!"): when the name finds nobody, its last words go back to the message if the name without them
+    finds someone and none of them is anyone's name ("text Sarah Jones hi" with no Sarah Jones still finds nobody)."""
+    words = intent.contact.split()
+    for cut in range(len(words) - 1, 0, -1):
+        shorter = resolve_recipient(session, ctx, " ".join(words[:cut]))
+        if not shorter.matches:
+            continue
+        if any(resolve_recipient(session, ctx, word).matches for word in words[cut:]):
+            break
+        text = " ".join([*words[cut:], *([intent.text] if intent.text else [])])
+        return dataclasses.replace(intent, contact=" ".join(words[:cut]), text=text), shorter
+    return intent, resolution
 
 
 def _name_words(session: Session, match: Match) -> tuple[str, ...]:

@@ -37,11 +37,13 @@ The rules:
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
-from dateutil.relativedelta import relativedelta
+from dateutil.easter import easter
+from dateutil.relativedelta import MO, SU, TH, relativedelta
 
 __all__ = ["HOUR_WORD", "HOUR_WORDS", "MINUTE_WORD", "PHRASE", "Found", "find_time", "in_digits", "loose_time",
            "minutes_of", "parse_time", "split_time", "spoken_time", "wall_time"]
@@ -86,6 +88,29 @@ _DAY = (rf"(?:(?:tomorrow|tmrw|tmr)(?:\s+{_PART})?"
         r"|(?:later\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))|next\s+week"
         rf"|(?:on\s+)?(?:(?:this|next|this\s+coming|coming)\s+)?(?:{_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?"
         rf"|(?:on\s+)?(?:(?:{_alt(_WEEKDAYS)})\.?,?\s+)?{_DATE})")
+# Holidays by name, and the day each falls on in a year (those that move by the US calendar's rule). A holiday is a
+# time phrase only when it can't be the words of a greeting ("Merry Christmas", "Happy Thanksgiving"): after "on"
+# ("on Christmas Eve"), with a part of the day ("Christmas morning"), or before a clock ("Christmas Eve at 6pm").
+_HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "christmas eve": lambda y: date(y, 12, 24), "christmas day": lambda y: date(y, 12, 25),
+    "christmas": lambda y: date(y, 12, 25), "xmas": lambda y: date(y, 12, 25), "boxing day": lambda y: date(y, 12, 26),
+    "new year's eve": lambda y: date(y, 12, 31), "new year's day": lambda y: date(y, 1, 1),
+    "new year's": lambda y: date(y, 1, 1), "valentine's day": lambda y: date(y, 2, 14),
+    "st. patrick's day": lambda y: date(y, 3, 17), "st patrick's day": lambda y: date(y, 3, 17),
+    "halloween": lambda y: date(y, 10, 31), "the fourth of july": lambda y: date(y, 7, 4),
+    "the 4th of july": lambda y: date(y, 7, 4), "independence day": lambda y: date(y, 7, 4),
+    "easter": easter, "easter sunday": easter,
+    "mother's day": lambda y: date(y, 5, 1) + relativedelta(weekday=SU(2)),
+    "father's day": lambda y: date(y, 6, 1) + relativedelta(weekday=SU(3)),
+    "memorial day": lambda y: date(y, 5, 31) + relativedelta(weekday=MO(-1)),
+    "labor day": lambda y: date(y, 9, 1) + relativedelta(weekday=MO(1)),
+    "thanksgiving": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(4)),
+    "thanksgiving day": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(4)),
+}
+_HOLIDAY = _alt(_HOLIDAYS).replace("'", "['’]?")
+_HOLIDAY_DAY = (rf"(?:on\s+(?:{_HOLIDAY})(?:\s+{_PART})?|(?:{_HOLIDAY})\s+{_PART}"
+                rf"|(?:{_HOLIDAY})(?=\s*,?\s*(?:at\s|@)))")
+_DAY = rf"(?:{_DAY}|{_HOLIDAY_DAY})"
 _REL = (rf"in\s+(?:half\s+an?\s+hour|(?:\d+(?:\.\d+)?|{_alt(_NUMBERS)})\s*"
         rf"(?:hours?|hrs?|h|minutes?|mins?|m)(?!\w))")
 
@@ -237,6 +262,8 @@ def _day(text: str, today: date) -> tuple[str, object, str | None]:
         return "today", today, "night"
     if text == "next week":
         return "weekday", (0, True), None
+    if (holiday := _HOLIDAYS.get(re.sub(rf"\s+{_PART}$", "", text).replace("’", "'"))) is not None:
+        return "date", _next_on_or_after(holiday, today), part
     if m := re.fullmatch(rf"(?:(this|next|this\s+coming|coming)\s+)?({_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?", text):
         return "weekday", (_WEEKDAYS[m[2]], m[1] == "next"), part
     if text.startswith("this "):  # "this morning"
@@ -256,6 +283,12 @@ def _day(text: str, today: date) -> tuple[str, object, str | None]:
         except ValueError:  # Feb 29 in a common year
             continue
     raise ValueError(text)
+
+
+def _next_on_or_after(holiday: Callable[[int], date], today: date) -> date:
+    """This year's day of the holiday, or next year's once it has passed."""
+    this_year = holiday(today.year)
+    return this_year if this_year >= today else holiday(today.year + 1)
 
 
 def _resolve(now: datetime, day, clock) -> datetime:

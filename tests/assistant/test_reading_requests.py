@@ -3,7 +3,9 @@ and its send time, on SQLite and PostgreSQL.
 
 A time phrase opening the message is the send time ("text Sarah tomorrow at 9 the lockbox code is 4512"), unless it
 is loose ("in 10 minutes I'll be there", "at 5 I'll meet you"), part of a sentence or already past; a name
-said in lowercase keeps its surname ("text sarah lee the docs are ready"); several people at once get the
+said in lowercase keeps its surname ("text sarah lee the docs are ready"), and a capitalised word opening the message
+stays in it when the name with it finds nobody and it is nobody's name ("text Sarah Merry Christmas!"); a holiday is a
+day when it can't be a greeting ("Christmas morning", "on Christmas Eve"); several people at once get the
 one-at-a-time reply; a text naming a template is the template; a phone number is a recipient; a template's time value
 reads as a time ("your showing at 3pm tomorrow").
 """
@@ -189,6 +191,32 @@ def test_a_lowercase_full_name_alone_asks_for_the_words_by_the_stored_name(chat)
     assert (asked["reply"], asked["drafts"]) == ("What should I say to Sarah Lee?", [])
     assert sent_to(only_draft(say(chat, "See you at 5", asked["conversation_id"]))) == ("Sarah Lee", SARAH,
                                                                                          "See you at 5")
+
+
+# -- a capitalised first word of the message -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("request_", "words"), [
+    ("text Sarah Merry Christmas!", "Merry Christmas!"),
+    ("text Sarah Happy Thanksgiving", "Happy Thanksgiving"),
+    ("text John Park Congrats on the new office", "Congrats on the new office"),
+])
+def test_a_capitalised_word_opening_the_message_that_is_nobodys_name_is_the_message(chat, request_, words):
+    draft = only_draft(say(chat, request_))
+    assert (draft["preview"]["text"], scheduled(draft)) == (words, None)
+
+
+def test_a_name_that_finds_nobody_with_a_word_that_is_someones_name_still_finds_nobody(chat):
+    answer = say(chat, "text Sarah Smith hi")  # Smith is the Smiths' name: not read as the first word of the message
+    assert answer["drafts"] == [] and answer["reply"].startswith("I couldn't find anyone called Sarah Smith")
+
+
+def test_a_holiday_with_a_part_of_the_day_is_the_send_time(chat):
+    draft = only_draft(say(chat, "text Sarah Christmas morning: Merry Christmas!"))
+    today = datetime.now(DEMO_ZONE).date()
+    christmas = date(today.year, 12, 25) if today <= date(today.year, 12, 25) else date(today.year + 1, 12, 25)
+    assert sent_to(draft) == ("Sarah Lee", SARAH, "Merry Christmas!")
+    assert (scheduled(draft).date(), scheduled(draft).time()) == (christmas, time(9))
 
 
 # -- several people ----------------------------------------------------------------------------------------------

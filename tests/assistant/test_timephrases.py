@@ -116,6 +116,32 @@ def test_not_a_time(phrase):
     assert parse_time(phrase, NOW) is None
 
 
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("Christmas morning", la(12, 25, 9)),
+    ("on Christmas", la(12, 25, 9)),
+    ("on Christmas Eve at 6pm", la(12, 24, 18)),
+    ("christmas eve evening", la(12, 24, 18)),
+    ("New Year's Eve at 11pm", la(12, 31, 23)),
+    ("on new year’s day at 10", datetime(2027, 1, 1, 10, tzinfo=LA)),
+    ("on Thanksgiving", la(11, 26, 9)),  # the fourth Thursday of November
+    ("Thanksgiving at noon", la(11, 26, 12)),
+    ("on Halloween", datetime(2027, 10, 31, 9, tzinfo=LA)),  # passed this year: next year's
+    ("on Easter", datetime(2027, 3, 28, 9, tzinfo=LA)),
+    ("on Mother's Day", datetime(2027, 5, 9, 9, tzinfo=LA)),
+    ("Labor Day morning", datetime(2027, 9, 6, 9, tzinfo=LA)),
+    ("on Memorial Day", datetime(2027, 5, 31, 9, tzinfo=LA)),
+    ("on the Fourth of July at 8pm", datetime(2027, 7, 4, 20, tzinfo=LA)),
+])
+def test_a_holiday_is_a_day(phrase, expected):
+    assert parse_time(phrase, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["Merry Christmas!", "Happy Thanksgiving", "happy new year's", "Happy Halloween",
+                                  "see you Christmas"])
+def test_a_holiday_alone_is_the_words_of_a_greeting(text):
+    assert split_time(text, NOW) == (text, None)
+
+
 @pytest.mark.parametrize(("now", "phrase", "expected"), [
     (la(11, 18, 7), "at 9", la(11, 18, 9)),            # 9am still ahead
     (la(11, 18, 22), "at 9", la(11, 19, 9)),           # both gone: 9am tomorrow

@@ -20,6 +20,8 @@ Who the recipient is, without a contact list:
    recipient, never in the message; so does the phone said with the name ("text Sarah's cell I'm outside").
 3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
    recipient explicitly.
+4. A recipient named by what they last did ("the last person who texted me", "the last text", "whoever called me
+   last"; assistant/last_person.py) is that phrase, whatever follows; the assistant finds who it is.
 
 When to send (a time phrase inside the message never counts: "text Sarah I'll be there at 5" keeps "at 5"):
 
@@ -98,6 +100,7 @@ from assistant.intents import (
     Unknown,
     WriteIntent,
 )
+from assistant.last_person import LAST_PERSON
 from assistant.timephrases import PHRASE, find_time, loose_time, parse_time, wall_time
 
 __all__ = ["plan"]
@@ -312,6 +315,9 @@ def _leading_name(rest: str) -> tuple[str | None, str]:
 
 def _split_recipient(rest: str, now: datetime) -> tuple[str | None, datetime | None, str]:
     """(recipient, send time between recipient and connector, message) for "text <rest>"."""
+    if last := LAST_PERSON.match(rest):  # "the last person who texted me: on my way" (assistant/last_person.py)
+        when, message = _time_slot(re.sub(r"^(?:\s+back\b)?[\s,;:–—-]*", "", rest[last.end():]), now)
+        return last[0], when, message
     if phone := _AT_THEIR_PHONE.match(rest):  # "Sarah's cell: hi" is "Sarah: hi"
         rest = phone["who"] + rest[phone.end():]
     for m in _CONNECTOR.finditer(rest):

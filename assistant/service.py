@@ -25,6 +25,7 @@ from assistant.intents import (
     Unknown,
     WriteIntent,
 )
+from assistant.last_person import NOBODY, Kind, contact_of, last_inbound, last_kind
 from assistant.offline import ASK_MESSAGE, could_be_name, opening_time, template_request
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
@@ -672,6 +673,10 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
     number is a recipient of its own (`_number`)."""
     if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return _number(session, ctx, intent, result)
+    if (kind := last_kind(intent.contact)) is not None:
+        if (match := _last_person(session, ctx, kind)) is None:
+            _append(result, NOBODY[kind])
+        return match
     resolution = resolution or resolve_recipient(session, ctx, intent.contact)
     if resolution.ambiguous:
         _ask_which(result, intent.contact, resolution.matches, Pending(intent, "recipient"))
@@ -721,6 +726,9 @@ def _stored_name(session: Session, ctx: Ctx, said: str) -> str | None:
         except Invalid:
             return None
         return _number_name(only_contact_with(session, ctx, e164, None), e164)
+    if (kind := last_kind(said)) is not None:
+        match = _last_person(session, ctx, kind)
+        return match.label if match is not None else None
     match = resolve_recipient(session, ctx, said).unique
     return name_of(match.label) if match is not None else None
 
@@ -756,6 +764,17 @@ def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, resu
     return Match("phone", e164, _number_name(contact, e164), [e164], 1.0)
 
 
+def _last_person(session: Session, ctx: Ctx, kind: Kind) -> Match | None:
+    """"the last person who texted me": the contact of the caller's newest incoming text or call, or its number."""
+    activity = last_inbound(session, ctx, kind)
+    if activity is None:
+        return None
+    contact = contact_of(session, ctx, activity)
+    if contact is None:
+        return Match("phone", activity.remote_phone, format_phone(activity.remote_phone), [activity.remote_phone], 1.0)
+    return Match("contact", contact.id, _number_name(contact, activity.remote_phone), [contact.id], 1.0)
+
+
 def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
                 now: datetime) -> tuple[WriteIntent, Resolution | None]:
     """A name said in lowercase reaches the planner cut at its first word ("text sarah lee the docs are ready" is
@@ -765,7 +784,7 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
     ("text sarah lee tomorrow at 9 hi"). Only words that may be names move ("text Sarah Will you call me?" keeps
     "Will"), and only whole words of the name ("text Sarah leaving now" keeps "leaving"). Also the recipient's
     resolution."""
-    if SAID_NUMBER.fullmatch(intent.contact.strip()):
+    if SAID_NUMBER.fullmatch(intent.contact.strip()) or last_kind(intent.contact) is not None:
         return intent, None
     resolution = resolve_recipient(session, ctx, intent.contact)
     if intent.tool != "send_sms":

@@ -174,6 +174,13 @@ TEXTS = [
     ("text sarah lee the docs are ready", sms("sarah", "lee the docs are ready")),
     ("text Sarah Lee the showing confirmation for 7pm", sms("Sarah Lee", "the showing confirmation for 7pm")),
     ("text 4155550199 test", sms("4155550199", "test")),
+    # A recipient named by what they last did, found by the assistant (tests/assistant/test_last_person.py).
+    ("reply to the last text: on my way", sms("the last text", "on my way")),
+    ("text whoever texted me last I'm outside", sms("whoever texted me last", "I'm outside")),
+    ("text back the last person, see you at 5pm", sms("the last person", "see you at 5pm")),
+    ("text the last caller at 5pm: sorry I missed you", sms("the last caller", "sorry I missed you", at(11, 18, 17))),
+    ("call back the last caller", call("the last caller")),
+    ("call whoever called me last", call("whoever called me last")),
 ]
 
 # Names that begin with an accented capital, and honorifics, are names like any other.

@@ -12,13 +12,18 @@ from tools.context import Ctx
 from tools.crm import ContactIn, LeadIn, create_lead
 from tools.demo import DEMO_NUMBER, seed_demo
 from tools.messaging.inbound import receive_sms
+from tools.search_index import SEARCH_TABLES
 from tools.workspaces import create_organization
 
 
 def _declared(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Whether the models declare it: the search's trigram indexes (named *_trgm) are PostgreSQL's alone, made by
-    migration 0009 only where pg_trgm can be created, so no model declares them (test_search_index.py checks them)."""
-    return not (type_ == "index" and reflected and compare_to is None and (name or "").endswith("_trgm"))
+    migration 0009 only where pg_trgm can be created, and its FTS5 tables SQLite's alone (0011), so no model declares
+    them (test_search_index.py checks them)."""
+    name = name or ""
+    if type_ == "table":
+        return not any(name == t or name.startswith(f"{t}_") for t in SEARCH_TABLES)
+    return not (type_ == "index" and reflected and compare_to is None and name.endswith("_trgm"))
 
 
 def _diff(url: str) -> list:

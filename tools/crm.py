@@ -42,6 +42,7 @@ from tools.messaging.lifecycle import CANCELLABLE
 from tools.paging import Page, PageRequest, fetch_page
 from tools.phones import normalise, search_digits
 from tools.problems import Forbidden, Invalid, NotFound, Problem
+from tools.search_index import fts_contacts, fts_leads, fts_ready
 
 PHONE_TYPES = ("office", "mobile", "home", "direct", "fax", "other", "url")
 
@@ -433,6 +434,9 @@ def list_leads(session: Session, ctx: Ctx, page: PageRequest, query: str | None 
         named = select(Lead.id).where(Lead.organization_id == ctx.organization_id, _contains(Lead.name, text))
         stmt = stmt.where(Lead.id.in_(union(named, select(Contact.lead_id).where(
             Contact.id.in_(matching_contacts(ctx, text))))))
+    elif text and _by_fts(session, text):
+        stmt = stmt.where(Lead.id.in_(union(fts_leads(text), select(Contact.lead_id).where(
+            Contact.id.in_(fts_contacts(text))))))
     elif text:
         stmt = stmt.where(or_(_contains(Lead.name, text),
                               exists().where(Contact.lead_id == Lead.id, _contact_found(ctx, text))))
@@ -514,6 +518,8 @@ def list_contacts(session: Session, ctx: Ctx, page: PageRequest, lead_id: str | 
     text = search_text(query)
     if text and _by_trigrams(session, text):
         stmt = stmt.where(Contact.id.in_(matching_contacts(ctx, text)))
+    elif text and _by_fts(session, text):
+        stmt = stmt.where(Contact.id.in_(fts_contacts(text)))
     elif text:
         stmt = stmt.where(_contact_found(ctx, text))
     # The page's leads are read after the page is chosen (selectin), not joined to every contact the search matched.
@@ -594,9 +600,15 @@ def _contains(column: ColumnElement[str], text: str) -> ColumnElement[bool]:
 
 def _by_trigrams(session: Session, text: str) -> bool:
     """Whether the search goes by the trigram indexes (PostgreSQL, migration 0009), which serve a text of three
-    characters or more. Else (SQLite, or a shorter text, which matches many) the list is read in its order, each
-    row tested, until the page is full."""
+    characters or more. Else (SQLite: _by_fts; or a shorter text, which matches many) the list is read in its order,
+    each row tested, until the page is full."""
     return session.get_bind().dialect.name == "postgresql" and len(text) >= TRIGRAM_MIN
+
+
+def _by_fts(session: Session, text: str) -> bool:
+    """Whether the search goes by SQLite's FTS5 trigram tables (migration 0011, tools/search_index.py), which serve a
+    text of three characters or more."""
+    return len(text) >= TRIGRAM_MIN and fts_ready(session)
 
 
 def matching_contacts(ctx: Ctx, text: str) -> CompoundSelect:

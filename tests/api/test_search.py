@@ -100,3 +100,23 @@ def test_a_search_stays_in_the_callers_workspace(api: httpx.Client, other_api: h
         assert _contact_names(api, query) == ["Pager 3"]
     assert _lead_names(other_api, "Acme") == []
     assert _contact_names(other_api, "Sarah") == []
+
+
+def test_the_search_follows_every_change_to_names_emails_and_phones(api: httpx.Client, people) -> None:
+    """What each search reads (on SQLite an index kept by triggers, migration 0011) is current after every write."""
+    sarah, acme = people["sarah"], people["acme"]
+    ok(api.put(f"{CONTACTS}{sarah['id']}/", json={"name": "Sarah Quinn"}))
+    assert (_contact_names(api, "Quinn"), _contact_names(api, "Sarah Lee")) == (["Sarah Quinn"], [])
+    ok(api.put(f"{CONTACTS}{sarah['id']}/", json={"emails": [{"email": "sq@quinn.example"}],
+                                                  "phones": [{"phone": "(415) 555-0177"}]}))
+    assert _contact_names(api, "quinn.example") == ["Sarah Quinn"]
+    assert (_contact_names(api, "555-0177"), _contact_names(api, "555-0132")) == (["Sarah Quinn"], [])
+    assert _lead_names(api, "sq@quinn") == ["Sarah Lee"]  # the lead keeps its name, and is found by its contact's
+    ok(api.put(f"{LEADS}{sarah['lead_id']}/", json={"name": "Quinn Household"}))
+    assert (_lead_names(api, "household"), _lead_names(api, "Sarah Lee")) == (["Quinn Household"], [])
+    ok(api.put(f"{CONTACTS}{sarah['id']}/", json={"lead_id": acme["id"]}))
+    assert _lead_names(api, "sq@quinn") == ["Acme Corp"]
+    assert api.delete(f"{CONTACTS}{sarah['id']}/").status_code == 200
+    assert (_contact_names(api, "Quinn"), _lead_names(api, "555-0177")) == ([], [])
+    assert api.delete(f"{LEADS}{acme['id']}/").status_code == 200
+    assert (_lead_names(api, "Acme"), _contact_names(api, "Pager"), _contact_names(api, "604.555")) == ([], [], [])

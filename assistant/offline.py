@@ -130,7 +130,7 @@ let's got get going coming heading need want looking almost still also all any s
 """.split()) | {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 # Message openers: never the second word of a name found without a connector ("text Sarah Great news").
 _OPENERS = {"great", "good", "happy", "welcome", "congrats", "congratulations", "love", "glad", "perfect", "done",
-            "traffic", "stuck", "fyi", "btw", "new"}
+            "traffic", "stuck", "fyi", "btw", "new", "merry", "cheers", "nice", "awesome"}
 # Words right after an opening time phrase that keep it in the message ("text Sarah tomorrow works for me").
 _TIME_IN_MESSAGE = set("""
 is isn't isnt 's was wasn't will won't would wouldn't should shouldn't could couldn't can can't cant might may must

@@ -101,6 +101,7 @@ class ChatResult:
     pending: Pending | None = None
     time_offer: str | None = None  # "Do you mean the time, 8:00 PM?": the time ("8pm") a yes to that changes it to
     said: SaidDrafts | None = field(default=None, repr=False)
+    request: str = field(default="", repr=False)  # the user's words this turn, as typed or spoken
 
 
 class Assistant:
@@ -118,7 +119,7 @@ class Assistant:
             raise Invalid.one("too_long", "text", f"Keep requests under {MAX_TEXT} characters.")
         conversation = open_conversation(session, ctx, conversation_id)
         add_message(session, conversation, "user", text)
-        result = ChatResult(conversation_id=conversation.id, reply="")
+        result = ChatResult(conversation_id=conversation.id, reply="", request=text)
         self._answer(session, ctx, conversation.id, text, last_assistant_data(session, conversation), result)
         add_message(session, conversation, "assistant", result.reply, {
             "draft_ids": [d.id for d in result.drafts], "question": result.question,
@@ -424,7 +425,7 @@ class Assistant:
         said in lowercase moves out of the message ("text sarah lee the docs are ready"), and a text whose words name
         a template is that template ("text Sarah the showing confirmation for 7pm")."""
         now = utcnow().astimezone(self._zone(session, ctx))
-        intent, resolution = _whole_name(session, ctx, intent, now)
+        intent, resolution = _whole_name(session, ctx, intent, now, result.request)
         if intent.tool == "send_sms" and not intent.text:
             who = _stored_name(session, ctx, intent.contact) or intent.contact
             _ask(result, ASK_MESSAGE.format(who=who), [], Pending(intent, "text"))
@@ -775,8 +776,8 @@ def _last_person(session: Session, ctx: Ctx, kind: Kind) -> Match | None:
     return Match("contact", contact.id, _number_name(contact, activity.remote_phone), [contact.id], 1.0)
 
 
-def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
-                now: datetime) -> tuple[WriteIntent, Resolution | None]:
+def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent, now: datetime,
+                request: str) -> tuple[WriteIntent, Resolution | None]:
     """A name said in lowercase reaches the planner cut at its first word ("text sarah lee the docs are ready" is
     "sarah" and "lee the docs are ready"): with the workspace in view, words opening the message that are the rest of
     the name of the one person found ("lee"), or that with the name said find people all named so when it alone
@@ -790,7 +791,7 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
     if intent.tool != "send_sms":
         return intent, resolution
     if not resolution.matches:
-        return _message_words_out_of_the_name(session, ctx, intent, resolution)
+        return _message_words_out_of_the_name(session, ctx, intent, resolution, request)
     if not intent.text:
         return intent, resolution
     said = set(fold(intent.contact).split())
@@ -815,11 +816,15 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent,
                                send_at=intent.send_at or when), resolution
 
 
-def _message_words_out_of_the_name(session: Session, ctx: Ctx, intent: WriteIntent,
-                                   resolution: Resolution) -> tuple[WriteIntent, Resolution]:
-    """A capitalised word opening the message is read into the name ("text Sarah Merry Christmas!" is "Sarah Merry"
-    and "Christmas!"): when the name finds nobody, its last words go back to the message if the name without them
-    finds someone and none of them is anyone's name ("text Sarah Jones hi" with no Sarah Jones still finds nobody)."""
+def _message_words_out_of_the_name(session: Session, ctx: Ctx, intent: WriteIntent, resolution: Resolution,
+                                   request: str) -> tuple[WriteIntent, Resolution]:
+    """A capitalised word opening the message is read into the name ("text Sarah Dinner tonight?" is "Sarah Dinner"
+    and "tonight?"): when the name finds nobody, its last words go back to the message if the name without them
+    finds someone and none of them is anyone's name ("text Sarah Smith hi" with no Sarah Smith still finds nobody).
+    Only when the user said name and words in a row: a name ended by a colon or a comma ("text Sarah Bob: hi") was
+    said as one."""
+    if " ".join(f"{intent.contact} {intent.text or ''}".split()) not in " ".join(request.split()):
+        return intent, resolution
     words = intent.contact.split()
     for cut in range(len(words) - 1, 0, -1):
         shorter = resolve_recipient(session, ctx, " ".join(words[:cut]))

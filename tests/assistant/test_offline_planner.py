@@ -174,6 +174,8 @@ TEXTS = [
     ("text sarah lee the docs are ready", sms("sarah", "lee the docs are ready")),
     ("text Sarah Lee the showing confirmation for 7pm", sms("Sarah Lee", "the showing confirmation for 7pm")),
     ("text 4155550199 test", sms("4155550199", "test")),
+    ("text Sarah Merry Christmas!", sms("Sarah", "Merry Christmas!")),
+    ("text Dan Nice work today", sms("Dan", "Nice work today")),
     # A recipient named by what they last did, found by the assistant (tests/assistant/test_last_person.py).
     ("reply to the last text: on my way", sms("the last text", "on my way")),
     ("text whoever texted me last I'm outside", sms("whoever texted me last", "I'm outside")),

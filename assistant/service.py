@@ -674,7 +674,7 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
     number is a recipient of its own (`_number`)."""
     if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return _number(session, ctx, intent, result)
-    if (kind := last_kind(intent.contact)) is not None:
+    if isinstance(intent, WriteIntent) and (kind := last_kind(intent.contact)) is not None:
         if (match := _last_person(session, ctx, kind)) is None:
             _append(result, NOBODY[kind])
         return match

@@ -153,6 +153,8 @@ def _rules_and_lines(session: Session, ctx: Ctx, phone: str, named: bool) -> tup
         return tuple(session.execute(_WORKSPACE_RULES, binds).one()), []
     rows = session.execute(_rules_with_lines(ctx.user_id is None), binds).all()
     return tuple(rows[0][:4]), personal_first(row[4] for row in rows if row[4] is not None)
+
+
 # The contact and its phones in one statement (built once); its lead (templates only) and emails (never needed to
 # send) load only if something reads them.
 _CONTACT_TO_TEXT = (

@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field
 class SendSms(BaseModel):
     """Draft a text message to a contact or lead (by name as the user said it). Nothing is sent until the user confirms."""
 
-    contact: str = Field(description="Who to text, as the user named them: 'Sarah', 'the Smiths', 'John from Acme'")
+    contact: str = Field(description="Who to text, as the user named them: 'Sarah', 'the Smiths', 'John from Acme', "
+                                     "'the last person who texted me'")
     text: str = Field(description="The exact message to send, in the user's words")
     send_at: str | None = Field(default=None, description="When to send, if the user said: ISO 8601 with offset, or a phrase like 'tomorrow at 9'")
 
@@ -23,7 +24,7 @@ class SendTemplate(BaseModel):
 class CallContact(BaseModel):
     """Draft a phone call to a contact: the user's phone rings first, then the contact. Nothing happens until confirmed."""
 
-    contact: str = Field(description="Who to call, as the user named them")
+    contact: str = Field(description="Who to call, as the user named them: 'John', 'the last caller'")
 
 
 class CancelScheduledSms(BaseModel):

@@ -20,7 +20,9 @@ Who the recipient is, without a contact list:
    recipient, never in the message; so does the phone said with the name ("text Sarah's cell I'm outside").
 3. "let X know ...", "send X a text ...", "shoot X a text ...", "drop X a line ...", "give X a call" name the
    recipient explicitly.
-4. A recipient named by what they last did ("the last person who texted me", "the last text", "whoever called me
+4. "her", "him" or "them" right after the verb ("text her I'm outside", "call him back", "let them know ...") is the
+   recipient as said; the assistant knows whom the conversation is about.
+5. A recipient named by what they last did ("the last person who texted me", "the last text", "whoever called me
    last"; assistant/last_person.py) is that phrase, whatever follows; the assistant finds who it is.
 
 When to send (a time phrase inside the message never counts: "text Sarah I'll be there at 5" keeps "at 5"):
@@ -628,7 +630,8 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
         if not (rest := m["rest"]):
             return Ask(ASK_TEXT)
         who, when, msg = _split_recipient(rest, now)
-    elif (m := _SEND_X_A_TEXT.fullmatch(s) or _LET_KNOW.fullmatch(s)) and _looks_like_name(m["x"]):
+    elif (m := _SEND_X_A_TEXT.fullmatch(s) or _LET_KNOW.fullmatch(s)) and (
+            _looks_like_name(m["x"]) or _PRONOUN.fullmatch(m["x"])):
         who, rest = _contact(m["x"]), ""
         when, msg = _time_slot(m["tail"], now)
     elif m and _names_list(m["x"]):  # "let Sarah and John know ..."
@@ -641,7 +644,11 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
             return Unknown(CAPABILITIES)
         if m["ask"]:
             return _ask_or_remind(rest, now, send_at, question)
-        who, when, msg = _split_recipient(rest, now)
+        if pronoun := _PRONOUN.match(rest):  # "text her I'm outside": the assistant knows whom
+            who, rest = pronoun[1].lower(), ""
+            when, msg = _time_slot(_rest_of(pronoun), now)
+        else:
+            who, when, msg = _split_recipient(rest, now)
     else:
         return None
     if not who:
@@ -664,6 +671,15 @@ def _text(s: str, now: datetime, send_at: datetime | None, question: bool) -> In
     if schedule and send_at is None:
         return Ask(ASK_WHEN, partial=WriteIntent("send_sms", contact=who, text=msg), needs="send_at")
     return WriteIntent("send_sms", contact=who, text=msg, send_at=send_at)
+
+
+# "her", "him" or "them" as the recipient: the person the conversation is about (assistant/service.py `_about`).
+_PRONOUN = re.compile(r"(her|him|them)(?:\s+back)?(?=$|[\s,:;.!?–—-])", re.I)
+
+
+def _rest_of(m: re.Match) -> str:
+    """What follows a match, without the connector after it."""
+    return re.sub(r"^[\s,:;–—-]*", "", m.string[m.end():])
 
 
 def _ask_or_remind(rest: str, now: datetime, send_at: datetime | None, question: bool) -> Intent:

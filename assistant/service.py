@@ -102,6 +102,7 @@ class ChatResult:
     time_offer: str | None = None  # "Do you mean the time, 8:00 PM?": the time ("8pm") a yes to that changes it to
     said: SaidDrafts | None = field(default=None, repr=False)
     request: str = field(default="", repr=False)  # the user's words this turn, as typed or spoken
+    about: str | None = None  # the contact the conversation is about: "her", "him" and "them" (`_about`)
 
 
 class Assistant:
@@ -119,11 +120,15 @@ class Assistant:
             raise Invalid.one("too_long", "text", f"Keep requests under {MAX_TEXT} characters.")
         conversation = open_conversation(session, ctx, conversation_id)
         add_message(session, conversation, "user", text)
-        result = ChatResult(conversation_id=conversation.id, reply="", request=text)
-        self._answer(session, ctx, conversation.id, text, last_assistant_data(session, conversation), result)
+        previous = last_assistant_data(session, conversation)
+        about = previous.get("about")
+        result = ChatResult(conversation_id=conversation.id, reply="", request=text,
+                            about=about if isinstance(about, str) else None)
+        self._answer(session, ctx, conversation.id, text, previous, result)
         add_message(session, conversation, "assistant", result.reply, {
             "draft_ids": [d.id for d in result.drafts], "question": result.question,
-            "pending": result.pending.to_data() if result.pending else None, "time_offer": result.time_offer})
+            "pending": result.pending.to_data() if result.pending else None, "time_offer": result.time_offer,
+            "about": _about(result)})
         session.commit()
         return result
 
@@ -414,6 +419,8 @@ class Assistant:
             self._unsend(session, ctx, conversation_id, intent, result)
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
+            if intent.tool == "read_thread" and (read := resolve_recipient(session, ctx, intent.query or "").unique):
+                result.about = read.contact_ids[0] if len(read.contact_ids) == 1 else result.about
         elif isinstance(intent, Ask):
             _ask(result, _as_stored(session, ctx, intent), [],
                  Pending(intent.partial, intent.needs) if intent.partial is not None else None)
@@ -674,6 +681,8 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
     number is a recipient of its own (`_number`)."""
     if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return _number(session, ctx, intent, result)
+    if isinstance(intent, WriteIntent) and intent.contact.lower() in PRONOUNS:
+        return _person_spoken_of(session, ctx, intent.contact, result)
     if isinstance(intent, WriteIntent) and (kind := last_kind(intent.contact)) is not None:
         if (match := _last_person(session, ctx, kind)) is None:
             _append(result, NOBODY[kind])
@@ -765,6 +774,27 @@ def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, resu
     return Match("phone", e164, _number_name(contact, e164), [e164], 1.0)
 
 
+PRONOUNS = {"her", "him", "them"}
+
+
+def _about(result: ChatResult) -> str | None:
+    """Whom the conversation is about after this turn: the one contact its drafts go to, else the person whose
+    messages were read, else whom it was about before."""
+    contacts = {d.args.get("contact_id") for d in result.drafts if d.tool != unsend.TOOL}
+    return contacts.pop() if len(contacts) == 1 and None not in contacts else result.about
+
+
+def _person_spoken_of(session: Session, ctx: Ctx, pronoun: str, result: ChatResult) -> Match | None:
+    """"text her ...": the contact the conversation is about (`_about`), if it still is one of the workspace's."""
+    contact = session.scalar(select(Contact).where(Contact.id == result.about,
+                                                   Contact.organization_id == ctx.organization_id))
+    if contact is None:
+        _append(result, f"Who do you mean by \u201c{pronoun}\u201d? Say their name, as in \u201ctext Sarah ...\u201d.")
+        return None
+    label = contact.name or (format_phone(contact.phones[0].phone) if contact.phones else pronoun)
+    return Match("contact", contact.id, label, [contact.id], 1.0)
+
+
 def _last_person(session: Session, ctx: Ctx, kind: Kind) -> Match | None:
     """"the last person who texted me": the contact of the caller's newest incoming text or call, or its number."""
     activity = last_inbound(session, ctx, kind)
@@ -785,7 +815,8 @@ def _whole_name(session: Session, ctx: Ctx, intent: WriteIntent, now: datetime,
     ("text sarah lee tomorrow at 9 hi"). Only words that may be names move ("text Sarah Will you call me?" keeps
     "Will"), and only whole words of the name ("text Sarah leaving now" keeps "leaving"). Also the recipient's
     resolution."""
-    if SAID_NUMBER.fullmatch(intent.contact.strip()) or last_kind(intent.contact) is not None:
+    if (SAID_NUMBER.fullmatch(intent.contact.strip()) or last_kind(intent.contact) is not None
+            or intent.contact.lower() in PRONOUNS):
         return intent, None
     resolution = resolve_recipient(session, ctx, intent.contact)
     if intent.tool != "send_sms":

@@ -1,0 +1,56 @@
+""""her", "him" and "them": the person the conversation is about, the one contact Cody's last drafts went to or
+whose messages were just read, until another takes their place. In a new conversation Cody asks whom. Drafted like
+any other request, confirmed before it goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace.
+"""
+
+import pytest
+
+from tests.assistant.chatting import say
+
+SARAH = "+14155550132"
+MARY = "+14155550143"
+
+
+@pytest.fixture
+def db_url(any_db_url) -> str:
+    return any_db_url
+
+
+def draft_of(answer: dict) -> tuple[str, str, str | None]:
+    [draft] = answer["drafts"]
+    return draft["tool"], draft["preview"]["contact_name"], draft["preview"].get("text")
+
+
+def test_after_reading_someones_messages_her_is_that_person(chat):
+    read = say(chat, "what did Sarah say?")
+    answer = say(chat, "text her I'll be there at 5", read["conversation_id"])
+    assert draft_of(answer) == ("send_sms", "Sarah Lee", "I'll be there at 5")
+
+
+def test_after_a_text_him_or_her_is_its_recipient_and_a_call_can_follow(chat):
+    first = say(chat, "text Mary the offer was accepted!")
+    say(chat, "yes", first["conversation_id"])
+    call = say(chat, "call her back", first["conversation_id"])
+    assert draft_of(call)[:2] == ("call_contact", "Mary Smith")
+    assert draft_of(say(chat, "let her know I'm on my way", first["conversation_id"])) == (
+        "send_sms", "Mary Smith", "I'm on my way")
+
+
+def test_the_latest_person_takes_the_place_of_the_one_before(chat):
+    first = say(chat, "text Mary hi")
+    say(chat, "no", first["conversation_id"])
+    say(chat, "what did Sarah say?", first["conversation_id"])
+    assert draft_of(say(chat, "text her: see you soon", first["conversation_id"]))[1] == "Sarah Lee"
+
+
+def test_without_anyone_in_the_conversation_cody_asks_whom(chat):
+    answer = say(chat, "text her I'm outside")
+    assert answer["drafts"] == []
+    assert answer["reply"] == "Who do you mean by \u201cher\u201d? Say their name, as in \u201ctext Sarah ...\u201d."
+
+
+def test_words_asked_for_still_go_to_the_person(chat):
+    read = say(chat, "what did Sarah say?")
+    asked = say(chat, "text her", read["conversation_id"])
+    assert asked["reply"] == "What should I say to her?"
+    assert draft_of(say(chat, "on my way", asked["conversation_id"])) == ("send_sms", "Sarah Lee", "on my way")

@@ -102,7 +102,7 @@ class ChatResult:
     time_offer: str | None = None  # "Do you mean the time, 8:00 PM?": the time ("8pm") a yes to that changes it to
     said: SaidDrafts | None = field(default=None, repr=False)
     request: str = field(default="", repr=False)  # the user's words this turn, as typed or spoken
-    about: str | None = None  # the contact the conversation is about: "her", "him" and "them" (`_about`)
+    about: list[str] = field(default_factory=list)  # the contacts the conversation is about: "her", "them" (`_about`)
 
 
 class Assistant:
@@ -123,7 +123,7 @@ class Assistant:
         previous = last_assistant_data(session, conversation)
         about = previous.get("about")
         result = ChatResult(conversation_id=conversation.id, reply="", request=text,
-                            about=about if isinstance(about, str) else None)
+                            about=[i for i in about if isinstance(i, str)] if isinstance(about, list) else [])
         self._answer(session, ctx, conversation.id, text, previous, result)
         add_message(session, conversation, "assistant", result.reply, {
             "draft_ids": [d.id for d in result.drafts], "question": result.question,
@@ -420,7 +420,7 @@ class Assistant:
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
             if intent.tool == "read_thread" and (read := resolve_recipient(session, ctx, intent.query or "").unique):
-                result.about = read.contact_ids[0] if len(read.contact_ids) == 1 else result.about
+                result.about = read.contact_ids or result.about
         elif isinstance(intent, Ask):
             _ask(result, _as_stored(session, ctx, intent), [],
                  Pending(intent.partial, intent.needs) if intent.partial is not None else None)
@@ -682,7 +682,7 @@ def _recipient(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, r
     if SAID_NUMBER.fullmatch(intent.contact.strip()):
         return _number(session, ctx, intent, result)
     if isinstance(intent, WriteIntent) and intent.contact.lower() in PRONOUNS:
-        return _person_spoken_of(session, ctx, intent.contact, result)
+        return _person_spoken_of(session, ctx, intent, result)
     if isinstance(intent, WriteIntent) and (kind := last_kind(intent.contact)) is not None:
         if (match := _last_person(session, ctx, kind)) is None:
             _append(result, NOBODY[kind])
@@ -777,22 +777,37 @@ def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, resu
 PRONOUNS = {"her", "him", "them"}
 
 
-def _about(result: ChatResult) -> str | None:
-    """Whom the conversation is about after this turn: the one contact its drafts go to, else the person whose
-    messages were read, else whom it was about before."""
-    contacts = {d.args.get("contact_id") for d in result.drafts if d.tool != unsend.TOOL}
-    return contacts.pop() if len(contacts) == 1 and None not in contacts else result.about
+def _about(result: ChatResult) -> list[str]:
+    """Whom the conversation is about after this turn: the contacts its drafts go to (a household's several), else
+    those whose messages were read, else whom it was about before."""
+    contacts = [d.args["contact_id"] for d in result.drafts if d.tool != unsend.TOOL and d.args.get("contact_id")]
+    return list(dict.fromkeys(contacts)) or result.about
 
 
-def _person_spoken_of(session: Session, ctx: Ctx, pronoun: str, result: ChatResult) -> Match | None:
-    """"text her ...": the contact the conversation is about (`_about`), if it still is one of the workspace's."""
-    contact = session.scalar(select(Contact).where(Contact.id == result.about,
-                                                   Contact.organization_id == ctx.organization_id))
-    if contact is None:
-        _append(result, f"Who do you mean by \u201c{pronoun}\u201d? Say their name, as in \u201ctext Sarah ...\u201d.")
+def _person_spoken_of(session: Session, ctx: Ctx, intent: WriteIntent, result: ChatResult) -> Match | None:
+    """"text her ...": the contact the conversation is about (`_about`); "them" of a household's contacts is the
+    household; "her" or "him" of several asks which."""
+    found = {c.id: c for c in session.scalars(select(Contact).where(
+        Contact.id.in_(result.about), Contact.organization_id == ctx.organization_id))}
+    contacts = [found[i] for i in result.about if i in found]
+    said = intent.contact
+    if not contacts:
+        _append(result, f"Who do you mean by \u201c{said}\u201d? Say their name, as in \u201ctext Sarah ...\u201d.")
         return None
-    label = contact.name or (format_phone(contact.phones[0].phone) if contact.phones else pronoun)
-    return Match("contact", contact.id, label, [contact.id], 1.0)
+    if len(contacts) == 1:
+        return Match("contact", contacts[0].id, _contact_label(contacts[0]), [contacts[0].id], 1.0)
+    leads = {c.lead_id for c in contacts}
+    if said.lower() == "them" and len(leads) == 1 and (lead := session.get(Lead, leads.pop())) is not None:
+        return Match("lead", lead.id, lead.name or _contact_label(contacts[0]), [c.id for c in contacts], 1.0)
+    labels = [_contact_label(c) for c in contacts]
+    _ask(result, f"Who do you mean by \u201c{said}\u201d: {listing(labels)}?",
+         [{"label": label, "value": f"@{c.id}"} for label, c in zip(labels, contacts, strict=True)],
+         Pending(intent, "recipient"))
+    return None
+
+
+def _contact_label(contact: Contact) -> str:
+    return contact.name or (format_phone(contact.phones[0].phone) if contact.phones else "this contact")
 
 
 def _last_person(session: Session, ctx: Ctx, kind: Kind) -> Match | None:

@@ -1,5 +1,6 @@
-""""her", "him" and "them": the person the conversation is about, the one contact Cody's last drafts went to or
-whose messages were just read, until another takes their place. In a new conversation Cody asks whom. Drafted like
+""""her", "him" and "them": whom the conversation is about, the contacts Cody's last drafts went to or whose
+messages were just read, until others take their place; "them" of a household is the household, "her" of several
+asks which. In a new conversation Cody asks whom. Drafted like
 any other request, confirmed before it goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace.
 """
 
@@ -54,3 +55,24 @@ def test_words_asked_for_still_go_to_the_person(chat):
     asked = say(chat, "text her", read["conversation_id"])
     assert asked["reply"] == "What should I say to her?"
     assert draft_of(say(chat, "on my way", asked["conversation_id"])) == ("send_sms", "Sarah Lee", "on my way")
+
+
+def test_them_after_a_households_text_is_the_household(chat):
+    first = say(chat, "text the Smiths the closing is Friday")
+    assert len(first["drafts"]) == 2
+    say(chat, "yes", first["conversation_id"])
+    answer = say(chat, "text them: see you there", first["conversation_id"])
+    assert sorted(d["preview"]["contact_name"] for d in answer["drafts"]) == ["David Smith", "Mary Smith"]
+    assert {d["preview"]["text"] for d in answer["drafts"]} == {"see you there"}
+
+
+def test_her_after_a_households_text_asks_which_and_the_answer_picks(chat):
+    first = say(chat, "text the Smiths the closing is Friday")
+    say(chat, "no", first["conversation_id"])
+    asked = say(chat, "text her: can you bring the keys?", first["conversation_id"])
+    assert asked["drafts"] == []
+    labels = [choice["label"] for choice in asked["question"]["choices"]]
+    assert sorted(labels) == ["David Smith", "Mary Smith"]
+    assert asked["reply"] == f"Who do you mean by \u201cher\u201d: {labels[0]}, or {labels[1]}?"
+    picked = say(chat, "Mary", first["conversation_id"])
+    assert draft_of(picked) == ("send_sms", "Mary Smith", "can you bring the keys?")

@@ -13,7 +13,7 @@ from typing import Literal
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
-from db.models import Activity, Contact, InboxItem
+from db.models import Activity, InboxItem
 from tools.context import Ctx
 
 Kind = Literal["sms", "call", "any"]
@@ -58,10 +58,3 @@ def last_inbound(session: Session, ctx: Ctx, kind: Kind) -> Activity | None:
         .order_by(Activity.date_created.desc(), Activity.id.desc())
         .limit(1)
     ).first()
-
-
-def contact_of(session: Session, ctx: Ctx, activity: Activity) -> Contact | None:
-    if activity.contact_id is None:
-        return None
-    return session.scalar(select(Contact).where(Contact.id == activity.contact_id,
-                                                Contact.organization_id == ctx.organization_id))

@@ -31,7 +31,7 @@ def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
 
 
 def find_contacts(session: Session, ctx: Ctx, query: str) -> str:
-    matches = _resolved(session, ctx, query).matches
+    matches = resolved(session, ctx, query).matches
     if not matches:
         return f"I couldn't find anyone called {query!r}."
     lines = []
@@ -42,8 +42,9 @@ def find_contacts(session: Session, ctx: Ctx, query: str) -> str:
     return "\n".join(lines)
 
 
-def read_thread(session: Session, ctx: Ctx, who: str) -> str:
-    resolution = _resolved(session, ctx, who)
+def read_thread(session: Session, ctx: Ctx, who: str, resolution: Resolution | None = None) -> str:
+    """The last messages with whom `who` names (its resolution when the caller has it: `resolved`)."""
+    resolution = resolution or resolved(session, ctx, who)
     match = resolution.unique
     if match is None:
         if resolution.ambiguous:
@@ -58,7 +59,7 @@ def read_thread(session: Session, ctx: Ctx, who: str) -> str:
     return f"Messages with {match.label}:\n" + "\n".join(_message_line(a, zone) for a in reversed(rows))
 
 
-def _resolved(session: Session, ctx: Ctx, said: str) -> Resolution:
+def resolved(session: Session, ctx: Ctx, said: str) -> Resolution:
     """Who a name or a phone number said means: a number finds the contacts who have it."""
     by_number = resolve_number(session, ctx, said)
     return by_number if by_number is not None else resolve_recipient(session, ctx, said)

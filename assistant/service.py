@@ -25,11 +25,11 @@ from assistant.intents import (
     Unknown,
     WriteIntent,
 )
-from assistant.last_person import NOBODY, Kind, contact_of, last_inbound, last_kind
+from assistant.last_person import NOBODY, Kind, last_inbound, last_kind
 from assistant.offline import ASK_MESSAGE, could_be_name, opening_time, template_request
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
-from assistant.reads import run_read
+from assistant.reads import read_thread, resolved, run_read
 from assistant.resolve import (
     Match,
     Resolution,
@@ -163,8 +163,8 @@ class Assistant:
             return
         turn = self._turn(session, ctx, text)
         intents = list(self.planner.plan(turn, lambda read: run_read(session, ctx, read)))
-        waiting = [d for d in _shown(session, ctx, conversation_id, previous) if d.state == "pending"]
-        if waiting and all(isinstance(i, Unknown) and i.reply in (None, CAPABILITIES) for i in intents):
+        if all(isinstance(i, Unknown) and i.reply in (None, CAPABILITIES) for i in intents) and (
+                waiting := [d for d in _shown(session, ctx, conversation_id, previous) if d.state == "pending"]):
             # Said to the drafts just shown ("yes but say hi"), not a request: say so, and keep them waiting.
             result.reply, result.drafts = f"{NOT_A_CHANGE}\n{_still_waiting(waiting)}", waiting
             return
@@ -417,10 +417,13 @@ class Assistant:
                 self._write(session, ctx, conversation_id, request, result)
         elif isinstance(intent, CancelIntent):
             self._unsend(session, ctx, conversation_id, intent, result)
+        elif isinstance(intent, ReadIntent) and intent.tool == "read_thread":
+            resolution = resolved(session, ctx, intent.query or "")
+            _append(result, read_thread(session, ctx, intent.query or "", resolution))
+            if resolution.unique is not None:  # the person "her" means next
+                result.about = resolution.unique.contact_ids or result.about
         elif isinstance(intent, ReadIntent):
             _append(result, run_read(session, ctx, intent))
-            if intent.tool == "read_thread" and (read := resolve_recipient(session, ctx, intent.query or "").unique):
-                result.about = read.contact_ids or result.about
         elif isinstance(intent, Ask):
             _ask(result, _as_stored(session, ctx, intent), [],
                  Pending(intent.partial, intent.needs) if intent.partial is not None else None)
@@ -790,18 +793,17 @@ def _person_spoken_of(session: Session, ctx: Ctx, intent: WriteIntent, result: C
     found = {c.id: c for c in session.scalars(select(Contact).where(
         Contact.id.in_(result.about), Contact.organization_id == ctx.organization_id))}
     contacts = [found[i] for i in result.about if i in found]
+    matches = [Match("contact", c.id, _contact_label(c), [c.id], 1.0) for c in contacts]
     said = intent.contact
-    if not contacts:
+    if not matches:
         _append(result, f"Who do you mean by \u201c{said}\u201d? Say their name, as in \u201ctext Sarah ...\u201d.")
         return None
-    if len(contacts) == 1:
-        return Match("contact", contacts[0].id, _contact_label(contacts[0]), [contacts[0].id], 1.0)
+    if len(matches) == 1:
+        return matches[0]
     leads = {c.lead_id for c in contacts}
     if said.lower() == "them" and len(leads) == 1 and (lead := session.get(Lead, leads.pop())) is not None:
-        return Match("lead", lead.id, lead.name or _contact_label(contacts[0]), [c.id for c in contacts], 1.0)
-    labels = [_contact_label(c) for c in contacts]
-    _ask(result, f"Who do you mean by \u201c{said}\u201d: {listing(labels)}?",
-         [{"label": label, "value": f"@{c.id}"} for label, c in zip(labels, contacts, strict=True)],
+        return Match("lead", lead.id, lead.name or matches[0].label, [m.id for m in matches], 1.0)
+    _ask(result, f"Who do you mean by \u201c{said}\u201d: {listing([m.label for m in matches])}?", _choices(matches),
          Pending(intent, "recipient"))
     return None
 
@@ -815,7 +817,7 @@ def _last_person(session: Session, ctx: Ctx, kind: Kind) -> Match | None:
     activity = last_inbound(session, ctx, kind)
     if activity is None:
         return None
-    contact = contact_of(session, ctx, activity)
+    contact = session.get(Contact, activity.contact_id) if activity.contact_id else None  # in the row's workspace
     if contact is None:
         return Match("phone", activity.remote_phone, format_phone(activity.remote_phone), [activity.remote_phone], 1.0)
     return Match("contact", contact.id, _number_name(contact, activity.remote_phone), [contact.id], 1.0)
@@ -949,8 +951,12 @@ def _ask(result: ChatResult, text: str, choices: list[dict], pending: Pending | 
 
 def _ask_which(result: ChatResult, said: str, matches: list[Match], pending: Pending) -> None:
     """"Which Smith do you mean: Mary Smith (The Smiths), or David Smith (The Smiths)?", one choice per match."""
-    _ask(result, f"Which {said} do you mean: {listing([m.label for m in matches])}?",
-         [{"label": m.label, "value": f"@{m.id}"} for m in matches], pending)
+    _ask(result, f"Which {said} do you mean: {listing([m.label for m in matches])}?", _choices(matches), pending)
+
+
+def _choices(matches: list[Match]) -> list[dict]:
+    """A question's choices, one per match: a pick answers with "@" and the match's id (`_follow_up`)."""
+    return [{"label": m.label, "value": f"@{m.id}"} for m in matches]
 
 
 def _draft_reply(made: list[Draft]) -> str:

@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
 
 from dateutil.easter import easter
-from dateutil.relativedelta import MO, SU, TH, relativedelta
+from dateutil.relativedelta import MO, SU, TH, relativedelta, weekday
 
 __all__ = ["HOUR_WORD", "HOUR_WORDS", "MINUTE_WORD", "PHRASE", "Found", "find_time", "in_digits", "loose_time",
            "minutes_of", "parse_time", "split_time", "spoken_time", "wall_time"]
@@ -88,24 +88,30 @@ _DAY = (rf"(?:(?:tomorrow|tmrw|tmr)(?:\s+{_PART})?"
         r"|(?:later\s+)?(?:today|tonight|this\s+(?:morning|afternoon|evening))|next\s+week"
         rf"|(?:on\s+)?(?:(?:this|next|this\s+coming|coming)\s+)?(?:{_alt(_WEEKDAYS)})\.?(?:\s+{_PART})?"
         rf"|(?:on\s+)?(?:(?:{_alt(_WEEKDAYS)})\.?,?\s+)?{_DATE})")
+
+
+def _on(month: int, day: int) -> Callable[[int], date]:
+    return lambda year: date(year, month, day)
+
+
+def _weekday_from(month: int, day: int, day_of_week: weekday) -> Callable[[int], date]:
+    """The holiday on a weekday counted from a day: (11, 1, TH(4)) is the fourth Thursday of November."""
+    return lambda year: date(year, month, day) + relativedelta(weekday=day_of_week)
+
+
 # Holidays by name, and the day each falls on in a year (those that move by the US calendar's rule). A holiday is a
 # time phrase only when it can't be the words of a greeting ("Merry Christmas", "Happy Thanksgiving"): after "on"
 # ("on Christmas Eve"), with a part of the day ("Christmas morning"), or before a clock ("Christmas Eve at 6pm").
+_THANKSGIVING = _weekday_from(11, 1, TH(4))
 _HOLIDAYS: dict[str, Callable[[int], date]] = {
-    "christmas eve": lambda y: date(y, 12, 24), "christmas day": lambda y: date(y, 12, 25),
-    "christmas": lambda y: date(y, 12, 25), "xmas": lambda y: date(y, 12, 25), "boxing day": lambda y: date(y, 12, 26),
-    "new year's eve": lambda y: date(y, 12, 31), "new year's day": lambda y: date(y, 1, 1),
-    "new year's": lambda y: date(y, 1, 1), "valentine's day": lambda y: date(y, 2, 14),
-    "st. patrick's day": lambda y: date(y, 3, 17), "st patrick's day": lambda y: date(y, 3, 17),
-    "halloween": lambda y: date(y, 10, 31), "the fourth of july": lambda y: date(y, 7, 4),
-    "the 4th of july": lambda y: date(y, 7, 4), "independence day": lambda y: date(y, 7, 4),
-    "easter": easter, "easter sunday": easter,
-    "mother's day": lambda y: date(y, 5, 1) + relativedelta(weekday=SU(2)),
-    "father's day": lambda y: date(y, 6, 1) + relativedelta(weekday=SU(3)),
-    "memorial day": lambda y: date(y, 5, 31) + relativedelta(weekday=MO(-1)),
-    "labor day": lambda y: date(y, 9, 1) + relativedelta(weekday=MO(1)),
-    "thanksgiving": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(4)),
-    "thanksgiving day": lambda y: date(y, 11, 1) + relativedelta(weekday=TH(4)),
+    "christmas eve": _on(12, 24), "christmas day": _on(12, 25), "christmas": _on(12, 25), "xmas": _on(12, 25),
+    "boxing day": _on(12, 26), "new year's eve": _on(12, 31), "new year's day": _on(1, 1), "new year's": _on(1, 1),
+    "valentine's day": _on(2, 14), "st. patrick's day": _on(3, 17), "st patrick's day": _on(3, 17),
+    "halloween": _on(10, 31), "the fourth of july": _on(7, 4), "the 4th of july": _on(7, 4),
+    "independence day": _on(7, 4), "easter": easter, "easter sunday": easter,
+    "mother's day": _weekday_from(5, 1, SU(2)), "father's day": _weekday_from(6, 1, SU(3)),
+    "memorial day": _weekday_from(5, 31, MO(-1)), "labor day": _weekday_from(9, 1, MO(1)),
+    "thanksgiving": _THANKSGIVING, "thanksgiving day": _THANKSGIVING,
 }
 _HOLIDAY = _alt(_HOLIDAYS).replace("'", "['’]?")
 _HOLIDAY_DAY = (rf"(?:on\s+(?:{_HOLIDAY})(?:\s+{_PART})?|(?:{_HOLIDAY})\s+{_PART}"

@@ -71,7 +71,8 @@ TRIGGERS = {
 }
 
 
-def _fts5_available() -> bool:
+def _lead_fts_created() -> bool:
+    """The first FTS5 table made, which tells whether SQLite has FTS5 and its trigram tokenizer."""
     try:
         op.execute("CREATE VIRTUAL TABLE lead_fts USING fts5(name, tokenize='trigram')")
     except OperationalError as exc:
@@ -82,7 +83,7 @@ def _fts5_available() -> bool:
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite" or not _fts5_available():
+    if op.get_bind().dialect.name != "sqlite" or not _lead_fts_created():
         return
     op.execute("CREATE VIRTUAL TABLE contact_fts USING fts5(names, phones, tokenize='trigram')")
     op.execute("CREATE TABLE contact_search_row (id INTEGER PRIMARY KEY, contact_id VARCHAR NOT NULL UNIQUE)")

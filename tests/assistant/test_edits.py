@@ -79,11 +79,13 @@ def test_change_it_to_8pm_on_a_scheduled_text_moves_it_and_keeps_its_words(chat)
     said = changed["reply"].splitlines()[0]
     assert said.startswith("I've moved it to ") and said.endswith(" at 8:00 PM.")
     assert (edited["id"], edited["preview"]["text"], edited["args"]["text"]) == (draft["id"], "dinner?", "dinner?")
-    assert send_at(edited) == next_at(20) == datetime.fromisoformat(edited["preview"]["date_scheduled"])
+    # 8pm on the evening it was to go (tomorrow's when 7pm had passed, even if 8pm today has not)
+    evening = send_at(draft).replace(hour=20)
+    assert send_at(edited) == evening == datetime.fromisoformat(edited["preview"]["date_scheduled"])
 
     sms = confirm(chat, edited)
     assert (sms["status"], sms["text"], datetime.fromisoformat(sms["date_scheduled"])) == (
-        "scheduled", "dinner?", next_at(20))
+        "scheduled", "dinner?", evening)
 
 
 @pytest.mark.parametrize("change", [

@@ -39,6 +39,7 @@ from assistant.intents import (
 )
 from assistant.planner import Reader, Turn
 from assistant.settings import AssistantSettings
+from tools import tls
 from tools.catalog import CATALOG, READ_TOOLS, WRITE_TOOLS, SendSms, SendTemplate
 
 log = logging.getLogger("cody.assistant")
@@ -157,10 +158,10 @@ class LlmPlanner:
         self._secret = settings.openai_api_key.get_secret_value() if settings.openai_api_key else ""
         self._own_clients: list[httpx.Client | httpx.AsyncClient] = []
         if http_client is None:
-            http_client = httpx.Client(timeout=settings.llm_timeout_seconds)
+            http_client = httpx.Client(timeout=settings.llm_timeout_seconds, verify=tls.verifying_context())
             self._own_clients.append(http_client)
         # openai 3.x defaults to httpx2; plain httpx clients keep one HTTP stack (and respx sees the requests).
-        async_client = httpx.AsyncClient(timeout=settings.llm_timeout_seconds)
+        async_client = httpx.AsyncClient(timeout=settings.llm_timeout_seconds, verify=tls.verifying_context())
         self._own_clients.append(async_client)
         self.model = ChatOpenAI(
             model=settings.cody_model,

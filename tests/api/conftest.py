@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.api.team import Team, live_team
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tools.workspaces import NewWorkspace
 
 
@@ -37,20 +37,20 @@ def live_server(db_url: str, factory: sessionmaker[Session]) -> Iterator[str]:
 @pytest.fixture
 def api(live_server: str, workspace: NewWorkspace) -> Iterator[httpx.Client]:
     """A client for `workspace`, with Close's Basic auth: the key as user name, empty password."""
-    with httpx.Client(base_url=live_server, auth=(workspace.api_key, ""), timeout=30) as client:
+    with http_client(base_url=live_server, auth=(workspace.api_key, ""), timeout=30) as client:
         yield client
 
 
 @pytest.fixture
 def other_api(live_server: str, other_workspace: NewWorkspace) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as client:
+    with http_client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as client:
         yield client
 
 
 @pytest.fixture
 def anon(live_server: str) -> Iterator[httpx.Client]:
     """A client that sends no credentials."""
-    with httpx.Client(base_url=live_server, timeout=30) as client:
+    with http_client(base_url=live_server, timeout=30) as client:
         yield client
 
 

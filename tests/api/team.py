@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Organization, PhoneNumber
 from db.session import transaction
-from tests.live import LiveCody, live_cody
+from tests.live import LiveCody, http_client, live_cody
 from tools import crm
 from tools.context import Ctx
 from tools.workspaces import add_member, create_api_key, create_organization, create_user
@@ -63,7 +63,7 @@ def live_team(db_url: str, factory: sessionmaker[Session]) -> Iterator[Team]:
     with transaction(factory) as session:
         organization_id, sarah_id, keys = _seed(session)
     with live_cody(db_url, factory, sandbox_callback_delay_seconds=0.0) as live:
-        clients = {name: httpx.Client(base_url=live.base_url, auth=(key, ""), timeout=30)
+        clients = {name: http_client(base_url=live.base_url, auth=(key, ""), timeout=30)
                    for name, (_, key) in keys.items()}
         try:
             yield Team(live, organization_id, sarah_id,

@@ -16,6 +16,7 @@ import pytest
 from api.app import create_app
 from api.settings import ApiSettings
 from tests.api.server import free_port, running_server, stop_process
+from tests.live import http_client
 
 CODY = str(Path(sys.executable).parent / "cody")
 STARTUP_TIMEOUT = 60.0
@@ -158,7 +159,7 @@ def test_serve_demo_then_again(tmp_path: Path) -> None:
     try:
         assert how == "created"
         assert key.startswith("cody_")
-        with httpx.Client(base_url=serve.base_url, auth=(key, ""), timeout=30) as client:
+        with http_client(base_url=serve.base_url, auth=(key, ""), timeout=30) as client:
             me = client.get("/api/v1/me/")
             assert me.status_code == 200, me.text
             org = me.json()["organizations"][0]
@@ -191,7 +192,7 @@ def test_serve_demo_then_again(tmp_path: Path) -> None:
         assert key2 != key and key2.startswith("cody_")
         assert any("Revoked the demo's earlier keys (1): only this one works now." in line for line in serve2.lines)
         assert httpx.get(f"{serve2.base_url}/api/v1/me/", auth=(key, ""), timeout=30).status_code == 401
-        with httpx.Client(base_url=serve2.base_url, auth=(key2, ""), timeout=30) as client:
+        with http_client(base_url=serve2.base_url, auth=(key2, ""), timeout=30) as client:
             me = client.get("/api/v1/me/")
             assert me.status_code == 200, me.text
             assert me.json()["organizations"][0]["id"] == org_id

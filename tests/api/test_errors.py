@@ -6,6 +6,7 @@ import pytest
 from api.app import create_app
 from api.settings import ApiSettings
 from tests.api.server import running_server
+from tests.live import http_client
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def boom_server(db_url: str, factory):
 
 
 def test_unexpected_error_is_json_500_and_the_client_can_go_on(boom_server: str) -> None:
-    with httpx.Client(base_url=boom_server, timeout=30) as client:
+    with http_client(base_url=boom_server, timeout=30) as client:
         for _ in range(5):
             response = client.get("/boom")
             assert response.status_code == 500

@@ -16,7 +16,7 @@ from db.migrate import downgrade, upgrade
 from db.models import Activity, PhoneNumber, WalletEntry
 from db.session import make_engine, make_sessionmaker, transaction
 from tests.api.server import both_databases
-from tests.live import LiveCody, live_cody
+from tests.live import LiveCody, http_client, live_cody
 from tests.webhooks.test_inbound_sms import inbound_form
 from tools.numbers import months_after, next_paid_until
 from tools.renewals import releasing_timeout, run_renewals
@@ -40,7 +40,7 @@ def cody(db_url: str, factory) -> Iterator[LiveCody]:
 
 @pytest.fixture
 def api(cody: LiveCody, workspace: NewWorkspace) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=cody.base_url, auth=(workspace.api_key, ""), timeout=30) as client:
+    with http_client(base_url=cody.base_url, auth=(workspace.api_key, ""), timeout=30) as client:
         yield client
 
 
@@ -280,7 +280,7 @@ def test_the_grace_period_is_the_one_set(db_url, factory, workspace, grace_days)
     """NUMBER_GRACE_DAYS decides how long a past-due number keeps working; 0 releases it at the next pass."""
     grace = timedelta(days=grace_days)
     with live_cody(db_url, factory, number_grace_days=grace_days) as cody, \
-            httpx.Client(base_url=cody.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+            http_client(base_url=cody.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
         _credit(api, "1.15")
         phone = _buy(api)
         due = _at(phone["paid_until"])

@@ -17,6 +17,7 @@ from api.ratelimit import bucket_key
 from api.settings import ApiSettings
 from db.models import RateLimitBucket
 from tests.api.server import both_databases, running_server
+from tests.live import http_client
 
 ME = "/api/v1/me/"
 HEADER = re.compile(r"limit=(\d+), remaining=(\d+), reset=(\d+)")
@@ -38,7 +39,7 @@ def fresh_window(window: int, needed: float) -> None:
 
 
 def client(base_url: str, key: str) -> httpx.Client:
-    return httpx.Client(base_url=base_url, auth=(key, ""), timeout=30)
+    return http_client(base_url=base_url, auth=(key, ""), timeout=30)
 
 
 def parse(response: httpx.Response) -> tuple[int, int, int]:

@@ -16,6 +16,7 @@ from api.settings import ApiSettings
 from db.models import Activity, Contact, InboxItem, PhoneNumber
 from db.session import transaction
 from tests.api.server import running_server
+from tests.live import http_client
 from tools.demo import DEMO_NUMBER, Demo, seed_demo
 from tools.runtime import Runtime, build_runtime
 from tools.settings import TelephonySettings
@@ -67,7 +68,7 @@ def demo(factory: sessionmaker[Session]) -> Demo:
 
 @pytest.fixture
 def client(live_server: str, demo: Demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, auth=(demo.api_key, ""), timeout=30) as c:
+    with http_client(base_url=live_server, auth=(demo.api_key, ""), timeout=30) as c:
         yield c
 
 
@@ -248,7 +249,7 @@ def test_a_number_two_contacts_share_links_only_within_the_lead_named(client, co
 def test_a_send_with_a_lead_not_in_the_workspace_or_not_the_contacts_is_refused(client, live_server, contacts,
                                                                                other_workspace, factory,
                                                                                runtime) -> None:
-    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+    with http_client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
         theirs = other.post("/api/v1/lead/", json={"name": "Their lead"}).json()["id"]
     sarah, smiths = contacts["Sarah Lee"], contacts["Mary Smith"].lead_id
     for status in ("outbox", "draft", "scheduled"):
@@ -283,7 +284,7 @@ def test_a_put_moves_a_draft_to_the_lead_it_names_checked_as_a_post_is(client, l
                                                                       other_workspace, runtime) -> None:
     """PUT takes lead_id with POST's checks: a lead of the workspace and, with a contact, that contact's lead; else a
     400 on lead_id that changes nothing (a scheduled text cancelled in the same PUT stays scheduled)."""
-    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+    with http_client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
         theirs = other.post("/api/v1/lead/", json={"name": "Their lead"}).json()["id"]
     sarah, mary = contacts["Sarah Lee"], contacts["Mary Smith"]
     draft = _post(client, {"status": "draft", "contact_id": sarah.id, "text": "Hi"})
@@ -900,7 +901,7 @@ def test_another_workspace_sees_and_changes_nothing(client, live_server, other_w
                                                     factory, demo) -> None:
     draft = _post(client, {"status": "draft", "contact_id": contacts["Sarah Lee"].id, "text": "Private"})
     template_id = _template_id(client, "Running late")
-    with httpx.Client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
+    with http_client(base_url=live_server, auth=(other_workspace.api_key, ""), timeout=30) as other:
         url = f"{SMS}{draft['id']}/"
         for response in (other.get(url), other.put(url, json={"text": "Hacked"}),
                          other.put(url, json={"status": "outbox"}), other.delete(url)):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from db.models import Activity, PhoneNumber, SmsTemplate
 from db.session import transaction
+from tests.live import http_client
 from tools.workspaces import NewWorkspace, add_member, create_api_key, create_user
 
 TEMPLATES = "/api/v1/sms_template/"
@@ -36,7 +37,7 @@ def teammate(factory, workspace: NewWorkspace) -> NewWorkspace:
 
 @pytest.fixture
 def teammate_api(live_server: str, teammate: NewWorkspace) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, auth=(teammate.api_key, ""), timeout=30) as client:
+    with http_client(base_url=live_server, auth=(teammate.api_key, ""), timeout=30) as client:
         yield client
 
 

@@ -18,7 +18,7 @@ from db.models import Organization, WalletEntry
 from db.session import transaction
 from tests.api.server import both_databases, running_server
 from tests.api.test_cli import CODY
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tools import wallet
 from tools.workspaces import NewWorkspace, add_member, create_api_key, create_user
 
@@ -36,7 +36,7 @@ def _member_key(factory, workspace: NewWorkspace, email: str, permissions=()) ->
 
 @pytest.fixture
 def member_api(live_server: str, factory, workspace: NewWorkspace) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server, auth=(_member_key(factory, workspace, "bo@acme.test"), ""),
+    with http_client(base_url=live_server, auth=(_member_key(factory, workspace, "bo@acme.test"), ""),
                       timeout=30) as client:
         yield client
 
@@ -72,7 +72,7 @@ def test_a_member_without_wallet_credit_is_refused(api, member_api):
 
 def test_a_member_with_wallet_credit_may_add_credit(live_server, factory, workspace):
     key = _member_key(factory, workspace, "cy@acme.test", permissions=["wallet_credit"])
-    with httpx.Client(base_url=live_server, auth=(key, ""), timeout=30) as client:
+    with http_client(base_url=live_server, auth=(key, ""), timeout=30) as client:
         assert client.post(CREDIT, json={"amount": "5"}).json()["balance"] == "5.00"
 
 
@@ -165,14 +165,14 @@ def test_with_twilio_credit_comes_with_a_payment_not_from_an_admin(db_url, facto
     deployment says its workspaces may (WALLET_SELF_CREDIT). The sandbox line always lets them (the demo)."""
     twilio = {"twilio_account_sid": "AC" + "3" * 32, "twilio_auth_token": "tok-" + "3" * 28}
     with live_cody(db_url, factory, **twilio) as live, \
-            httpx.Client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+            http_client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
         refused = api.post(CREDIT, json={"amount": 10000})
         assert refused.status_code == 403, refused.text
         assert refused.json() == {"error": "Credit is added with a payment, by whoever runs this Cody (`cody admin "
                                            "credit`); this server takes no credit without one (WALLET_SELF_CREDIT)."}
         assert api.get(WALLET).json()["balance"] == "0.00"
     with live_cody(db_url, factory, wallet_self_credit=True, **twilio) as live, \
-            httpx.Client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
+            http_client(base_url=live.base_url, auth=(workspace.api_key, ""), timeout=30) as api:
         assert api.post(CREDIT, json={"amount": 10}).json()["balance"] == "10.00"
 
 
@@ -191,7 +191,7 @@ def test_the_operator_adds_a_payment_with_cody_admin_credit(tmp_path):
                           "--reference", "x"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
                          check=False)
     assert bad.returncode == 2 and "The amount must be more than $0.00." in bad.stderr
-    with httpx.Client(timeout=30) as client, running_server(create_app(ApiSettings(database_url=env["DATABASE_URL"]))) \
+    with http_client(timeout=30) as client, running_server(create_app(ApiSettings(database_url=env["DATABASE_URL"]))) \
             as base_url:
         ledger = client.get(f"{base_url}{WALLET}", auth=(org["api_key"], "")).json()
     assert ledger["balance"] == "25.50"

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from db.session import transaction
-from tests.live import LiveCody, live_cody
+from tests.live import LiveCody, http_client, live_cody
 from tools.demo import Demo, seed_demo
 from tools.workspaces import add_member, create_api_key, create_user
 
@@ -26,7 +26,7 @@ def cody(db_url, factory, demo) -> Iterator[LiveCody]:
 
 @pytest.fixture
 def chat(cody, demo) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
+    with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
         yield client
 
 
@@ -40,5 +40,5 @@ def member(cody, chat, factory, demo) -> Iterator[httpx.Client]:
         session.flush()
         add_member(session, demo.organization_id, kim)
         key = create_api_key(session, demo.organization_id, kim.id)
-    with httpx.Client(base_url=cody.base_url, auth=(key, ""), timeout=30) as client:
+    with http_client(base_url=cody.base_url, auth=(key, ""), timeout=30) as client:
         yield client

@@ -3,7 +3,6 @@
 import time
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -11,7 +10,7 @@ from db.models import Activity, Draft
 from db.session import transaction
 from db.types import utcnow
 from tests.assistant.chatting import say
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.workspaces import add_member, create_api_key, create_user
 
@@ -24,7 +23,7 @@ def cody(db_url, factory, demo):
 
 @pytest.fixture
 def chat(cody, demo):
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
+    with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as client:
         yield client
 
 
@@ -101,7 +100,7 @@ def test_another_users_draft_cannot_be_confirmed(chat, cody, factory, demo):
         add_member(session, demo.organization_id, mate)
         mate_key = create_api_key(session, demo.organization_id, mate.id)
     draft = say(chat, "text Sarah hello")["drafts"][0]
-    with httpx.Client(base_url=cody.base_url, auth=(mate_key, "")) as mate_chat:
+    with http_client(base_url=cody.base_url, auth=(mate_key, "")) as mate_chat:
         refused = mate_chat.post(f"/api/chat/drafts/{draft['id']}/confirm")
     assert refused.status_code == 403 and "another user" in refused.json()["error"]
     assert sent_count(factory) == 0

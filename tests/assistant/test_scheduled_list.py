@@ -10,7 +10,6 @@ import json
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
-import httpx
 import pytest
 import respx
 
@@ -23,6 +22,7 @@ from db.types import utcnow
 from tests.assistant.chatting import say
 from tests.assistant.test_cancel_scheduled import DEMO_ZONE, SMS, contact_id, schedule, sms, tomorrow_at
 from tests.assistant.test_llm_planner import call, completion
+from tests.live import http_client
 from tools import crm
 from tools.context import Ctx
 from tools.workspaces import create_organization
@@ -127,7 +127,7 @@ def test_another_workspaces_scheduled_texts_are_never_listed(cody, chat, factory
                                 monthly_cost=Decimal("1.15")))
         crm.create_lead(session, Ctx(other.organization_id, other.user_id, role="admin"), crm.LeadIn(
             name="Bob Stone", contacts=[crm.ContactIn(name="Bob Stone", phones=[crm.PhoneIn(phone="(415) 555-0161")])]))
-    with httpx.Client(base_url=cody.base_url, auth=(other.api_key, ""), timeout=30) as otto:
+    with http_client(base_url=cody.base_url, auth=(other.api_key, ""), timeout=30) as otto:
         schedule(otto, "Bob Stone", "Offer attached", tomorrow_at(10))
         assert only_reply(say(otto, "what's scheduled?")) == (
             "1 text scheduled:\nBob Stone, tomorrow at 10:00 AM: \u201cOffer attached\u201d")

@@ -14,7 +14,7 @@ from api.app import create_app
 from api.settings import ApiSettings
 from db.session import transaction
 from tests.api.server import bound_socket, running_server
-from tests.live import LiveCody
+from tests.live import LiveCody, http_client
 from tools.demo import Demo, seed_demo
 from tools.runtime import build_runtime
 from tools.settings import TelephonySettings
@@ -29,7 +29,7 @@ class Live(LiveCody):
     api_key: str = ""
 
     def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, auth=(self.api_key, ""), timeout=30)
+        return http_client(base_url=self.base_url, auth=(self.api_key, ""), timeout=30)
 
     @property
     def sandbox(self):

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from db.models import Activity, Contact, ContactPhone, Organization, PhoneNumber, User
 from db.session import transaction
 from tests.calls.conftest import FORWARDING, SARAH, twiml
+from tests.live import http_client
 from tools.demo import DEMO_NUMBER
 
 
@@ -273,9 +274,8 @@ def test_the_call_log_filters(cody, api, factory, demo):
 def test_another_workspace_sees_none_of_it(cody, api, factory, demo, other_workspace):
     call = api.post("/api/v1/call/dial/", json={"contact_id": sarah_id(factory, demo)}).json()
     cody.sandbox.drain()
-    import httpx
 
-    with httpx.Client(base_url=cody.base_url, auth=(other_workspace.api_key, "")) as other:
+    with http_client(base_url=cody.base_url, auth=(other_workspace.api_key, "")) as other:
         assert other.get(f"/api/v1/activity/call/{call['id']}/").status_code == 404
         assert other.get("/api/v1/activity/call/").json()["data"] == []
         assert other.post("/api/v1/call/dial/", json={"contact_id": call["contact_id"]}).status_code == 400

@@ -2,12 +2,11 @@
 
 import time
 
-import httpx
 from sqlalchemy import select
 
 from db.models import Activity, Contact, InboxItem
 from db.session import transaction
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tools.demo import seed_demo
 
 
@@ -17,7 +16,7 @@ def test_a_simulated_call_that_hangs_up_leaves_a_missed_call_in_the_inbox(db_url
     with factory() as session:
         sarah = session.scalar(select(Contact).where(Contact.name == "Sarah Lee")).id
     with live_cody(db_url, factory, sandbox_callback_delay_seconds=0.02) as cody:
-        with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+        with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
             answer = api.post("/api/sandbox/call", json={"contact_id": sarah, "hangs_up": True})
             assert answer.status_code == 200 and answer.json()["call_sid"].startswith("CA")
             cody.runtime.provider.drain(timeout=20)

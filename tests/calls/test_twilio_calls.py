@@ -6,7 +6,6 @@ import json
 import time
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 import respx
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from sqlalchemy import select
 from db.models import Contact, Organization
 from db.session import transaction
 from tests.calls.conftest import FORWARDING, SARAH, live_app, twiml
+from tests.live import http_client
 from tools.demo import DEMO_NUMBER
 from tools.voice.intelligence import NO_MODEL, Intelligence
 from tools.voice.settings import VoiceSettings
@@ -61,7 +61,7 @@ def twilio_cody(db_url, factory, demo, mock):
 
 def with_model(live) -> None:
     live.app.state.intelligence = Intelligence(VoiceSettings(_env_file=None, openai_api_key="sk-test"),
-                                               http_client=httpx.Client())
+                                               http_client=http_client())
 
 
 def sarah_id(factory, demo) -> str:

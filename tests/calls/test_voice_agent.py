@@ -11,6 +11,7 @@ from db.models import Activity, InboxItem, Organization
 from db.session import transaction
 from tests.calls.conftest import SARAH, twiml
 from tests.calls.test_twilio_calls import completion, wait_for
+from tests.live import http_client
 from tools.demo import DEMO_NUMBER
 from tools.voice.agent import NO_MODEL_REPLY
 from tools.voice.intelligence import Intelligence
@@ -60,7 +61,7 @@ def test_without_a_model_the_agent_says_so_and_takes_a_message(cody, api, factor
 def test_with_a_model_the_agent_answers_from_the_business_info_and_the_call_is_summarised(cody, api, factory, demo):
     agent_on(factory, demo)
     cody.app.state.intelligence = Intelligence(VoiceSettings(_env_file=None, openai_api_key="sk-test"),
-                                               http_client=httpx.Client())
+                                               http_client=http_client())
     replies = iter(["Yes, we're open 9 to 6 every day, Sundays included.", "You're welcome. Goodbye!"])
     insights = {"summary": "Sarah asked about Sunday hours; Cody said 9 to 6 daily.", "sentiment": "positive",
                 "commitments": []}

@@ -6,6 +6,7 @@ import respx
 from sqlalchemy import func, select
 
 from db.models import Activity, Draft
+from tests.live import http_client
 
 OPENAI = "https://api.openai.com/v1"
 COMMANDS = "/api/voice/commands"
@@ -53,7 +54,7 @@ def test_audio_is_transcribed_through_openai_then_answered(cody, api):
     from tools.voice.settings import VoiceSettings
 
     cody.app.state.intelligence = Intelligence(VoiceSettings(_env_file=None, openai_api_key="sk-test"),
-                                               http_client=httpx.Client())
+                                               http_client=http_client())
     with respx.mock(assert_all_called=False) as mock:
         mock.route(host="127.0.0.1").pass_through()
         route = mock.post(f"{OPENAI}/audio/transcriptions").respond(

@@ -17,9 +17,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.live import http_client
 from tools.settings import TelephonySettings
 from tools.telephony.base import NumberSearch, NumberWebhooks, OutboundCall, OutboundMessage, ProviderError
 from tools.telephony.twilio_provider import TwilioProvider
@@ -106,7 +106,7 @@ def provider(prism_url) -> Iterator[TwilioProvider]:
         twilio_api_base_url=prism_url,
         twilio_timeout_seconds=20.0,
     )
-    with httpx.Client() as http:
+    with http_client() as http:
         yield TwilioProvider(settings, http=http)
 
 

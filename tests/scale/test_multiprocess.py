@@ -31,6 +31,7 @@ from db.models import Activity
 from db.session import make_engine, make_sessionmaker, transaction
 from tests.api.server import free_port, stop_process
 from tests.conftest import IN_CI, PG_ADMIN_URL, _pg_reachable
+from tests.live import http_client
 from tools.demo import seed_demo
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -214,7 +215,7 @@ def test_two_apis_and_three_workers_send_every_message_exactly_once(scale_db, tm
         def post(i: int) -> None:
             client = getattr(local, "client", None)
             if client is None:  # idle connections are dropped before uvicorn's 5 s keep-alive closes them
-                client = local.client = httpx.Client(auth=(demo.api_key, ""), timeout=60,
+                client = local.client = http_client(auth=(demo.api_key, ""), timeout=60,
                                                      limits=httpx.Limits(keepalive_expiry=2.0))
             body = _request(i, run, recipients[i % len(recipients)])
             for attempt in range(4):

@@ -24,7 +24,7 @@ from db.base import Base
 from db.models import Activity, InboxItem, PhoneNumber, SmsTemplate, Thread, User
 from db.session import transaction
 from tests.api.server import bound_socket, running_server
-from tests.live import LiveCody
+from tests.live import LiveCody, http_client
 from tools.demo import DEMO_NUMBER, Demo, seed_demo
 from tools.runtime import build_runtime
 from tools.settings import TelephonySettings
@@ -44,7 +44,7 @@ UNTRACKED_TABLES = frozenset({"rate_limit_bucket", "app_secret"})
 @dataclass
 class Live(LiveCody):
     app: FastAPI | None = None
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))  # one client: no TLS setup per call
+    http: httpx.Client = field(default_factory=lambda: http_client(timeout=30))  # one client: no TLS setup per call
 
     @property
     def sandbox(self):
@@ -55,7 +55,7 @@ class Live(LiveCody):
         return self.http.post(url, **kwargs)
 
     def client(self, key: str | None) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, auth=(key, "") if key else None, timeout=30)
+        return http_client(base_url=self.base_url, auth=(key, "") if key else None, timeout=30)
 
 
 @contextmanager
@@ -72,7 +72,7 @@ def live_app(db_url: str, factory: sessionmaker[Session], api: ApiSettings | Non
     # No rate limit unless a test asks for one: the suite sends many requests with one key.
     api = api or ApiSettings(database_url=db_url, run_dispatcher=False, rate_limit_per_minute=0)
     app = create_app(api, factory, runtime)
-    with running_server(app, sock) as url, httpx.Client(timeout=30) as http:
+    with running_server(app, sock) as url, http_client(timeout=30) as http:
         yield Live(url, runtime, app, http)
 
 

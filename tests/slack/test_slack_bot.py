@@ -19,7 +19,7 @@ from db.models import Activity, Conversation, Draft, WebhookReceipt
 from db.session import transaction
 from db.types import utcnow
 from tests.api.server import both_databases
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tests.slack.fake_slack import (
     BOT_TOKEN,
     BOT_USER_ID,
@@ -31,6 +31,7 @@ from tests.slack.fake_slack import (
     fake_slack,
 )
 from tools.demo import seed_demo
+from tools.tls import verifying_context
 from tools.workspaces import add_member, create_api_key, create_user
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -82,7 +83,7 @@ class SlackSender:
         sig = signature or SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
         sent = {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig,
                 **(headers or {})}
-        return httpx.post(self.url, content=body.encode(), headers=sent, timeout=30)
+        return httpx.post(self.url, content=body.encode(), headers=sent, timeout=30, verify=verifying_context())
 
     def command_body(self, text: str, user: str = DANA, name: str = "cmd") -> str:
         return urlencode({"token": "legacy", "team_id": TEAM_ID, "team_domain": "cody-test", "channel_id": "C0GENERAL",
@@ -262,7 +263,7 @@ def test_edit_opens_a_modal_and_the_submission_changes_the_draft(sender, slack, 
 def scheduled_for_sarah(cody, demo) -> str:
     """A text to Sarah scheduled through the REST API for tomorrow at 19:00 UTC; its activity id."""
     at = (utcnow() + timedelta(days=1)).replace(hour=19, minute=0, second=0, microsecond=0)
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+    with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
         sarah = next(c["id"] for c in api.get("/api/v1/contact/", params={"query": "Sarah Lee"}).json()["data"])
         made = api.post("/api/v1/activity/sms/", json={
             "status": "scheduled", "contact_id": sarah, "text": "See you at the showing",

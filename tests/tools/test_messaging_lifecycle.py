@@ -19,7 +19,7 @@ from api.settings import ApiSettings
 from db.models import Activity
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
-from tests.live import LiveCody
+from tests.live import LiveCody, http_client
 from tests.tools.messaging_fixtures import (
     LUC,
     SARAH,
@@ -286,7 +286,7 @@ def _live(sqlite_url, factory, provider_class, posted) -> Iterator[tuple[LiveCod
         return create_app(ApiSettings(_env_file=None, database_url=sqlite_url, run_dispatcher=False, log_json=False),
                           factory, rt)
 
-    with serving(make_app) as base_url, httpx.Client(base_url=base_url, timeout=30) as client:
+    with serving(make_app) as base_url, http_client(base_url=base_url, timeout=30) as client:
         yield LiveCody(base_url, holder["runtime"]), client
 
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import respx
 
+from tests.live import http_client
 from tools.settings import TelephonySettings
 from tools.telephony.base import (
     NumberSearch,
@@ -83,7 +84,7 @@ def basic_auth() -> str:
 
 @pytest.fixture
 def http():
-    with httpx.Client() as client:
+    with http_client() as client:
         yield client
 
 
@@ -588,7 +589,7 @@ def test_the_auth_token_never_leaks_into_errors_or_logs(twilio, provider, caplog
 
 def test_transport_honours_timeouts_and_keeps_the_last_exchange(twilio):
     route = twilio.get("/2010-04-01/ping.json").respond(200, json={"ok": True}, headers={"X-Test": "1"})
-    with httpx.Client() as http:
+    with http_client() as http:
         client = HttpxTwilioClient(http, timeout=3.5)
         response = client.request("GET", f"{TWILIO}/2010-04-01/ping.json", params={"A": ["1", "2"], "B": True})
         assert route.calls.last.request.extensions["timeout"]["read"] == 3.5
@@ -607,7 +608,7 @@ def test_transport_honours_timeouts_and_keeps_the_last_exchange(twilio):
 
 def test_transport_errors_surface_as_twilio_transport_error(twilio):
     twilio.get("/2010-04-01/ping.json").mock(side_effect=httpx.ReadTimeout("slow"))
-    with httpx.Client() as http:
+    with http_client() as http:
         client = HttpxTwilioClient(http, timeout=1)
         with pytest.raises(TwilioTransportError) as caught:
             client.request("GET", f"{TWILIO}/2010-04-01/ping.json")

@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import func, select, update
 
 from db.models import Activity, Contact, Draft, User
 from db.session import transaction
 from db.types import utcnow
+from tests.live import http_client
 from tests.web.conftest import demo_server
 from tools import crm
 from tools.context import Ctx
@@ -178,7 +178,7 @@ def test_a_card_text_goes_through_the_messaging_service_and_an_edit_reprepares(p
 
 def test_a_scheduled_text_is_canceled_from_a_cancel_card(page, cody, demo, factory):
     at = (utcnow() + timedelta(days=1)).replace(second=0, microsecond=0)
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+    with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
         made = api.post("/api/v1/activity/sms/", json={
             "status": "scheduled", "contact_id": session_contact_id(factory, "Sarah Lee"),
             "text": "See you at the showing", "date_scheduled": at.isoformat()})
@@ -225,7 +225,7 @@ def test_contacts_page_through_and_search(page, cody, demo, factory):
 
     # A long thread pages too: 30 received texts and one sent, newest first, 25 at a time from each list.
     sarah = session_contact_id(factory, "Sarah Lee")
-    with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
+    with http_client(base_url=cody.base_url, auth=(demo.api_key, ""), timeout=30) as api:
         for n in range(30):
             logged = api.post("/api/v1/activity/sms/", json={"status": "inbox", "contact_id": sarah,
                                                                "text": f"Message {n:02d}"})

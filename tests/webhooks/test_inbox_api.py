@@ -1,6 +1,5 @@
 """The Inbox and threads over HTTP: what each person sees, marking done, claiming and assigning."""
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -8,7 +7,7 @@ from db.models import Activity, Contact
 from db.session import transaction
 from tests.api.server import both_databases
 from tests.api.team import LINE, Team, live_team
-from tests.live import live_cody
+from tests.live import http_client, live_cody
 from tests.webhooks.test_inbound_sms import SMS, inbound_form
 from tools.context import Ctx
 from tools.demo import seed_demo
@@ -31,8 +30,8 @@ def setup(db_url, factory):
         add_member(session, demo.organization_id, mate)
         mate_key = create_api_key(session, demo.organization_id, mate.id)
     with live_cody(db_url, factory) as cody:
-        with httpx.Client(base_url=cody.base_url, auth=(demo.api_key, "")) as me, \
-             httpx.Client(base_url=cody.base_url, auth=(mate_key, "")) as mate_api:
+        with http_client(base_url=cody.base_url, auth=(demo.api_key, "")) as me, \
+             http_client(base_url=cody.base_url, auth=(mate_key, "")) as mate_api:
             yield cody, demo, me, mate_api, mate.id
 
 

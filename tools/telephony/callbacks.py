@@ -5,6 +5,7 @@ import logging
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from tools import tls
 from tools.settings import TelephonySettings
 from tools.telephony.base import CallbackForm
 from tools.telephony.signing import FormPairs, sign, signing_token
@@ -16,7 +17,7 @@ class SignedPoster:
     def __init__(self, settings: TelephonySettings, factory: sessionmaker[Session], client: httpx.Client | None = None):
         self.settings = settings
         self.factory = factory
-        self.client = client or httpx.Client(timeout=10.0)
+        self.client = client or httpx.Client(timeout=10.0, verify=tls.verifying_context())
         self._token: str | None = None
 
     def token(self) -> str:

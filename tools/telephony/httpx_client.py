@@ -15,6 +15,8 @@ from twilio.http import HttpClient
 from twilio.http.request import Request as TwilioRequest
 from twilio.http.response import Response
 
+from tools import tls
+
 _logger = logging.getLogger("tools.telephony.httpx_client")
 
 _JSON_TYPES = ("application/json", "application/scim+json")
@@ -41,7 +43,7 @@ class HttpxTwilioClient(HttpClient):
     ):
         super().__init__(logger, False, timeout)
         self._owns_client = client is None
-        self.client = client if client is not None else httpx.Client(timeout=timeout)
+        self.client = client if client is not None else httpx.Client(timeout=timeout, verify=tls.verifying_context())
 
     @property
     def last_request(self) -> TwilioRequest | None:

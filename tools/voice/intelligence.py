@@ -12,6 +12,7 @@ import httpx
 import openai
 from pydantic import BaseModel, Field
 
+from tools import tls
 from tools.voice.settings import VoiceSettings
 
 log = logging.getLogger("cody.voice")
@@ -66,7 +67,8 @@ class Intelligence:
             raise IntelligenceError(NO_MODEL)
         if self._client is None:
             # openai 3.x defaults to httpx2; a plain httpx client keeps one HTTP stack (and respx sees it).
-            http = self._http or httpx.Client(timeout=self.settings.voice_timeout_seconds)
+            http = self._http or httpx.Client(timeout=self.settings.voice_timeout_seconds,
+                                                  verify=tls.verifying_context())
             self._client = openai.OpenAI(api_key=self.settings.openai_api_key.get_secret_value(),
                                          base_url=self.settings.openai_base_url or None, http_client=http,
                                          max_retries=1, timeout=self.settings.voice_timeout_seconds)

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tools import tls
 from tools.settings import TelephonySettings
 
 TWILIO_MEDIA_HOSTS = ("api.twilio.com",)
@@ -29,7 +30,7 @@ def fetch_recording(url: str, settings: TelephonySettings, http: httpx.Client | 
     allowed = set(TWILIO_MEDIA_HOSTS) | {urlsplit(settings.twilio_api_base_url).hostname or ""}
     if settings.uses_twilio and host in allowed:
         auth = (settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
-    client = http or httpx.Client(timeout=30.0)
+    client = http or httpx.Client(timeout=30.0, verify=tls.verifying_context())
     try:
         response = client.get(url, auth=auth, follow_redirects=True)
     except httpx.HTTPError as exc:

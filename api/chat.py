@@ -18,7 +18,7 @@ from db.models import Activity, Draft
 from tools.context import Ctx
 from tools.problems import NotFound
 
-router = APIRouter(prefix="/api/chat", tags=["chat"])
+router = APIRouter(tags=["chat"])
 
 
 def get_assistant(request: Request) -> Assistant:

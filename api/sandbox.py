@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from api.deps import CurrentCtx, SessionDep
 from tools.simulate import SimulatedCall, SimulatedSms, simulate_inbound_call, simulate_inbound_sms
 
-router = APIRouter(prefix="/api/sandbox", tags=["sandbox"])
+router = APIRouter(tags=["sandbox"])
 
 
 @router.post("/sms")

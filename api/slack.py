@@ -53,7 +53,7 @@ bolt_log.setLevel(logging.WARNING)
 # Bolt also reads SLACK_BOT_TOKEN itself and warns that our client's token wins; both are the same token.
 bolt_log.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
 
-router = APIRouter(prefix="/api/slack", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 OFF_MESSAGE = "Slack isn't configured: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN to turn the Slack bot on."
 EDIT_ACK_SECONDS = 2.0  # a modal submission must be answered within 3 s; errors shown in the modal if ready by then

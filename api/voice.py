@@ -24,7 +24,7 @@ from tools.problems import Invalid, NotImplementedYet, ServiceError
 from tools.voice.intelligence import Intelligence, IntelligenceError
 from tools.voice.settings import VoiceSettings
 
-router = APIRouter(prefix="/api/voice", tags=["voice"])
+router = APIRouter(tags=["voice"])
 
 MAX_AUDIO_BYTES = 25 * 1024 * 1024
 NEEDS_MODEL = ("Transcribing audio needs a speech model: set OPENAI_API_KEY (and OPENAI_BASE_URL or "

@@ -6,7 +6,7 @@ from fastapi.responses import Response
 from api.webhooks.twilio_auth import TwilioForm, twiml_ok
 from tools.messaging.inbound import receive_sms
 
-router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
+router = APIRouter(tags=["webhooks"], include_in_schema=False)
 
 
 # These two are the hottest routes (every text in, two callbacks per text out): each opens its one session in the

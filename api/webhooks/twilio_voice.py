@@ -22,7 +22,7 @@ from tools.messaging.calls import CallUpdate
 from tools.messaging.voice_inbound import receive_call
 from tools.voice import commands, twiml
 
-router = APIRouter(prefix="/api/webhooks/twilio", tags=["webhooks"], include_in_schema=False)
+router = APIRouter(tags=["webhooks"], include_in_schema=False)
 log = logging.getLogger("cody.webhooks")
 
 

@@ -68,12 +68,19 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
+# Dependents first. DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE gives each of the tables a
+# new file (0.26 s a test against 0.01).
+_EMPTY_TABLES = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+_RESTART_SEQUENCES = ("SELECT setval(quote_ident(schemaname) || '.' || quote_ident(sequencename), 1, false) "
+                      "FROM pg_sequences WHERE schemaname = current_schema()")
+
+
 def empty_pg(url: str) -> str:
-    """Every table of the PostgreSQL database at `url` emptied; returns the URL."""
+    """Every table of the PostgreSQL database at `url` emptied and its id sequences restarted; returns the URL."""
     engine = make_engine(url, poolclass=sa.pool.NullPool)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        conn.exec_driver_sql(_EMPTY_TABLES)
+        conn.exec_driver_sql(_RESTART_SEQUENCES)
     engine.dispose()
     return url
 

@@ -32,7 +32,7 @@ from functools import cache
 from xml.etree import ElementTree
 
 import phonenumbers
-from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from tools.segments import count_segments
 from tools.settings import TelephonySettings
@@ -168,11 +168,19 @@ def capabilities_for(country: str, kind: str, number: str) -> tuple[bool, bool, 
 # -- inventory ---------------------------------------------------------------------------------------------
 
 
+def _describe(number: phonenumbers.PhoneNumber) -> tuple[str, str]:
+    """Where the number is, and its country, in English: phonenumbers' geocoder, imported on first use (its data
+    takes 0.6 s to load, which every process paid at start)."""
+    from phonenumbers import geocoder
+
+    return geocoder.description_for_number(number, "en"), geocoder.country_name_for_number(number, "en")
+
+
 def _nanp_locality(country: str, area_code: int, number: phonenumbers.PhoneNumber) -> tuple[str, str]:
     known = NANP_AREA_CODES.get(country, {}).get(area_code)
     if known:
         return known
-    description = geocoder.description_for_number(number, "en")
+    description, _ = _describe(number)
     if ", " in description:
         city, _, region = description.rpartition(", ")
         return city, region
@@ -186,8 +194,8 @@ def _available(country: str, kind: str, number: phonenumbers.PhoneNumber) -> Ava
     if country in NANP_COUNTRIES and kind == "local":
         locality, region = _nanp_locality(country, int(str(number.national_number)[:3]), number)
     elif kind == "local":
-        locality = geocoder.description_for_number(number, "en")
-        if locality == geocoder.country_name_for_number(number, "en"):
+        locality, country_name = _describe(number)
+        if locality == country_name:
             locality = ""
     return AvailableNumber(
         number=e164,

@@ -7,8 +7,6 @@ says so plainly and takes a message.
 
 import logging
 
-import openai
-
 from tools.voice.intelligence import Intelligence
 
 log = logging.getLogger("cody.voice")
@@ -39,7 +37,7 @@ def agent_reply(intelligence: Intelligence, business: str, info: str, history: l
     try:
         completion = intelligence.client.chat.completions.create(model=intelligence.settings.cody_model,
                                                                  messages=messages, temperature=0.2)
-    except openai.OpenAIError as exc:
+    except intelligence.sdk_error as exc:
         log.warning("voice agent failed: %s", type(exc).__name__)
         return TROUBLE_REPLY
     text = (completion.choices[0].message.content or "").strip() if completion.choices else ""

@@ -6,14 +6,16 @@ so tests intercept it with respx. Without a model nothing is produced: no transc
 
 import logging
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import httpx
-import openai
 from pydantic import BaseModel, Field
 
 from tools import tls
 from tools.voice.settings import VoiceSettings
+
+if TYPE_CHECKING:
+    import openai
 
 log = logging.getLogger("cody.voice")
 
@@ -62,10 +64,20 @@ class Intelligence:
         return self.settings.uses_model
 
     @property
-    def client(self) -> openai.OpenAI:
+    def sdk_error(self) -> type[Exception]:
+        """openai's base error, for except clauses. The package is imported with the first client (1.2 s to import,
+        which a process with no model, or no call to summarise yet, never pays)."""
+        import openai
+
+        return openai.OpenAIError
+
+    @property
+    def client(self) -> "openai.OpenAI":
         if not self.available:
             raise IntelligenceError(NO_MODEL)
         if self._client is None:
+            import openai
+
             # openai 3.x defaults to httpx2; a plain httpx client keeps one HTTP stack (and respx sees it).
             http = self._http or httpx.Client(timeout=self.settings.voice_timeout_seconds,
                                                   verify=tls.verifying_context())
@@ -83,7 +95,7 @@ class Intelligence:
         try:
             result = self.client.audio.transcriptions.create(model=self.settings.transcription_model,
                                                              file=(filename, audio, content_type))
-        except openai.OpenAIError as exc:
+        except self.sdk_error as exc:
             log.warning("transcription failed: %s", type(exc).__name__)
             raise IntelligenceError(f"Transcription failed ({type(exc).__name__}).") from exc
         text = result if isinstance(result, str) else getattr(result, "text", "")
@@ -97,7 +109,7 @@ class Intelligence:
                 messages=[{"role": "system", "content": PROMPT.format(day=day.isoformat())},
                           {"role": "user", "content": transcript}],
             )
-        except openai.OpenAIError as exc:
+        except self.sdk_error as exc:
             log.warning("call summary failed: %s", type(exc).__name__)
             raise IntelligenceError(f"The summary could not be made ({type(exc).__name__}).") from exc
         except ValueError as exc:  # the answer did not match the schema

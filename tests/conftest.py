@@ -23,6 +23,18 @@ PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@1
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+# Files of a minute or more start first, so the other worker fills the end of the run with short ones (pytest-xdist
+# hands out whole files in the order they were collected).
+RUN_FIRST = ("tests/scale/", "tests/security/test_filters.py", "tests/test_bench_smoke.py", "tests/api/test_startup.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, start in enumerate(RUN_FIRST) if item.nodeid.startswith(start)), len(RUN_FIRST))
+
+    items.sort(key=rank)  # a stable sort: each file keeps its own order
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> str:
     """One migrated SQLite file per run; each test copies it."""

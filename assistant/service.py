@@ -162,7 +162,7 @@ class Assistant:
         if pending is not None and self._follow_up(session, ctx, conversation_id, pending, question, text, result):
             return
         turn = self._turn(session, ctx, text)
-        intents = list(self.planner.plan(turn, lambda read: run_read(session, ctx, read)))
+        intents = list(self.planner.plan(turn, lambda read: _read(session, ctx, read, result)))
         if all(isinstance(i, Unknown) and i.reply in (None, CAPABILITIES) for i in intents) and (
                 waiting := [d for d in _shown(session, ctx, conversation_id, previous) if d.state == "pending"]):
             # Said to the drafts just shown ("yes but say hi"), not a request: say so, and keep them waiting.
@@ -417,13 +417,8 @@ class Assistant:
                 self._write(session, ctx, conversation_id, request, result)
         elif isinstance(intent, CancelIntent):
             self._unsend(session, ctx, conversation_id, intent, result)
-        elif isinstance(intent, ReadIntent) and intent.tool == "read_thread":
-            resolution = resolved(session, ctx, intent.query or "")
-            _append(result, read_thread(session, ctx, intent.query or "", resolution))
-            if resolution.unique is not None:  # the person "her" means next
-                result.about = resolution.unique.contact_ids or result.about
         elif isinstance(intent, ReadIntent):
-            _append(result, run_read(session, ctx, intent))
+            _append(result, _read(session, ctx, intent, result))
         elif isinstance(intent, Ask):
             _ask(result, _as_stored(session, ctx, intent), [],
                  Pending(intent.partial, intent.needs) if intent.partial is not None else None)
@@ -778,6 +773,17 @@ def _number(session: Session, ctx: Ctx, intent: WriteIntent | CancelIntent, resu
 
 
 PRONOUNS = {"her", "him", "them"}
+
+
+def _read(session: Session, ctx: Ctx, intent: ReadIntent, result: ChatResult) -> str:
+    """What a read finds, whether the service answers it or the planner asked for it to answer from (the LLM's reads);
+    a conversation read makes its person the one "her" means next."""
+    if intent.tool != "read_thread":
+        return run_read(session, ctx, intent)
+    resolution = resolved(session, ctx, intent.query or "")
+    if resolution.unique is not None:
+        result.about = resolution.unique.contact_ids or result.about
+    return read_thread(session, ctx, intent.query or "", resolution)
 
 
 def _about(result: ChatResult) -> list[str]:

@@ -7,7 +7,8 @@ class SendSms(BaseModel):
     """Draft a text message to a contact or lead (by name as the user said it). Nothing is sent until the user confirms."""
 
     contact: str = Field(description="Who to text, as the user named them: 'Sarah', 'the Smiths', 'John from Acme', "
-                                     "'the last person who texted me'")
+                                     "'the last person who texted me', or 'her', 'him', 'them' for whom the "
+                                     "conversation is about")
     text: str = Field(description="The exact message to send, in the user's words")
     send_at: str | None = Field(default=None, description="When to send, if the user said: ISO 8601 with offset, or a phrase like 'tomorrow at 9'")
 
@@ -15,7 +16,7 @@ class SendSms(BaseModel):
 class SendTemplate(BaseModel):
     """Draft a saved SMS template to a contact or lead, filling the template's variables. Nothing is sent until confirmed."""
 
-    contact: str = Field(description="Who to send it to, as the user named them")
+    contact: str = Field(description="Who to send it to, as the user named them ('her', 'him', 'them' too)")
     template: str = Field(description="The template's name as the user said it: 'the showing confirmation'")
     variables: dict[str, str] = Field(default_factory=dict, description="Values for the template's free variables, e.g. {'time': '7pm'}")
     send_at: str | None = Field(default=None, description="When to send, if the user said")
@@ -24,7 +25,7 @@ class SendTemplate(BaseModel):
 class CallContact(BaseModel):
     """Draft a phone call to a contact: the user's phone rings first, then the contact. Nothing happens until confirmed."""
 
-    contact: str = Field(description="Who to call, as the user named them: 'John', 'the last caller'")
+    contact: str = Field(description="Who to call, as the user named them: 'John', 'the last caller', 'her'")
 
 
 class CancelScheduledSms(BaseModel):

@@ -4,12 +4,21 @@ asks which. In a new conversation Cody asks whom. Drafted like
 any other request, confirmed before it goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace.
 """
 
-import pytest
+import json
 
+import pytest
+import respx
+
+from assistant.llm import LlmPlanner
+from assistant.settings import AssistantSettings
+from assistant.setup import build_assistant
 from tests.assistant.chatting import say
+from tests.assistant.test_llm_planner import call, completion
+from tools.context import Ctx
 
 SARAH = "+14155550132"
 MARY = "+14155550143"
+LLM = "http://llm.test/v1"
 
 
 @pytest.fixture
@@ -76,3 +85,28 @@ def test_her_after_a_households_text_asks_which_and_the_answer_picks(chat):
     assert asked["reply"] == f"Who do you mean by \u201cher\u201d: {labels[0]}, or {labels[1]}?"
     picked = say(chat, "Mary", first["conversation_id"])
     assert draft_of(picked) == ("send_sms", "Mary Smith", "can you bring the keys?")
+
+
+def test_with_the_llm_planner_whose_messages_it_read_is_whom_her_means(cody, factory, demo):
+    settings = AssistantSettings(_env_file=None, openai_api_key="sk-test", openai_base_url=LLM)
+    planner = LlmPlanner(settings)
+    assistant = build_assistant(cody.runtime.messaging, settings, planner)
+    ctx = Ctx(demo.organization_id, demo.user_id, "chat")
+    try:
+        with respx.mock(base_url=LLM) as router, factory() as session:
+            route = router.post("/chat/completions").mock(side_effect=[
+                completion(call("read_thread", {"contact": "Sarah"}, "call_r1")),
+                completion(content="Sarah hasn't written yet."),
+                completion(call("send_sms", {"contact": "her", "text": "I'll be there at 5"}, "call_w1")),
+            ])
+            read = assistant.handle(session, ctx, "what did Sarah say?")
+            answer = assistant.handle(session, ctx, "text her I'll be there at 5", read.conversation_id)
+    finally:
+        planner.close()
+    assert (read.reply, read.drafts) == ("Sarah hasn't written yet.", [])
+    [draft] = answer.drafts
+    assert (draft.tool, draft.preview["contact_name"], draft.preview["to"], draft.preview["text"]) == (
+        "send_sms", "Sarah Lee", SARAH, "I'll be there at 5")
+    assert route.call_count == 3
+    tools = {t["function"]["name"]: t["function"] for t in json.loads(route.calls[2].request.content)["tools"]}
+    assert "'her'" in tools["send_sms"]["parameters"]["properties"]["contact"]["description"]

@@ -29,6 +29,7 @@ import shutil
 import string
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ from sqlalchemy.orm import sessionmaker
 
 from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
-from bench.live import database_kinds, settle, temp_database
+from bench.live import database_kinds, pg_admin, settle, temp_database
 from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
 from db.models.crm import NameToken, NameWord, NameWordKey, token_rows, word_key_rows, word_rows
 from db.session import make_engine, make_sessionmaker, transaction
@@ -187,28 +188,46 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
     return Ctx(organization_id=org, user_id=user, channel="chat"), made
 
 
-_BUILT: dict[tuple[int, int], tuple[Path, Ctx, _Workspace]] = {}  # SQLite workspaces built in this process
+@dataclass(frozen=True)
+class _Kept:
+    """A workspace built before in this process: a copy of its SQLite file, or a PostgreSQL database to clone."""
+
+    copy: str
+    ctx: Ctx
+    made: _Workspace
+
+
+_BUILT: dict[tuple[str, int, int], _Kept] = {}
 
 
 @contextmanager
 def built_workspace(kind: str, n: int, seed: int = 7) -> Iterator[tuple[str, Ctx, _Workspace, float]]:
     """A temporary database holding one workspace of n contacts (build), and the seconds it took to make.
 
-    On SQLite a workspace built before in this process is copied instead of built again: the draft and resolution
-    benchmarks time the same three, and building the largest takes 25-50 s."""
-    with temp_database(kind) as url:
-        start = time.perf_counter()
-        if kind != "sqlite":
+    A workspace built before in this process is copied instead of built again (a file copy on SQLite, CREATE DATABASE
+    ... TEMPLATE on PostgreSQL): the draft, resolution and search benchmarks time the same ones, and building the
+    largest takes 25-70 s."""
+    start = time.perf_counter()
+    kept = _BUILT.get((kind, n, seed))
+    with temp_database(kind, template=kept.copy if kept and kind != "sqlite" else None) as url:
+        if kept is None:
             ctx, made = build(url, n, seed)
-        elif (n, seed) in _BUILT:
-            kept, ctx, made = _BUILT[(n, seed)]
-            shutil.copyfile(kept, _sqlite_path(url))
-        else:
-            ctx, made = build(url, n, seed)
-            kept = _built_dir() / f"{n}_{seed}.db"
-            shutil.copyfile(_sqlite_path(url), kept)
-            _BUILT[(n, seed)] = (kept, ctx, made)
-        yield url, ctx, made, time.perf_counter() - start
+            kept = _BUILT[(kind, n, seed)] = _Kept(_keep(kind, url, n, seed), ctx, made)
+        elif kind == "sqlite":
+            shutil.copyfile(kept.copy, _sqlite_path(url))
+        yield url, kept.ctx, kept.made, time.perf_counter() - start
+
+
+def _keep(kind: str, url: str, n: int, seed: int) -> str:
+    """A copy of the database just built, for the next benchmark that needs it: a file, or a database name."""
+    if kind == "sqlite":
+        path = _built_dir() / f"{n}_{seed}.db"
+        shutil.copyfile(_sqlite_path(url), path)
+        return str(path)
+    name = f"cody_bench_built_{n}_{seed}_{uuid.uuid4().hex[:6]}"
+    pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{url.rsplit("/", 1)[1]}"')
+    atexit.register(pg_admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return name
 
 
 def _sqlite_path(url: str) -> Path:

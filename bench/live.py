@@ -75,8 +75,9 @@ def database_kinds(requested: list[str] | None = None) -> list[str]:
 
 
 @contextmanager
-def temp_database(kind: str) -> Iterator[str]:
-    """A migrated, empty database of this kind ("sqlite" or "postgres"); removed on exit."""
+def temp_database(kind: str, template: str | None = None) -> Iterator[str]:
+    """A migrated, empty database of this kind ("sqlite" or "postgres"), or on PostgreSQL a copy of the database
+    named `template` (no connection may be open to it); removed on exit."""
     from db.migrate import upgrade
 
     if kind == "sqlite":
@@ -88,17 +89,27 @@ def temp_database(kind: str) -> Iterator[str]:
     if kind != "postgres":
         raise ValueError(f"unknown database kind {kind!r}")
     name = f"cody_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-        upgrade(url)
+        url = pg_url(name)
+        if template is None:
+            upgrade(url)
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_url(name: str) -> str:
+    """The URL of the database `name` on the benchmarks' PostgreSQL server."""
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def pg_admin(statement: str) -> None:
+    """Run one statement outside a transaction (CREATE or DROP DATABASE) on the benchmarks' PostgreSQL server."""
+    admin = make_engine(PG_ADMIN_URL, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(statement)
+    admin.dispose()
 
 
 def settle(engine: sa.Engine) -> None:

@@ -20,5 +20,7 @@ fi
 .venv/bin/ruff check --quiet .
 
 # Two worker processes (CODY_TEST_WORKERS), each test file on one worker: every test has its own SQLite file, each
-# worker its own PostgreSQL database, and servers bind free loopback ports, so files run side by side.
-exec .venv/bin/python -m pytest -n "${CODY_TEST_WORKERS:-2}" --dist loadfile "$@"
+# worker its own PostgreSQL database, and servers bind free loopback ports, so files run side by side. Files are
+# handed out in the order collected (tests/conftest.py puts the longest first), not by their number of tests, which
+# left the 100-second single-test scale file for last.
+exec .venv/bin/python -m pytest -n "${CODY_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

@@ -23,9 +23,10 @@ PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@1
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-# Files of a minute or more start first, so the other worker fills the end of the run with short ones (pytest-xdist
-# hands out whole files in the order they were collected).
-RUN_FIRST = ("tests/scale/", "tests/security/test_filters.py", "tests/test_bench_smoke.py", "tests/api/test_startup.py")
+# The longest files start first, so the other worker fills the end of the run with short ones (scripts/test.sh has
+# pytest-xdist hand out whole files in the order they were collected).
+RUN_FIRST = ("tests/scale/test_multiprocess.py", "tests/test_bench_smoke.py", "tests/security/test_filters.py",
+             "tests/api/test_startup.py", "tests/web/test_browser.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

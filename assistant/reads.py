@@ -30,8 +30,9 @@ def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
     return list_inbox(session, ctx, intent)
 
 
-def find_contacts(session: Session, ctx: Ctx, query: str) -> str:
-    matches = resolved(session, ctx, query).matches
+def find_contacts(session: Session, ctx: Ctx, query: str, resolution: Resolution | None = None) -> str:
+    """Who `query` may mean, with a phone each (its resolution when the caller has it: `resolved`)."""
+    matches = (resolution or resolved(session, ctx, query)).matches
     if not matches:
         return f"I couldn't find anyone called {query!r}."
     lines = []

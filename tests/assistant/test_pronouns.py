@@ -1,7 +1,6 @@
 """"her", "him" and "them": whom the conversation is about, the contacts Cody's last drafts went to or whose
-messages were just read, until others take their place; "them" of a household is the household, "her" of several
-asks which. In a new conversation Cody asks whom. Drafted like
-any other request, confirmed before it goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace.
+messages or number were just read, until others take their place; "them" of a household is the household, "her" of
+several asks which. In a new conversation Cody asks whom. Drafted like any other request, confirmed before it goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace.
 """
 
 import json
@@ -35,6 +34,13 @@ def test_after_reading_someones_messages_her_is_that_person(chat):
     read = say(chat, "what did Sarah say?")
     answer = say(chat, "text her I'll be there at 5", read["conversation_id"])
     assert draft_of(answer) == ("send_sms", "Sarah Lee", "I'll be there at 5")
+
+
+def test_after_looking_up_someones_number_her_is_that_person(chat):
+    found = say(chat, "what's Sarah's number?")
+    assert found["reply"] == "Sarah Lee (Buyer): (415) 555-0132"
+    answer = say(chat, "text her I'm outside", found["conversation_id"])
+    assert draft_of(answer) == ("send_sms", "Sarah Lee", "I'm outside")
 
 
 def test_after_a_text_him_or_her_is_its_recipient_and_a_call_can_follow(chat):

@@ -20,11 +20,12 @@ CALLS = ("missed_call", "voicemail")
 NOTHING_SCHEDULED = "Nothing is scheduled."
 
 
-def run_read(session: Session, ctx: Ctx, intent: ReadIntent) -> str:
+def run_read(session: Session, ctx: Ctx, intent: ReadIntent, resolution: Resolution | None = None) -> str:
+    """What a read finds; a search or a conversation read takes its query's resolution when the caller has it."""
     if intent.tool == "find_contacts":
-        return find_contacts(session, ctx, intent.query or "")
+        return find_contacts(session, ctx, intent.query or "", resolution)
     if intent.tool == "read_thread":
-        return read_thread(session, ctx, intent.query or "")
+        return read_thread(session, ctx, intent.query or "", resolution)
     if intent.tool == "list_scheduled":
         return list_scheduled(session, ctx)
     return list_inbox(session, ctx, intent)

@@ -29,7 +29,7 @@ from assistant.last_person import NOBODY, Kind, last_inbound, last_kind
 from assistant.offline import ASK_MESSAGE, could_be_name, opening_time, template_request
 from assistant.offline import plan as offline_plan
 from assistant.planner import Planner, Turn
-from assistant.reads import find_contacts, read_thread, resolved, run_read
+from assistant.reads import resolved, run_read
 from assistant.resolve import (
     Match,
     Resolution,
@@ -778,13 +778,12 @@ PRONOUNS = {"her", "him", "them"}
 def _read(session: Session, ctx: Ctx, intent: ReadIntent, result: ChatResult) -> str:
     """What a read finds, whether the service answers it or the planner asked for it to answer from (the LLM's reads);
     the one person whose conversation or number was read is the one "her" means next."""
-    if intent.tool not in ("read_thread", "find_contacts"):
-        return run_read(session, ctx, intent)
-    resolution = resolved(session, ctx, intent.query or "")
-    if resolution.unique is not None:
-        result.about = resolution.unique.contact_ids or result.about
-    read = read_thread if intent.tool == "read_thread" else find_contacts
-    return read(session, ctx, intent.query or "", resolution)
+    resolution = None
+    if intent.tool in ("read_thread", "find_contacts"):
+        resolution = resolved(session, ctx, intent.query or "")
+        if resolution.unique is not None:
+            result.about = resolution.unique.contact_ids or result.about
+    return run_read(session, ctx, intent, resolution)
 
 
 def _about(result: ChatResult) -> list[str]:

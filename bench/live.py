@@ -91,17 +91,12 @@ def temp_database(kind: str, template: str | None = None) -> Iterator[str]:
     name = f"cody_bench_{uuid.uuid4().hex[:10]}"
     pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        url = pg_url(name)
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
         if template is None:
             upgrade(url)
         yield url
     finally:
         pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def pg_url(name: str) -> str:
-    """The URL of the database `name` on the benchmarks' PostgreSQL server."""
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
 def pg_admin(statement: str) -> None:

@@ -5,12 +5,8 @@ goes. On SQLite and PostgreSQL, through a live Cody on the demo workspace and th
 """
 
 import pytest
-import respx
 
-from assistant.llm import LlmPlanner
-from assistant.settings import AssistantSettings
-from assistant.setup import build_assistant
-from tests.assistant.chatting import say
+from tests.assistant.chatting import llm_assistant, say
 from tests.assistant.test_llm_planner import call, completion
 from tests.calls.conftest import FORWARDING
 from tests.webhooks.test_inbound_sms import SMS as INBOUND
@@ -21,7 +17,6 @@ from tools.demo import DEMO_NUMBER
 SARAH = "+14155550132"
 MARY = "+14155550143"
 STRANGER = "+14155550177"
-LLM = "http://llm.test/v1"
 
 
 @pytest.fixture
@@ -105,18 +100,12 @@ def test_an_answered_call_is_the_last_caller_of_who_answered_it(chat, cody):
 
 def test_the_llm_planner_passes_the_phrase_on_and_cody_finds_who_in_one_model_request(cody, factory, demo):
     texted(cody, "Running late?", "b", SARAH)
-    settings = AssistantSettings(_env_file=None, openai_api_key="sk-test", openai_base_url=LLM)
-    planner = LlmPlanner(settings)
-    assistant = build_assistant(cody.runtime.messaging, settings, planner)
     answer = completion(call("send_sms", {"contact": "the last person who texted me", "text": "on my way"}))
-    try:
-        with respx.mock(base_url=LLM) as router, factory() as session:
-            route = router.post("/chat/completions").mock(return_value=answer)
-            result = assistant.handle(session, Ctx(demo.organization_id, demo.user_id, "chat"),
-                                      "reply to whoever texted me last: on my way")
-            [draft] = result.drafts
-            assert (draft.preview["contact_name"], draft.preview["to"], draft.preview["text"]) == (
-                "Sarah Lee", SARAH, "on my way")
-    finally:
-        planner.close()
+    with llm_assistant(cody.runtime) as (assistant, router), factory() as session:
+        route = router.post("/chat/completions").mock(return_value=answer)
+        result = assistant.handle(session, Ctx(demo.organization_id, demo.user_id, "chat"),
+                                  "reply to whoever texted me last: on my way")
+        [draft] = result.drafts
+        assert (draft.preview["contact_name"], draft.preview["to"], draft.preview["text"]) == (
+            "Sarah Lee", SARAH, "on my way")
     assert route.call_count == 1

@@ -6,18 +6,13 @@ several asks which. In a new conversation Cody asks whom. Drafted like any other
 import json
 
 import pytest
-import respx
 
-from assistant.llm import LlmPlanner
-from assistant.settings import AssistantSettings
-from assistant.setup import build_assistant
-from tests.assistant.chatting import say
+from tests.assistant.chatting import llm_assistant, say
 from tests.assistant.test_llm_planner import call, completion
 from tools.context import Ctx
 
 SARAH = "+14155550132"
 MARY = "+14155550143"
-LLM = "http://llm.test/v1"
 
 
 @pytest.fixture
@@ -94,21 +89,15 @@ def test_her_after_a_households_text_asks_which_and_the_answer_picks(chat):
 
 
 def test_with_the_llm_planner_whose_messages_it_read_is_whom_her_means(cody, factory, demo):
-    settings = AssistantSettings(_env_file=None, openai_api_key="sk-test", openai_base_url=LLM)
-    planner = LlmPlanner(settings)
-    assistant = build_assistant(cody.runtime.messaging, settings, planner)
     ctx = Ctx(demo.organization_id, demo.user_id, "chat")
-    try:
-        with respx.mock(base_url=LLM) as router, factory() as session:
-            route = router.post("/chat/completions").mock(side_effect=[
-                completion(call("read_thread", {"contact": "Sarah"}, "call_r1")),
-                completion(content="Sarah hasn't written yet."),
-                completion(call("send_sms", {"contact": "her", "text": "I'll be there at 5"}, "call_w1")),
-            ])
-            read = assistant.handle(session, ctx, "what did Sarah say?")
-            answer = assistant.handle(session, ctx, "text her I'll be there at 5", read.conversation_id)
-    finally:
-        planner.close()
+    with llm_assistant(cody.runtime) as (assistant, router), factory() as session:
+        route = router.post("/chat/completions").mock(side_effect=[
+            completion(call("read_thread", {"contact": "Sarah"}, "call_r1")),
+            completion(content="Sarah hasn't written yet."),
+            completion(call("send_sms", {"contact": "her", "text": "I'll be there at 5"}, "call_w1")),
+        ])
+        read = assistant.handle(session, ctx, "what did Sarah say?")
+        answer = assistant.handle(session, ctx, "text her I'll be there at 5", read.conversation_id)
     assert (read.reply, read.drafts) == ("Sarah hasn't written yet.", [])
     [draft] = answer.drafts
     assert (draft.tool, draft.preview["contact_name"], draft.preview["to"], draft.preview["text"]) == (

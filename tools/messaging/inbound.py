@@ -88,7 +88,7 @@ _ROUTE_AND_MATCH = (
 )
 _MATCH = select(_CONTACTS.c.id, _CONTACTS.c.lead_id).where(
     _CONTACTS.c.id == _contact_with_phone(bindparam("org")).scalar_subquery())
-_CONTACT_ONLY = (lazyload(Contact.lead), lazyload(Contact.phones), lazyload(Contact.emails))
+_CONTACT_ONLY = (lazyload(Contact.phones), lazyload(Contact.emails))
 
 
 def route_and_match(session: Session, sms: InboundSms, phone: str) -> Row | None:

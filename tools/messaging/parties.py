@@ -50,6 +50,4 @@ def only_contact_with(session: Session, ctx: Ctx, phone: str, lead_id: str | Non
     if len(found) != 1:
         return None
     # Its phones with it, as a send reads them; its lead and emails only if something asks.
-    return session.get(
-        Contact, found[0], options=[joinedload(Contact.phones), lazyload(Contact.lead), lazyload(Contact.emails)]
-    )
+    return session.get(Contact, found[0], options=[joinedload(Contact.phones), lazyload(Contact.emails)])

@@ -159,7 +159,7 @@ def _rules_and_lines(session: Session, ctx: Ctx, phone: str, named: bool) -> tup
 # send) load only if something reads them.
 _CONTACT_TO_TEXT = (
     select(Contact)
-    .options(joinedload(Contact.phones), lazyload(Contact.lead), lazyload(Contact.emails))
+    .options(joinedload(Contact.phones), lazyload(Contact.emails))
     .where(Contact.id == bindparam("contact"), Contact.organization_id == bindparam("org"))
 )
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import chat, errors, limits, ratelimit, sandbox, slack, voice, web
+from api.heap import settle_heap
 from api.logs import configure_logging
 from api.paths import NormalisePath
 from api.settings import ApiSettings, api_settings
@@ -38,9 +39,11 @@ ROUTERS = (
 
 def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Session] | None = None,
                runtime: Runtime | None = None, assistant: Assistant | None = None) -> FastAPI:
-    if settings is None:
+    own_process = settings is None
+    if own_process:
         # The process's own app (`uvicorn api.app:create_app --factory`): its logs are set up as `cody serve` sets
-        # them up, before the startup checks below log anything. `cody serve` did so itself and passes its settings.
+        # them up, before the startup checks below log anything, and its heap is settled once it has started.
+        # `cody serve` does both itself and passes its settings.
         settings = api_settings()
         configure_logging(settings.log_level, settings.log_json)
     if factory is None:
@@ -52,6 +55,8 @@ def create_app(settings: ApiSettings | None = None, factory: sessionmaker[Sessio
     async def lifespan(app: FastAPI):
         if settings.run_dispatcher:
             runtime.dispatcher.start()
+        if own_process:
+            settle_heap()
         yield
         runtime.dispatcher.stop()
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from api.heap import settle_heap
 from api.logs import configure_logging
 from api.settings import ApiSettings, api_settings
 from db.migrate import upgrade
@@ -106,6 +107,7 @@ def serve(
     if demo:
         # The web page signs the demo in by itself, but only for a browser on this machine (api/web.py).
         app.state.demo_api_key = info.api_key
+    settle_heap()
     # log_config=None: uvicorn's own records go through the handler configure_logging installed.
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), log_config=None)
 
@@ -144,6 +146,7 @@ def worker(
     if once:
         console.print(f"Sent {runtime.dispatcher.drain()} due message(s).")
         return
+    settle_heap()
     signal.signal(signal.SIGTERM, lambda *_: runtime.dispatcher.stop())
     console.print(f"Worker {runtime.dispatcher.worker_id} dispatching (Ctrl-C to stop).")
     try:

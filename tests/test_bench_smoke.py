@@ -6,7 +6,16 @@ PostgreSQL halves skip when PostgreSQL is unreachable, except in CI, where they 
 
 import pytest
 
-from bench import bench_delete, bench_dispatch, bench_draft, bench_inbound, bench_outbound, bench_search, bench_text
+from bench import (
+    bench_delete,
+    bench_dispatch,
+    bench_draft,
+    bench_heap,
+    bench_inbound,
+    bench_outbound,
+    bench_search,
+    bench_text,
+)
 from bench.harness import Figure, median_figures
 from bench.live import IN_CI, PG_ADMIN_URL, pg_reachable
 
@@ -32,6 +41,12 @@ def database(request) -> str:
 
 def test_text_bench():
     check(bench_text.run(quick=True), 2)
+
+
+def test_heap_bench():
+    figures = bench_heap.run(quick=True)
+    check(figures, 1)
+    assert figures[0].unit == "ms" and not figures[0].higher_is_better and "frozen by settle_heap" in figures[0].note
 
 
 def test_outbound_bench(database):

@@ -175,6 +175,7 @@ def test_serve_writes_every_log_line_as_json_with_secrets_masked(tmp_path):
             f"carrier; its callbacks go to {serve.base_url}") in said
     assert ("WARNING", "cody.webhooks", "refused a Twilio webhook with a missing or wrong signature") in said
     assert ("INFO", "uvicorn.error", f"Uvicorn running on {serve.base_url} (Press CTRL+C to quit)") in said
+    assert any(logger == "cody.heap" and msg.startswith("Heap settled: ") for _, logger, msg in said)
     access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
     assert access and "api_key=***" in access[0]
     assert secret not in "\n".join(lines)
@@ -220,6 +221,7 @@ def test_uvicorns_app_factory_writes_every_log_line_as_cody_serve_does(tmp_path)
             "carrier; its callbacks go to http://127.0.0.1:8000") in said
     assert ("WARNING", "cody.webhooks", "refused a Twilio webhook with a missing or wrong signature") in said
     assert ("INFO", "uvicorn.error", f"Uvicorn running on {base_url} (Press CTRL+C to quit)") in said
+    assert any(logger == "cody.heap" and msg.startswith("Heap settled: ") for _, logger, msg in said)
     access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
     assert access and "api_key=***" in access[0]
     assert secret not in output

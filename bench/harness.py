@@ -1,9 +1,13 @@
 """Figures, repeated timing and the printed table shared by every benchmark."""
 
+import gc
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+
+from api.heap import settle_heap
 
 
 @dataclass
@@ -89,3 +93,14 @@ def percentiles_ms(samples_s: list[float]) -> tuple[float, float]:
     p50 = ordered[len(ordered) // 2]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
     return (p50 * 1000, p99 * 1000)
+
+
+@contextmanager
+def settled_heap() -> Iterator[None]:
+    """Time the block with this process's heap settled, as a serving process's is once started (api/heap.py): the
+    cycle collector's full passes then walk what the block makes, not every object the benchmark built or kept."""
+    settle_heap()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

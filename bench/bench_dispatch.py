@@ -38,6 +38,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy import func, insert, select, update
 
+from api.heap import settle_heap
 from bench.harness import Figure, percentiles_ms
 from bench.live import IN_CI, PG_ADMIN_URL, ROOT, clean_env, pg_reachable, temp_database
 from db.ids import new_id
@@ -231,6 +232,7 @@ def worker_main(url: str, fake_url: str | None) -> None:
     runtime = _runtime(url, fake_url)
     with runtime.factory() as session:  # connect and warm the pool before the clock starts
         session.execute(sa.text("SELECT 1"))
+    settle_heap()  # as `cody worker` does before it dispatches
     print("READY", flush=True)
     if sys.stdin.readline().strip() != "GO":
         return

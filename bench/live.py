@@ -31,6 +31,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from api.heap import settle_heap
 from db.session import make_engine
 
 PG_ADMIN_URL = os.environ.get("CODY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -262,6 +263,7 @@ def serve(db_url: str) -> None:
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     app = build_app(db_url, base_url)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    settle_heap()  # as `cody serve` does before uvicorn starts
     print(f"LISTENING {base_url}", flush=True)
     server.run(sockets=[sock])
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from bench.harness import Figure
+from bench.live import ROOT, clean_env
 
 PASSES = {True: 3, False: 7}  # full collections timed each way, by quick
 
@@ -70,15 +71,14 @@ def probe(passes: int) -> dict:
             objects = len(gc.get_objects())
             frozen = settle_heap()
             after = _full_passes(client, passes)
-        gc.unfreeze()
         engine.dispose()
     return {"objects": objects, "frozen": frozen, "before": before, "after": after}
 
 
 def run(quick: bool, databases: list[str] | None = None) -> list[Figure]:
     """One figure; the probe runs on SQLite whatever `databases` says (the heap does not depend on the database)."""
-    done = subprocess.run([sys.executable, "-m", "bench.bench_heap", "--probe", str(PASSES[quick])],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run([sys.executable, "-m", "bench.bench_heap", "--probe", str(PASSES[quick])], cwd=ROOT,
+                          env=clean_env(), capture_output=True, text=True, timeout=300, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"the heap probe failed ({done.returncode}): {done.stderr[-2000:]}")
     found = json.loads(done.stdout.strip().splitlines()[-1])

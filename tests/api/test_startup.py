@@ -225,3 +225,24 @@ def test_uvicorns_app_factory_writes_every_log_line_as_cody_serve_does(tmp_path)
     access = [msg for level, logger, msg in said if logger == "uvicorn.access" and "/api/v1/me/" in msg]
     assert access and "api_key=***" in access[0]
     assert secret not in output
+
+
+@pytest.mark.slow
+def test_a_dispatching_worker_settles_its_heap_once_started(tmp_path):
+    """`cody worker` (not --once) leaves start-up's objects out of the cycle collector's passes, and says so."""
+    upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
+    settled = re.compile(r"^\S+ INFO cody\.heap Heap settled: [\d,]+ objects from start-up are left out of the cycle "
+                         r"collector's passes$", re.MULTILINE)
+    with (tmp_path / "out.log").open("w+") as out:
+        proc = subprocess.Popen([CODY, "worker"], cwd=tmp_path, env=environment(tmp_path, LOG_JSON="false"),
+                                stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while not settled.search((tmp_path / "out.log").read_text()) and time.monotonic() < deadline:
+                assert proc.poll() is None, (tmp_path / "out.log").read_text()
+                time.sleep(0.1)
+        finally:
+            stop_process(proc)
+        out.seek(0)
+        output = out.read()
+    assert settled.search(output), output

@@ -1,9 +1,9 @@
 """Dispatch figures: 10,000 scheduled messages due at once on PostgreSQL, drained by 1 and by 3 worker processes.
 
-One fresh migrated PostgreSQL database (bench.live) holds the demo workspace and three batches of messages (N each for
-the workers, at most 2,000 for the baseline, a rate that is steady by then) written
+One fresh migrated PostgreSQL database (bench.live) holds the demo workspace with 100 more contacts, and three
+batches of messages (N each for the workers, at most 2,000 for the baseline, a rate that is steady by then) written
 with core inserts in the shape `Messaging.execute` gives a scheduled text (status `scheduled`, thread, sender,
-messaging service, segments, an idempotency key), to the demo's contacts, scheduled an hour ahead: one batch for
+messaging service, segments, an idempotency key), to its contacts in turn, scheduled an hour ahead: one batch for
 each phase (1 worker, 3 workers, the baseline), with VACUUM ANALYZE between phases. Workers are separate processes
 (``python -m bench.bench_dispatch --worker``, the loop `cody worker --once` runs: `Dispatcher.drain()`, batches of
 50, `FOR UPDATE SKIP LOCKED`), so they do not share a GIL. Each imports everything, builds its runtime and says
@@ -19,9 +19,14 @@ message. The 3-worker figure's baseline is the 1-worker run (target: at least 2x
 what the database alone allows the same loop: claim a batch, then one UPDATE to `sent` + COMMIT per message, no
 provider, no checks, one process. quick: 500 messages.
 
-Two carriers (full run): the fake answering at once, 10,000 messages, which measures Cody and PostgreSQL alone; and
-the fake answering each create after 20 ms (still quicker than Twilio's API), 600 messages, which measures what a
-worker waiting on a real carrier gains from more workers. Quick: 500 messages, answering at once.
+Phases (full run), each a carrier and the carrier calls each worker keeps in flight (DISPATCH_CONCURRENCY):
+- the fake answering at once, 10,000 messages, one call at a time: Cody and PostgreSQL alone, and how worker
+  processes scale on them (the issue's figure);
+- the fake answering each create after 20 ms (still quicker than Twilio's API), 600 messages, one call at a time:
+  what a worker waiting on a real carrier gains from more worker processes;
+- the same carrier, 2,000 messages, with the default concurrency (4): what a worker gains from its own concurrent
+  calls, as `cody worker` runs it.
+Quick: 500 messages, answering at once, the default concurrency.
 
 PostgreSQL only (SQLite has one writer, so more workers cannot help); skipped with a notice when it does not answer,
 except in CI.
@@ -53,11 +58,15 @@ from tools.telephony.sandbox import SANDBOX_MESSAGING_SERVICE_SID, SandboxProvid
 
 REPEATS_INSIDE = True  # one drain of 10,000 is long enough to average out: run once by `python -m bench`
 N = {True: 500, False: 10_000}
-# (fake carrier answer time in ms, messages): 0 ms measures Cody and PostgreSQL alone (CPU-bound, so on 2 cores the
-# 3 workers share the cores with PostgreSQL and the fake); 20 ms, still quicker than Twilio's API, measures what a
-# worker waiting on a real carrier gains from more workers.
-CARRIER_LATENCIES = {True: ((0, 500),), False: ((0, 10_000), (20, 600))}
+DEFAULT_CONCURRENCY = TelephonySettings.model_fields["dispatch_concurrency"].default
+# (fake carrier answer time in ms, messages, carrier calls each worker keeps in flight): 0 ms measures Cody and
+# PostgreSQL alone (CPU-bound, so on 2 cores the 3 workers share the cores with PostgreSQL and the fake); 20 ms,
+# still quicker than Twilio's API, measures what a worker waiting on a real carrier gains from more workers, and
+# from its own concurrent calls.
+PHASES = {True: ((0, 500, DEFAULT_CONCURRENCY),),
+          False: ((0, 10_000, 1), (20, 600, 1), (20, 2_000, DEFAULT_CONCURRENCY))}
 WORKERS = (1, 3)
+BUYERS = 100
 BATCH = 50
 TARGET_SPEEDUP = 2.0
 BARE_MAX = 2_000
@@ -77,10 +86,10 @@ def _provider_kind() -> str:
     return kind
 
 
-def _settings(fake_url: str | None) -> TelephonySettings:
+def _settings(fake_url: str | None, concurrency: int) -> TelephonySettings:
     base = {"_env_file": None, "twilio_account_sid": None, "twilio_auth_token": None,
             "twilio_messaging_service_sid": None, "public_base_url": "http://127.0.0.1:9",
-            "sandbox_callback_delay_seconds": 0.0}
+            "sandbox_callback_delay_seconds": 0.0, "dispatch_concurrency": concurrency}
     if fake_url:
         base |= {"twilio_account_sid": FAKE_ACCOUNT_SID, "twilio_auth_token": "x", "twilio_api_base_url": fake_url,
                  "twilio_messaging_service_sid": FAKE_SERVICE_SID}
@@ -94,11 +103,11 @@ class _QuietSandbox(SandboxProvider):
         pass
 
 
-def _runtime(url: str, fake_url: str | None):
+def _runtime(url: str, fake_url: str | None, concurrency: int = 1):
     from tools.runtime import build_runtime
 
     factory = make_sessionmaker(make_engine(url))
-    settings = _settings(fake_url)
+    settings = _settings(fake_url, concurrency)
     if fake_url:
         from tools.telephony.twilio_provider import TwilioProvider
 
@@ -122,6 +131,8 @@ def _fill(url: str, fake_url: str | None, batches: dict[str, int]) -> None:
     with transaction(factory) as session:
         demo = seed_demo(session)
     ctx = Ctx(organization_id=demo.organization_id, user_id=demo.user_id, channel="api")
+    with transaction(factory) as session:
+        _add_buyers(session, ctx)
     later = utcnow() + timedelta(hours=1)
     with factory() as session:
         contacts = list(session.scalars(select(Contact).where(Contact.organization_id == demo.organization_id)
@@ -129,8 +140,8 @@ def _fill(url: str, fake_url: str | None, batches: dict[str, int]) -> None:
         from tools import threads
 
         shapes = []
-        for contact in contacts:
-            for template in TEXTS:
+        for template in TEXTS:  # one text to each contact, then the next: neighbouring rows go to different people
+            for contact in contacts:
                 text = template.format(name=contact.name.split(" ")[0])
                 prepared = runtime.messaging.prepare(session, ctx, SendRequest(
                     contact_id=contact.id, text=text, status="scheduled", date_scheduled=later))
@@ -160,6 +171,17 @@ def _fill(url: str, fake_url: str | None, batches: dict[str, int]) -> None:
             conn.execute(insert(Activity), rows[i:i + 2_000])
     engine.dispose()
     _vacuum(url)
+
+
+def _add_buyers(session, ctx: Ctx) -> None:
+    """BUYERS more people to text, as a campaign's list has: a batch reaches many recipients, not the demo's few
+    (a dispatcher sends each recipient's texts one after another)."""
+    from tools import crm
+
+    for i in range(BUYERS):
+        name = f"Buyer {i:03d}"
+        crm.create_lead(session, ctx, crm.LeadIn(name=name, contacts=[
+            crm.ContactIn(name=name, phones=[crm.PhoneIn(phone=f"+1415555{200 + i:04d}", type="mobile")])]))
 
 
 def _vacuum(url: str) -> None:
@@ -199,8 +221,9 @@ def _outcome(url: str, batch: str) -> tuple[int, int, list[float]]:
 
 
 class _Worker:
-    def __init__(self, url: str, fake_url: str | None):
-        args = [sys.executable, "-m", "bench.bench_dispatch", "--worker", url] + ([fake_url] if fake_url else [])
+    def __init__(self, url: str, fake_url: str | None, concurrency: int):
+        args = ([sys.executable, "-m", "bench.bench_dispatch", "--worker", url, str(concurrency)]
+                + ([fake_url] if fake_url else []))
         self.proc = subprocess.Popen(args, cwd=ROOT, env=clean_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
 
@@ -227,9 +250,9 @@ class _Worker:
                 stream.close()
 
 
-def worker_main(url: str, fake_url: str | None) -> None:
+def worker_main(url: str, concurrency: int, fake_url: str | None) -> None:
     """One dispatcher process: build the runtime, say READY, wait for GO, drain, say DONE <sent> <cpu seconds>."""
-    runtime = _runtime(url, fake_url)
+    runtime = _runtime(url, fake_url, concurrency)
     with runtime.factory() as session:  # connect and warm the pool before the clock starts
         session.execute(sa.text("SELECT 1"))
     settle_heap()  # as `cody worker` does before it dispatches
@@ -273,8 +296,8 @@ def _bare(url: str, batch: str) -> dict:
     began, cpu = time.perf_counter(), time.process_time()
     done = 0
     with factory() as session:
-        while ids := claim_due(session, "bench-bare", BATCH):
-            for activity_id in ids:
+        while claimed := claim_due(session, "bench-bare", BATCH):
+            for activity_id in (message.id for message in claimed):
                 now = utcnow()
                 session.execute(update(Activity).where(Activity.id == activity_id, Activity.status == "sending")
                                 .values(status="sent", provider_sid="SM" + activity_id[-32:], date_sent=now,
@@ -290,12 +313,12 @@ def _bare(url: str, batch: str) -> dict:
 # -- figures ----------------------------------------------------------------------------------------------------
 
 
-def _run(n: int, fake_url: str | None) -> tuple[dict[int, dict], dict]:
+def _run(n: int, fake_url: str | None, concurrency: int) -> tuple[dict[int, dict], dict]:
     """One database, three batches: n drained by 1 worker, n by 3 workers, and fewer by the bare loop, in turn."""
     results: dict[int, dict] = {}
     with temp_database("postgres") as url:
         # Every worker process starts now: their imports overlap the filling, not the timing.
-        procs = {workers: [_Worker(url, fake_url) for _ in range(workers)] for workers in WORKERS}
+        procs = {workers: [_Worker(url, fake_url, concurrency) for _ in range(workers)] for workers in WORKERS}
         try:
             _fill(url, fake_url, {f"w{w}": n for w in WORKERS} | {"bare": _bare_count(n)})
             for workers in WORKERS:
@@ -323,10 +346,10 @@ def run(quick: bool) -> list[Figure]:
         return []
     kind = _provider_kind()
     figures: list[Figure] = []
-    for latency_ms, n in CARRIER_LATENCIES[quick] if kind == "twilio" else ((0, N[quick]),):
+    for latency_ms, n, concurrency in PHASES[quick] if kind == "twilio" else ((0, N[quick], DEFAULT_CONCURRENCY),):
         with _fake_carrier(kind, latency_ms) as fake_url:
-            results, bare = _run(n, fake_url)
-        figures += _figures(n, kind, latency_ms, results, bare)
+            results, bare = _run(n, fake_url, concurrency)
+        figures += _figures(n, kind, latency_ms, concurrency, results, bare)
     return figures
 
 
@@ -349,10 +372,12 @@ def _fake_carrier(kind: str, latency_ms: float) -> Iterator[str | None]:
         fake.stdout.close()
 
 
-def _figures(n: int, kind: str, latency_ms: float, results: dict[int, dict], bare: dict) -> list[Figure]:
+def _figures(n: int, kind: str, latency_ms: float, concurrency: int, results: dict[int, dict],
+             bare: dict) -> list[Figure]:
     provider = (f"Twilio SDK -> fake Twilio answering in {latency_ms:g} ms" if kind == "twilio"
                 else "sandbox, callbacks off")
     carrier = f"carrier {latency_ms:g} ms" if kind == "twilio" else "sandbox"
+    calls = "1 call at a time" if concurrency == 1 else f"{concurrency} calls in flight each"
     rate = {w: n / r["elapsed"] for w, r in results.items()}
     bare_rate = bare["done"] / bare["elapsed"]
     figures = []
@@ -367,7 +392,7 @@ def _figures(n: int, kind: str, latency_ms: float, results: dict[int, dict], bar
             verdict = "meets" if speedup >= TARGET_SPEEDUP else "MISSES"
             extra = f"{speedup:.2f}x the 1-worker rate: {verdict} >= {TARGET_SPEEDUP:.0f}x"
         figures.append(Figure(
-            group="dispatch", name=f"drain {n:,} due at once, {workers} worker process(es), {carrier} (postgres)",
+            group="dispatch", name=f"drain {n:,} due at once, {workers} worker process(es), {calls}, {carrier} (postgres)",
             value=rate[workers], unit="msg/s", baseline=baseline, baseline_name=baseline_name, p50_ms=p50,
             p99_ms=p99,
             note=f"p50/p99 = lateness (date_sent - date_scheduled); {provider}; drained in {r['elapsed']:.1f} s; "
@@ -376,8 +401,8 @@ def _figures(n: int, kind: str, latency_ms: float, results: dict[int, dict], bar
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--worker":
-        worker_main(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    if len(sys.argv) >= 4 and sys.argv[1] == "--worker":
+        worker_main(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else None)
     else:
         from rich.console import Console
 

@@ -44,7 +44,7 @@ def build_runtime(settings: TelephonySettings, factory: sessionmaker[Session], p
     if provider is None:
         provider, default_messaging_service = build_provider(settings, factory)
     messaging = Messaging(provider, settings, default_messaging_service)
-    dispatcher = Dispatcher(messaging, factory, poll_seconds=poll_seconds,
+    dispatcher = Dispatcher(messaging, factory, poll_seconds=poll_seconds, concurrency=settings.dispatch_concurrency,
                             renew_every=settings.number_renewal_interval_seconds)
     return Runtime(factory, settings, provider, messaging, dispatcher)
 

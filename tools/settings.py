@@ -53,6 +53,10 @@ class TelephonySettings(BaseSettings):
     sandbox_callback_delay_seconds: float = Field(0.2, ge=0)
     send_retry_attempts: int = Field(3, ge=1)
     sending_timeout_seconds: int = Field(120, gt=0)
+    # How many carrier calls one dispatcher has in flight at once (texts to one phone still go one after another, in
+    # order). A real carrier answers a create in 100-300 ms, so a dispatcher sending one at a time manages a few texts
+    # a second; Twilio answers 429 (retried with backoff) when an account has too many requests open.
+    dispatch_concurrency: int = Field(4, ge=1, le=32)
     # Numbers' monthly renewal (tools/renewals.py): how long a number the wallet could not pay keeps working before it
     # is released, how often each dispatcher runs a renewal pass, and after how long a number left `releasing` (a
     # process stopped, or the carrier failed) is released by the next pass.

@@ -14,6 +14,7 @@ def test_the_defaults_hold():
     s = settings()
     assert (s.twilio_timeout_seconds, s.sending_timeout_seconds, s.send_retry_attempts) == (10.0, 120, 3)
     assert (s.number_grace_days, s.number_renewal_interval_seconds, s.number_releasing_timeout_seconds) == (7, 300, 600)
+    assert s.dispatch_concurrency == 4
 
 
 def test_a_sending_timeout_a_live_send_could_outlast_is_refused():
@@ -32,6 +33,7 @@ def test_twice_the_carrier_timeout_is_enough():
     ("twilio_timeout_seconds", 0), ("sending_timeout_seconds", -1), ("send_retry_attempts", 0),
     ("sandbox_callback_delay_seconds", -0.5), ("number_grace_days", -1), ("number_renewal_interval_seconds", 0),
     ("number_renewal_interval_seconds", -300), ("number_releasing_timeout_seconds", 0),
+    ("dispatch_concurrency", 0), ("dispatch_concurrency", 33),
 ])
 def test_out_of_range_values_name_their_field(field, value):
     with pytest.raises(ValidationError) as caught:

@@ -3,6 +3,9 @@ minutes, renew the numbers whose month has come (tools/renewals.py)."""
 
 import logging
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -20,8 +23,18 @@ log = logging.getLogger("cody.dispatcher")
 DUE = ("scheduled", "outbox")
 
 
-def claim_due(session: Session, worker_id: str, batch: int) -> list[str]:
-    """Move up to `batch` due messages to `sending` for this worker; no two workers get the same row."""
+@dataclass(frozen=True)
+class Claimed:
+    """A message claimed for sending, with what orders it among the others."""
+
+    id: str
+    recipient: tuple[str, str | None]  # (workspace, phone): texts to one phone go out one after another
+    due: datetime
+
+
+def claim_due(session: Session, worker_id: str, batch: int) -> list[Claimed]:
+    """Move up to `batch` due messages to `sending` for this worker, oldest due first; no two workers get the same
+    row."""
     now = utcnow()
     due = (
         select(Activity.id)
@@ -36,21 +49,34 @@ def claim_due(session: Session, worker_id: str, batch: int) -> list[str]:
         update(Activity)
         .where(Activity.id.in_(due.scalar_subquery()), Activity.status.in_(DUE))
         .values(status="sending", claimed_by=worker_id, claimed_at=now, attempts=Activity.attempts + 1, date_updated=now)
-        .returning(Activity.id)
+        .returning(Activity.id, Activity.organization_id, Activity.remote_phone, Activity.date_scheduled,
+                   Activity.date_created)
         .execution_options(synchronize_session=False)
     )
-    ids = list(session.scalars(stmt))
+    rows = session.execute(stmt).all()
     session.commit()
-    return ids
+    # RETURNING gives the rows in no particular order: sort them as they were due (an outbox text by when it was made).
+    claimed = [Claimed(id_, (org, phone), scheduled or created) for id_, org, phone, scheduled, created in rows]
+    return sorted(claimed, key=lambda c: (c.due, c.id))
+
+
+def recipient_queues(claimed: Sequence[Claimed]) -> list[list[str]]:
+    """The claimed ids in one queue per recipient, each in the order given: queues may go out side by side, a
+    queue's texts one after another, so a recipient gets them in the order they were due."""
+    queues: dict[tuple[str, str | None], list[str]] = {}
+    for message in claimed:
+        queues.setdefault(message.recipient, []).append(message.id)
+    return list(queues.values())
 
 
 class Dispatcher:
     def __init__(self, messaging: Messaging, factory: sessionmaker[Session], batch: int = 50,
                  poll_seconds: float = 0.5, worker_id: str | None = None,
-                 renew_every: float | None = RENEW_EVERY_SECONDS):
+                 renew_every: float | None = RENEW_EVERY_SECONDS, concurrency: int = 1):
         self.messaging = messaging
         self.factory = factory
         self.batch = batch
+        self.concurrency = concurrency  # carrier calls in flight at once, each recipient's texts in order
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or messaging.worker_id
         self.renew_every = renew_every  # seconds between renewal passes in run_forever; None for none
@@ -60,18 +86,41 @@ class Dispatcher:
     def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many were claimed."""
         with self.factory() as session:
-            ids = claim_due(session, self.worker_id, self.batch)
-            for activity_id in ids:
-                if not self._renew_claim(session, activity_id):
-                    log.warning("%s was taken back before %s could send it; leaving it alone", activity_id, self.worker_id)
-                    continue
-                activity = session.get(Activity, activity_id, populate_existing=True)
-                try:
-                    self.messaging.deliver_claimed(session, activity)
-                except Exception:
-                    session.rollback()
-                    log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
-        return len(ids)
+            claimed = claim_due(session, self.worker_id, self.batch)
+        queues = recipient_queues(claimed)
+        if self.concurrency == 1 or len(queues) <= 1:
+            for queue in queues:
+                self._deliver_queue(queue)
+        else:
+            with ThreadPoolExecutor(min(self.concurrency, len(queues)),
+                                    thread_name_prefix=f"{self.worker_id}-send") as pool:
+                list(pool.map(self._deliver_queue, queues))
+        return len(claimed)
+
+    def _deliver_queue(self, ids: list[str]) -> None:
+        """Deliver one recipient's claimed messages in order, in a session of their own.
+
+        A failure outside a delivery (the database gone) ends the queue: its remaining rows stay claimed, `sending`,
+        for the reconciler, and the other queues go on.
+        """
+        try:
+            with self.factory() as session:
+                for activity_id in ids:
+                    self._deliver_one(session, activity_id)
+        except Exception:
+            log.exception("%s stopped delivering to one recipient; the reconciler will resolve its claimed messages",
+                          self.worker_id)
+
+    def _deliver_one(self, session: Session, activity_id: str) -> None:
+        if not self._renew_claim(session, activity_id):
+            log.warning("%s was taken back before %s could send it; leaving it alone", activity_id, self.worker_id)
+            return
+        activity = session.get(Activity, activity_id, populate_existing=True)
+        try:
+            self.messaging.deliver_claimed(session, activity)
+        except Exception:
+            session.rollback()
+            log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
 
     def _renew_claim(self, session: Session, activity_id: str) -> bool:
         """Just before sending, check the row is still this worker's and restart its timeout.

@@ -1,0 +1,129 @@
+"""A dispatcher keeps several carrier calls in flight (DISPATCH_CONCURRENCY), so a campaign is not held to one
+carrier round trip at a time; each recipient still gets its texts one after another, in the order they were due."""
+
+import threading
+import time
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.models import Activity
+from db.session import transaction
+from db.types import utcnow
+from tests.tools.messaging_fixtures import (
+    CountingSandbox,
+    add_contact,
+    contact_id,
+    ctx_for,
+    make_settings,
+    send,
+    statuses,
+)
+from tools.demo import Demo
+from tools.runtime import Runtime, build_runtime
+from tools.telephony.base import OutboundMessage, SendResult
+
+
+@pytest.fixture
+def db_url(any_db_url) -> str:
+    return any_db_url
+
+
+class InFlightSandbox(CountingSandbox):
+    """The sandbox, holding each send a moment and recording how many were in flight at once, overall and per
+    recipient, and the order each recipient's texts reached it."""
+
+    def __init__(self, concurrency: int):
+        # Each sending thread's first send waits for the others': all `concurrency` are in flight at once, or the
+        # barrier breaks and those sends fail.
+        super().__init__(make_settings(), callbacks=False, meet=threading.Barrier(concurrency))
+        self._flight_lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.to_one_phone: defaultdict[str, int] = defaultdict(int)
+        self.most_to_one_phone = 0
+        self.received: defaultdict[str, list[str]] = defaultdict(list)
+
+    def send_message(self, message: OutboundMessage) -> SendResult:
+        with self._flight_lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self.to_one_phone[message.to] += 1
+            self.most_to_one_phone = max(self.most_to_one_phone, self.to_one_phone[message.to])
+            self.received[message.to].append(message.body)
+        try:
+            time.sleep(0.02)  # a carrier's answer takes a while: room for the others to start
+            return super().send_message(message)
+        finally:
+            with self._flight_lock:
+                self.in_flight -= 1
+                self.to_one_phone[message.to] -= 1
+
+
+def _runtime(factory: sessionmaker[Session], concurrency: int) -> tuple[Runtime, InFlightSandbox]:
+    provider = InFlightSandbox(concurrency)
+    settings = make_settings(dispatch_concurrency=concurrency)
+    return build_runtime(settings, factory, provider=provider,
+                         default_messaging_service=provider.messaging_service_sid), provider
+
+
+def _schedule(runtime: Runtime, demo: Demo, contact: str, text: str, minutes: int) -> str:
+    """A text scheduled `minutes` after an hour from now, through the messaging service."""
+    at = utcnow() + timedelta(hours=1, minutes=minutes)
+    return send(runtime, ctx_for(demo), contact_id=contact, text=text, status="scheduled", date_scheduled=at).id
+
+
+def _come_due(factory: sessionmaker[Session], scheduled: dict[str, int]) -> None:
+    """Two hours pass: each text (id: its minutes past the hour) is due, in the order of their times."""
+    now = utcnow()
+    with transaction(factory) as session:
+        for activity_id, minutes in scheduled.items():
+            session.execute(update(Activity).where(Activity.id == activity_id)
+                            .values(date_scheduled=now - timedelta(hours=1) + timedelta(minutes=minutes)))
+
+
+def test_a_dispatcher_has_as_many_texts_in_flight_as_its_concurrency(factory, demo):
+    runtime, provider = _runtime(factory, concurrency=3)
+    contacts = [add_contact(factory, demo, f"Buyer {n}", f"+1415555{200 + n:04d}") for n in range(7)]
+    _come_due(factory, {_schedule(runtime, demo, contact, "The open house starts at 1pm.", 0): 0
+                        for contact in contacts})
+
+    assert runtime.dispatcher.drain() == 7
+
+    assert provider.most_in_flight == 3
+    assert provider.sends == 7
+    assert statuses(factory, demo.organization_id) == {"sent": 7}
+
+
+def test_each_recipient_gets_its_texts_one_at_a_time_in_the_order_they_were_due(factory, demo):
+    runtime, provider = _runtime(factory, concurrency=2)
+    sarah, mary = contact_id(factory, demo, "Sarah Lee"), contact_id(factory, demo, "Mary Smith")
+    scheduled = {}
+    for minutes in (30, 10, 20):  # made in another order than they are due: the due time decides
+        scheduled[_schedule(runtime, demo, sarah, f"Sarah, text due at +{minutes}", minutes)] = minutes
+        scheduled[_schedule(runtime, demo, mary, f"Mary, text due at +{minutes}", minutes)] = minutes
+    _come_due(factory, scheduled)
+
+    assert runtime.dispatcher.drain() == 6
+
+    assert provider.most_in_flight == 2
+    assert provider.most_to_one_phone == 1
+    assert provider.received == {
+        "+14155550132": ["Sarah, text due at +10", "Sarah, text due at +20", "Sarah, text due at +30"],
+        "+14155550143": ["Mary, text due at +10", "Mary, text due at +20", "Mary, text due at +30"],
+    }
+    assert statuses(factory, demo.organization_id) == {"sent": 6}
+
+
+def test_a_dispatcher_with_concurrency_one_sends_one_text_at_a_time(factory, demo):
+    runtime, provider = _runtime(factory, concurrency=1)
+    _come_due(factory, {_schedule(runtime, demo, contact_id(factory, demo, name), "Showing moved to 3pm.", 0): 0
+                        for name in ("Sarah Lee", "Mary Smith", "David Smith")})
+
+    assert runtime.dispatcher.drain() == 3
+
+    assert provider.most_in_flight == 1
+    assert statuses(factory, demo.organization_id) == {"sent": 3}

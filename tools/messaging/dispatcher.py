@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import Activity
@@ -69,6 +69,15 @@ def recipient_queues(claimed: Sequence[Claimed]) -> list[list[str]]:
     return list(queues.values())
 
 
+# Built once (every message a dispatcher sends runs it): the renewal and the read of the row in one round trip.
+_RENEW = (update(Activity)
+          .where(Activity.id == bindparam("renew_id"), Activity.status == "sending",
+                 Activity.claimed_by == bindparam("renew_worker"))
+          .values(claimed_at=bindparam("renew_at"))
+          .returning(Activity)
+          .execution_options(synchronize_session=False))
+
+
 class Dispatcher:
     def __init__(self, messaging: Messaging, factory: sessionmaker[Session], batch: int = 50,
                  poll_seconds: float = 0.5, worker_id: str | None = None,
@@ -112,33 +121,29 @@ class Dispatcher:
                           self.worker_id)
 
     def _deliver_one(self, session: Session, activity_id: str) -> None:
-        if not self._renew_claim(session, activity_id):
+        activity = self._renew_claim(session, activity_id)
+        if activity is None:
             log.warning("%s was taken back before %s could send it; leaving it alone", activity_id, self.worker_id)
             return
-        activity = session.get(Activity, activity_id, populate_existing=True)
         try:
             self.messaging.deliver_claimed(session, activity)
         except Exception:
             session.rollback()
             log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
 
-    def _renew_claim(self, session: Session, activity_id: str) -> bool:
-        """Just before sending, check the row is still this worker's and restart its timeout.
+    def _renew_claim(self, session: Session, activity_id: str) -> Activity | None:
+        """Just before sending, check the row is still this worker's and restart its timeout; the row as it is now,
+        or None when it is not this worker's any more.
 
         A batch can take longer than sending_timeout_seconds (slow carrier); by then the reconciler may have handed
         a row to another worker, and sending it here as well would send it twice. Renewing claimed_at makes the
         timeout cover one carrier call, not the whole batch.
         """
-        result = session.execute(
-            update(Activity)
-            .where(Activity.id == activity_id, Activity.status == "sending", Activity.claimed_by == self.worker_id)
-            .values(claimed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        activity = session.scalar(_RENEW, {"renew_id": activity_id, "renew_worker": self.worker_id, "renew_at": utcnow()},
+                                  execution_options={"populate_existing": True})
+        if activity is None:
             session.rollback()
-            return False
-        return True  # committed with the send's first write (deliver commits before calling the carrier)
+        return activity  # the renewal is committed with the send's first write (before the carrier is called)
 
     def reconcile_stale(self) -> int:
         """Messages left in `sending` by a dead process: ask the carrier (by sid, or by recipient and text when the

@@ -12,7 +12,7 @@ from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import checks, parties
 from tools.messaging.request import SEND_STATUSES, Prepared, SendRequest
-from tools.messaging.sender import named_sender, personal_first, sender_among, usable
+from tools.messaging.sender import named_e164, named_line, personal_first, sender_among, usable
 from tools.optouts import OPTED_OUT
 from tools.phones import format_phone, normalise
 from tools.problems import Invalid, Problem
@@ -35,11 +35,8 @@ def prepare(session: Session, ctx: Ctx, req: SendRequest, default_service: str |
     capability = "mms" if req.attachments else "sms"
     sender, sender_problems = (None, [])
     if recipient.to:
-        rules, lines = _rules_and_lines(session, ctx, recipient.to, named=bool(req.local_phone))
-        quiet_start, quiet_end, zone, opted_out = rules
-        sender, sender_problems = (
-            named_sender(session, ctx, recipient.region, req.local_phone, capability) if req.local_phone
-            else sender_among(lines, recipient.region, capability))
+        (quiet_start, quiet_end, zone, opted_out), sender, sender_problems = _rules_and_sender(
+            session, ctx, recipient, req.local_phone, capability)
         unsupported = checks.supported_country(recipient.region, recipient.to)
         if unsupported is not None:
             # No line can text there, so "add a number in that country" would be wrong advice.
@@ -135,6 +132,13 @@ _RULES = (Organization.quiet_hours_start, Organization.quiet_hours_end, Organiza
 # The workspace's quiet hours and whether the recipient opted out (built once): four columns, not the whole row
 # through the identity map.
 _WORKSPACE_RULES = select(*_RULES).where(Organization.id == bindparam("org"))
+# The rules and the line the caller named, in one round trip (built once; the dispatcher runs it for every message,
+# since the row names its sender): one row, with no line when the workspace has no active one with that number.
+_RULES_WITH_NAMED = (select(*_RULES, PhoneNumber).select_from(Organization)
+                     .outerjoin(PhoneNumber, and_(PhoneNumber.organization_id == Organization.id,
+                                                  PhoneNumber.number == bindparam("number"),
+                                                  PhoneNumber.status == "active"))
+                     .where(Organization.id == bindparam("org")))
 
 
 @lru_cache(maxsize=2)
@@ -146,13 +150,20 @@ def _rules_with_lines(no_user: bool) -> Select:
             .where(Organization.id == bindparam("org")).order_by(PhoneNumber.date_created, PhoneNumber.id))
 
 
-def _rules_and_lines(session: Session, ctx: Ctx, phone: str, named: bool) -> tuple[tuple, list[PhoneNumber]]:
-    """The workspace's rules for texting phone, and the caller's usable lines (none read when one is named)."""
-    binds = {"org": ctx.organization_id, "user": ctx.user_id, "phone": phone}
-    if named:
-        return tuple(session.execute(_WORKSPACE_RULES, binds).one()), []
+def _rules_and_sender(session: Session, ctx: Ctx, recipient: Recipient, local_phone: str | None,
+                      capability: str) -> tuple[tuple, PhoneNumber | None, list[Problem]]:
+    """The workspace's rules for texting the recipient, and the line to send from (the one named, else the best of
+    the caller's usable lines) or the problems with it, in one round trip."""
+    binds = {"org": ctx.organization_id, "user": ctx.user_id, "phone": recipient.to}
+    if local_phone:
+        e164, problems = named_e164(local_phone)
+        if e164 is None:
+            return tuple(session.execute(_WORKSPACE_RULES, binds).one()), None, problems
+        row = session.execute(_RULES_WITH_NAMED, binds | {"number": e164}).first()
+        return tuple(row[:4]), *named_line(ctx, recipient.region, e164, row[4], capability)
     rows = session.execute(_rules_with_lines(ctx.user_id is None), binds).all()
-    return tuple(rows[0][:4]), personal_first(row[4] for row in rows if row[4] is not None)
+    lines = personal_first(row[4] for row in rows if row[4] is not None)
+    return tuple(rows[0][:4]), *sender_among(lines, recipient.region, capability)
 
 
 # The contact and its phones in one statement (built once); its lead (templates only) and emails (never needed to

@@ -79,18 +79,32 @@ def _missing(number: PhoneNumber, capability: str) -> str | None:
     return next((need for need in NEEDS[capability] if not getattr(number, need)), None)
 
 
-# Built once: the dispatcher runs it for every message it sends (the row names its sender).
+# Built once (every call from a named line runs it).
 _NAMED = select(PhoneNumber).where(PhoneNumber.organization_id == bindparam("org"),
                                    PhoneNumber.number == bindparam("number"), PhoneNumber.status == "active")
 
 
 def named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,
                   capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
+    e164, problems = named_e164(local_phone)
+    if e164 is None:
+        return None, problems
+    number = session.scalar(_NAMED, {"org": ctx.organization_id, "number": e164})
+    return named_line(ctx, to_region, e164, number, capability)
+
+
+def named_e164(local_phone: str) -> tuple[str | None, list[Problem]]:
+    """The named line's number in E.164, or the problem with it."""
     try:
-        e164 = normalise(local_phone, "US", field="local_phone").e164
+        return normalise(local_phone, "US", field="local_phone").e164, []
     except Invalid as exc:
         return None, exc.problems
-    number = session.scalar(_NAMED, {"org": ctx.organization_id, "number": e164})
+
+
+def named_line(ctx: Ctx, to_region: str | None, e164: str, number: PhoneNumber | None,
+               capability: str) -> tuple[PhoneNumber | None, list[Problem]]:
+    """The line the caller named (`number`, the workspace's active line with that E.164, if any) if they may send
+    from it to to_region, or the problem with it."""
     if number is None:
         return None, [Problem("unknown_local_phone", "local_phone",
                               f"{format_phone(e164)} is not one of this workspace's business numbers.")]

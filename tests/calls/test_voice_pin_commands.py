@@ -26,6 +26,7 @@ from tests.webhooks.test_inbound_sms import SMS as INBOUND_SMS
 from tests.webhooks.test_inbound_sms import inbound_form
 from tools.demo import DEMO_NUMBER
 from tools.voice.commands import LOCKOUT_FAILURES, PIN_TRIES
+from tools.voice.pin import pin_matches
 
 PIN = "4821"
 VOICE = "/api/webhooks/twilio/voice"
@@ -124,7 +125,10 @@ def test_put_me_sets_a_voice_pin_that_is_stored_hashed_and_never_shown(api, fact
     api.put("/api/v1/me/", json={"voice_pin": "1234"})
     with factory() as session:
         second = session.get(User, demo.user_id).voice_pin_hash
-    assert first.startswith("scrypt$") and "1234" not in first
+    # scrypt$n$r$p$salt$key in hex: the PIN itself is none of its fields (a random hex field may contain "1234").
+    scheme, *costs, salt, key = first.split("$")
+    assert scheme == "scrypt" and len(costs) == 3 and "1234" not in costs + [salt, key]
+    assert pin_matches(first, "1234") and not pin_matches(first, "4321")
     assert first != second  # a new salt each time
     assert api.put("/api/v1/me/", json={"voice_pin": None}).json()["voice_pin_set"] is False
 

@@ -148,7 +148,8 @@ def worker(
         return
     settle_heap()
     signal.signal(signal.SIGTERM, lambda *_: runtime.dispatcher.stop())
-    console.print(f"Worker {runtime.dispatcher.worker_id} dispatching (Ctrl-C to stop).")
+    console.print(f"Worker {runtime.dispatcher.worker_id} dispatching, up to {runtime.dispatcher.concurrency} carrier "
+                  "calls at a time (Ctrl-C to stop).")
     try:
         runtime.dispatcher.run_forever()
     except KeyboardInterrupt:

@@ -229,12 +229,14 @@ def test_uvicorns_app_factory_writes_every_log_line_as_cody_serve_does(tmp_path)
 
 @pytest.mark.slow
 def test_a_dispatching_worker_settles_its_heap_once_started(tmp_path):
-    """`cody worker` (not --once) leaves start-up's objects out of the cycle collector's passes, and says so."""
+    """`cody worker` (not --once) leaves start-up's objects out of the cycle collector's passes, and says so; it
+    also says how many carrier calls it keeps in flight (DISPATCH_CONCURRENCY)."""
     upgrade(f"sqlite:///{tmp_path / 'cody.db'}")
     settled = re.compile(r"^\S+ INFO cody\.heap Heap settled: [\d,]+ objects from start-up are left out of the cycle "
                          r"collector's passes$", re.MULTILINE)
     with (tmp_path / "out.log").open("w+") as out:
-        proc = subprocess.Popen([CODY, "worker"], cwd=tmp_path, env=environment(tmp_path, LOG_JSON="false"),
+        proc = subprocess.Popen([CODY, "worker"], cwd=tmp_path,
+                                env=environment(tmp_path, LOG_JSON="false", DISPATCH_CONCURRENCY="6"),
                                 stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -246,3 +248,4 @@ def test_a_dispatching_worker_settles_its_heap_once_started(tmp_path):
         out.seek(0)
         output = out.read()
     assert settled.search(output), output
+    assert "dispatching, up to 6 carrier calls at a time" in " ".join(output.split())  # however the console wraps

@@ -1,6 +1,6 @@
 """Dispatch figures: 10,000 scheduled messages due at once on PostgreSQL, drained by 1 and by 3 worker processes.
 
-One fresh migrated PostgreSQL database (bench.live) holds the demo workspace with 100 more contacts, and three
+One fresh migrated PostgreSQL database (bench.live) holds the demo workspace with 1,000 more contacts, and three
 batches of messages (N each for the workers, at most 2,000 for the baseline, a rate that is steady by then) written
 with core inserts in the shape `Messaging.execute` gives a scheduled text (status `scheduled`, thread, sender,
 messaging service, segments, an idempotency key), to its contacts in turn, scheduled an hour ahead: one batch for
@@ -66,7 +66,7 @@ DEFAULT_CONCURRENCY = TelephonySettings.model_fields["dispatch_concurrency"].def
 PHASES = {True: ((0, 500, DEFAULT_CONCURRENCY),),
           False: ((0, 10_000, 1), (20, 600, 1), (20, 2_000, DEFAULT_CONCURRENCY))}
 WORKERS = (1, 3)
-BUYERS = 100
+BUYERS = 1_000
 BATCH = 50
 TARGET_SPEEDUP = 2.0
 BARE_MAX = 2_000
@@ -140,15 +140,14 @@ def _fill(url: str, fake_url: str | None, batches: dict[str, int]) -> None:
         from tools import threads
 
         shapes = []
-        for template in TEXTS:  # one text to each contact, then the next: neighbouring rows go to different people
-            for contact in contacts:
-                text = template.format(name=contact.name.split(" ")[0])
-                prepared = runtime.messaging.prepare(session, ctx, SendRequest(
-                    contact_id=contact.id, text=text, status="scheduled", date_scheduled=later))
-                if [p for p in prepared.problems if p.code != "quiet_hours"]:
-                    continue  # a contact the demo makes unreachable (no phone, opted out)
-                thread = threads.thread_for(session, ctx.organization_id, contact.id, prepared.lead_id)
-                shapes.append((prepared, thread.id))
+        for n, contact in enumerate(contacts):  # rows go to each contact in turn: neighbours to different people
+            text = TEXTS[n % len(TEXTS)].format(name=contact.name.split(" ")[0])
+            prepared = runtime.messaging.prepare(session, ctx, SendRequest(
+                contact_id=contact.id, text=text, status="scheduled", date_scheduled=later))
+            if [p for p in prepared.problems if p.code != "quiet_hours"]:
+                continue  # a contact the demo makes unreachable (no phone, opted out)
+            thread = threads.thread_for(session, ctx.organization_id, contact.id, prepared.lead_id)
+            shapes.append((prepared, thread.id))
         session.commit()
     if not shapes:
         raise RuntimeError("the demo workspace has no textable contact")
@@ -175,7 +174,7 @@ def _fill(url: str, fake_url: str | None, batches: dict[str, int]) -> None:
 
 def _add_buyers(session, ctx: Ctx) -> None:
     """BUYERS more people to text, as a campaign's list has: a batch reaches many recipients, not the demo's few
-    (a dispatcher sends each recipient's texts one after another)."""
+    (a dispatcher sends each recipient's texts one after another, and claims none to a phone another is sending to)."""
     from tools import crm
 
     for i in range(BUYERS):

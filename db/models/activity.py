@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.base import Base, Timestamps, id_column
@@ -17,6 +17,9 @@ class Activity(Timestamps, Base):
         Index("ix_activity_contact", "contact_id", "activity_at"),
         Index("ix_activity_lead", "lead_id"),
         Index("ix_activity_due", "status", "date_scheduled"),
+        # The texts being sent now, by recipient: a dispatcher claims none to a phone that has one (migration 0012).
+        Index("ix_activity_sending_recipient", "organization_id", "remote_phone",
+              sqlite_where=text("status = 'sending'"), postgresql_where=text("status = 'sending'")),
         UniqueConstraint("organization_id", "idempotency_key", name="uq_activity_idempotency"),
     )
 

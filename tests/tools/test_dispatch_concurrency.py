@@ -1,5 +1,6 @@
 """A dispatcher keeps several carrier calls in flight (DISPATCH_CONCURRENCY), so a campaign is not held to one
-carrier round trip at a time; each recipient still gets its texts one after another, in the order they were due."""
+carrier round trip at a time; each recipient still gets its texts one after another, in the order they were due,
+and no worker claims a text to a phone another is sending to."""
 
 import threading
 import time
@@ -23,6 +24,7 @@ from tests.tools.messaging_fixtures import (
     statuses,
 )
 from tools.demo import Demo
+from tools.messaging.dispatcher import Dispatcher
 from tools.runtime import Runtime, build_runtime
 from tools.telephony.base import OutboundMessage, SendResult
 
@@ -126,4 +128,46 @@ def test_a_dispatcher_with_concurrency_one_sends_one_text_at_a_time(factory, dem
     assert runtime.dispatcher.drain() == 3
 
     assert provider.most_in_flight == 1
+    assert statuses(factory, demo.organization_id) == {"sent": 3}
+
+
+class HoldingSandbox(CountingSandbox):
+    """The sandbox, holding the send of one text until told to let it go, and recording what each phone got."""
+
+    def __init__(self, held_text: str):
+        super().__init__(make_settings(), callbacks=False)
+        self.held_text = held_text
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.received: defaultdict[str, list[str]] = defaultdict(list)
+
+    def send_message(self, message: OutboundMessage) -> SendResult:
+        self.received[message.to].append(message.body)
+        if message.body == self.held_text:
+            self.holding.set()
+            assert self.release.wait(timeout=30), "the held send was never let go"
+        return super().send_message(message)
+
+
+def test_no_worker_claims_a_text_to_a_phone_another_is_sending_to(factory, demo):
+    provider = HoldingSandbox(held_text="Sarah, first")
+    runtime = build_runtime(make_settings(), factory, provider=provider,
+                            default_messaging_service=provider.messaging_service_sid)
+    other = Dispatcher(runtime.messaging, factory, batch=1, worker_id="other-host:1")
+    sarah, mary = contact_id(factory, demo, "Sarah Lee"), contact_id(factory, demo, "Mary Smith")
+    _come_due(factory, {_schedule(runtime, demo, sarah, "Sarah, first", 0): 0,
+                        _schedule(runtime, demo, sarah, "Sarah, second", 1): 1,
+                        _schedule(runtime, demo, mary, "Mary, first", 2): 2})
+    sending = threading.Thread(target=other.run_once)
+    sending.start()  # the other worker claims Sarah's first text and waits on the carrier
+    try:
+        assert provider.holding.wait(timeout=30)
+        assert runtime.dispatcher.run_once() == 1  # Mary's: Sarah's second waits its turn
+        assert provider.received == {"+14155550132": ["Sarah, first"], "+14155550143": ["Mary, first"]}
+    finally:
+        provider.release.set()
+        sending.join(timeout=30)
+
+    assert runtime.dispatcher.drain() == 1
+    assert provider.received["+14155550132"] == ["Sarah, first", "Sarah, second"]
     assert statuses(factory, demo.organization_id) == {"sent": 3}

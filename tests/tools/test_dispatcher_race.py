@@ -15,6 +15,7 @@ from db.types import utcnow
 from tests.tools.messaging_fixtures import (
     SARAH,
     CountingSandbox,
+    add_contact,
     add_number,
     contact_id,
     ctx_for,
@@ -41,32 +42,41 @@ def _seed(url: str) -> Demo:
         engine.dispose()
 
 
+# More recipients than two batches hold: a worker claims no text to a phone another is sending to, so the two
+# dispatchers race over the same rows only when they have different people to send to at once.
+RECIPIENTS = 60
+
+
 def _due_messages(url: str, demo: Demo, count: int) -> list[str]:
-    """`count` scheduled messages already due, as execute saves them (prepared once, then inserted in bulk)."""
+    """`count` scheduled messages already due, to RECIPIENTS people in turn, as execute saves them (prepared once per
+    person, then inserted in bulk)."""
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     rt = build_runtime(make_settings(), factory, provider=CountingSandbox(make_settings(), callbacks=False),
                        default_messaging_service=SANDBOX_MESSAGING_SERVICE_SID)
     ctx = ctx_for(demo, channel="api")
-    sarah = contact_id(factory, demo, "Sarah Lee")
+    people = [add_contact(factory, demo, f"Buyer {k}", f"+1415555{3000 + k:04d}") for k in range(RECIPIENTS)]
     past = utcnow() - timedelta(minutes=5)
     with transaction(factory) as session:
-        # Prepared as it was scheduled (an hour ahead), saved as it is once that time has come.
-        prepared = rt.messaging.prepare(session, ctx, SendRequest(contact_id=sarah, text="Open house Sunday 1-4pm!",
-                                                                  status="scheduled",
-                                                                  date_scheduled=utcnow() + timedelta(hours=1)))
-        assert prepared.problems == []
-        thread = threads.thread_for(session, demo.organization_id, sarah, prepared.lead_id)
+        shapes = []
+        for person in people:
+            # Prepared as it was scheduled (an hour ahead), saved as it is once that time has come.
+            prepared = rt.messaging.prepare(session, ctx, SendRequest(
+                contact_id=person, text="Open house Sunday 1-4pm!", status="scheduled",
+                date_scheduled=utcnow() + timedelta(hours=1)))
+            assert prepared.problems == []
+            shapes.append((prepared, threads.thread_for(session, demo.organization_id, person, prepared.lead_id).id))
         now = utcnow()
         rows = [{
             "id": new_id("acti"), "organization_id": demo.organization_id, "type": "sms", "direction": "outbound",
-            "status": "scheduled", "lead_id": prepared.lead_id, "contact_id": sarah, "user_id": demo.user_id,
-            "created_by": demo.user_id, "updated_by": demo.user_id, "activity_at": now, "channel": "api",
-            "local_phone": prepared.from_, "remote_phone": prepared.to, "text": f"{prepared.text} ({i})",
-            "date_scheduled": past + timedelta(microseconds=i), "encoding": prepared.encoding,
-            "segments": prepared.segments, "attachments": [], "messaging_service_sid": prepared.messaging_service_sid,
-            "thread_id": thread.id, "attempts": 0, "date_created": now, "date_updated": now,
-        } for i in range(count)]
+            "status": "scheduled", "lead_id": prepared.lead_id, "contact_id": prepared.contact_id,
+            "user_id": demo.user_id, "created_by": demo.user_id, "updated_by": demo.user_id, "activity_at": now,
+            "channel": "api", "local_phone": prepared.from_, "remote_phone": prepared.to,
+            "text": f"{prepared.text} ({i})", "date_scheduled": past + timedelta(microseconds=i),
+            "encoding": prepared.encoding, "segments": prepared.segments, "attachments": [],
+            "messaging_service_sid": prepared.messaging_service_sid, "thread_id": thread_id, "attempts": 0,
+            "date_created": now, "date_updated": now,
+        } for i in range(count) for prepared, thread_id in [shapes[i % RECIPIENTS]]]
         session.execute(insert(Activity), rows)
     engine.dispose()
     return [r["id"] for r in rows]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db.models import Activity
 from db.types import utcnow
@@ -32,14 +32,26 @@ class Claimed:
     due: datetime
 
 
+# A text to this row's recipient is being sent now (ix_activity_sending_recipient): the row waits its turn.
+_SENDING = aliased(Activity)
+_RECIPIENT_BUSY = (select(_SENDING.id)
+                   .where(_SENDING.status == "sending", _SENDING.organization_id == Activity.organization_id,
+                          _SENDING.remote_phone == Activity.remote_phone)
+                   .exists())
+
+
 def claim_due(session: Session, worker_id: str, batch: int) -> list[Claimed]:
     """Move up to `batch` due messages to `sending` for this worker, oldest due first; no two workers get the same
-    row."""
+    row, and none gets a text to a phone that has one in `sending` (a recipient's texts go out one after another).
+
+    Two workers claiming in the same instant can still each take a text to one phone (neither sees the other's
+    claim before it commits); a worker's own batch keeps each recipient's texts in order (recipient_queues).
+    """
     now = utcnow()
     due = (
         select(Activity.id)
         .where(Activity.type == "sms", Activity.status.in_(DUE),
-               or_(Activity.date_scheduled.is_(None), Activity.date_scheduled <= now))
+               or_(Activity.date_scheduled.is_(None), Activity.date_scheduled <= now), ~_RECIPIENT_BUSY)
         .order_by(Activity.date_scheduled)
         .limit(batch)
     )

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db.models import Activity
@@ -32,10 +32,12 @@ class Claimed:
     due: datetime
 
 
-# A text to this row's recipient is being sent now (ix_activity_sending_recipient): the row waits its turn.
+# A text to this row's recipient is being sent now (ix_activity_sending_recipient): the row waits its turn. The
+# status is written into the SQL, not bound, so that a plan PostgreSQL caches for any value still uses the index.
 _SENDING = aliased(Activity)
 _RECIPIENT_BUSY = (select(_SENDING.id)
-                   .where(_SENDING.status == "sending", _SENDING.organization_id == Activity.organization_id,
+                   .where(_SENDING.status == literal_column("'sending'"),
+                          _SENDING.organization_id == Activity.organization_id,
                           _SENDING.remote_phone == Activity.remote_phone)
                    .exists())
 

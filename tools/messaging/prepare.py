@@ -12,7 +12,7 @@ from db.types import utcnow
 from tools.context import Ctx
 from tools.messaging import checks, parties
 from tools.messaging.request import SEND_STATUSES, Prepared, SendRequest
-from tools.messaging.sender import named_e164, named_line, personal_first, sender_among, usable
+from tools.messaging.sender import named, named_e164, named_line, personal_first, sender_among, usable
 from tools.optouts import OPTED_OUT
 from tools.phones import format_phone, normalise
 from tools.problems import Invalid, Problem
@@ -135,9 +135,7 @@ _WORKSPACE_RULES = select(*_RULES).where(Organization.id == bindparam("org"))
 # The rules and the line the caller named, in one round trip (built once; the dispatcher runs it for every message,
 # since the row names its sender): one row, with no line when the workspace has no active one with that number.
 _RULES_WITH_NAMED = (select(*_RULES, PhoneNumber).select_from(Organization)
-                     .outerjoin(PhoneNumber, and_(PhoneNumber.organization_id == Organization.id,
-                                                  PhoneNumber.number == bindparam("number"),
-                                                  PhoneNumber.status == "active"))
+                     .outerjoin(PhoneNumber, and_(PhoneNumber.organization_id == Organization.id, named()))
                      .where(Organization.id == bindparam("org")))
 
 

@@ -79,9 +79,14 @@ def _missing(number: PhoneNumber, capability: str) -> str | None:
     return next((need for need in NEEDS[capability] if not getattr(number, need)), None)
 
 
+def named() -> ColumnElement[bool]:
+    """The workspace's active line with the named number (binds "org" and "number")."""
+    return and_(PhoneNumber.organization_id == bindparam("org"), PhoneNumber.number == bindparam("number"),
+                PhoneNumber.status == "active")
+
+
 # Built once (every call from a named line runs it).
-_NAMED = select(PhoneNumber).where(PhoneNumber.organization_id == bindparam("org"),
-                                   PhoneNumber.number == bindparam("number"), PhoneNumber.status == "active")
+_NAMED = select(PhoneNumber).where(named())
 
 
 def named_sender(session: Session, ctx: Ctx, to_region: str | None, local_phone: str,

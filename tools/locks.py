@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 # on its own kind.
 SENDER = 0x436F6479  # "Cody": a workspace and a phone that texted or called in
 VOICE_PIN = 0x436F6470  # "Codp": a user whose voice PIN is being checked
+CLAIMS = 0x436F6463  # "Codc": the dispatchers' claims of due messages, taken one at a time
 
 _LOCK = select(func.pg_advisory_xact_lock(bindparam("lock_class", type_=Integer), bindparam("lock_key", type_=Integer)))
 

@@ -23,6 +23,7 @@ from tests.tools.messaging_fixtures import (
     send,
     statuses,
 )
+from tools import locks
 from tools.demo import Demo
 from tools.messaging.dispatcher import Dispatcher
 from tools.runtime import Runtime, build_runtime
@@ -171,3 +172,29 @@ def test_no_worker_claims_a_text_to_a_phone_another_is_sending_to(factory, demo)
     assert runtime.dispatcher.drain() == 1
     assert provider.received["+14155550132"] == ["Sarah, first", "Sarah, second"]
     assert statuses(factory, demo.organization_id) == {"sent": 3}
+
+
+def test_a_claim_waits_for_one_made_in_the_same_instant_and_skips_its_recipients(factory, demo):
+    provider = HoldingSandbox(held_text="")
+    runtime = build_runtime(make_settings(), factory, provider=provider,
+                            default_messaging_service=provider.messaging_service_sid)
+    sarah, mary = contact_id(factory, demo, "Sarah Lee"), contact_id(factory, demo, "Mary Smith")
+    sarah_first = _schedule(runtime, demo, sarah, "Sarah, first", 0)
+    _come_due(factory, {sarah_first: 0, _schedule(runtime, demo, sarah, "Sarah, second", 1): 1,
+                        _schedule(runtime, demo, mary, "Mary, first", 2): 2})
+    claimed: list[int] = []
+    with factory() as other:  # another worker, between claiming Sarah's first text and committing the claim
+        locks.hold(other, locks.CLAIMS, "claims")
+        other.execute(update(Activity).where(Activity.id == sarah_first)
+                      .values(status="sending", claimed_by="other-host:1", claimed_at=utcnow()))
+        claiming = threading.Thread(target=lambda: claimed.append(runtime.dispatcher.run_once()))
+        claiming.start()
+        claiming.join(timeout=0.5)
+        assert claiming.is_alive()  # this worker's claim waits for the other's
+        other.commit()
+    claiming.join(timeout=30)
+
+    assert claimed == [1]  # Mary's: Sarah's second waits until her first is sent
+    assert provider.received == {"+14155550143": ["Mary, first"]}
+    with factory() as session:
+        assert session.get(Activity, sarah_first).claimed_by == "other-host:1"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db.models import Activity
 from db.types import utcnow
+from tools import locks
 from tools.messaging.delivery import carrier_outcome, find_sent
 from tools.messaging.service import Messaging
 from tools.renewals import RENEW_EVERY_SECONDS, RenewalReport, run_renewals
@@ -46,9 +47,11 @@ def claim_due(session: Session, worker_id: str, batch: int) -> list[Claimed]:
     """Move up to `batch` due messages to `sending` for this worker, oldest due first; no two workers get the same
     row, and none gets a text to a phone that has one in `sending` (a recipient's texts go out one after another).
 
-    Two workers claiming in the same instant can still each take a text to one phone (neither sees the other's
-    claim before it commits); a worker's own batch keeps each recipient's texts in order (recipient_queues).
+    Claims take turns (locks.CLAIMS, held to the commit), so each sees the rows every earlier claim moved to
+    `sending`: two workers claiming in the same instant cannot each take a text to one phone. A worker's own batch
+    keeps each recipient's texts in order (recipient_queues).
     """
+    locks.hold(session, locks.CLAIMS, "claims")
     now = utcnow()
     due = (
         select(Activity.id)

@@ -198,3 +198,30 @@ def test_a_claim_waits_for_one_made_in_the_same_instant_and_skips_its_recipients
     assert provider.received == {"+14155550143": ["Mary, first"]}
     with factory() as session:
         assert session.get(Activity, sarah_first).claimed_by == "other-host:1"
+
+
+def test_the_next_batch_goes_out_while_a_slow_text_of_the_last_one_is_still_at_the_carrier(factory, demo):
+    provider = HoldingSandbox(held_text="Sarah, the slow one")
+    settings = make_settings(dispatch_concurrency=2)
+    runtime = build_runtime(settings, factory, provider=provider, default_messaging_service=provider.messaging_service_sid)
+    dispatcher = Dispatcher(runtime.messaging, factory, batch=2, concurrency=2)
+    sarah, mary = contact_id(factory, demo, "Sarah Lee"), contact_id(factory, demo, "Mary Smith")
+    buyer = add_contact(factory, demo, "Buyer One", "+14155550201")
+    _come_due(factory, {_schedule(runtime, demo, sarah, "Sarah, the slow one", 0): 0,
+                        _schedule(runtime, demo, mary, "Mary, first batch", 1): 1,
+                        _schedule(runtime, demo, buyer, "Buyer, second batch", 2): 2})
+    drained: list[int] = []
+    draining = threading.Thread(target=lambda: drained.append(dispatcher.drain()))
+    draining.start()
+    try:
+        assert provider.holding.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while "+14155550201" not in provider.received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert provider.received["+14155550201"] == ["Buyer, second batch"]  # Sarah's is still at the carrier
+    finally:
+        provider.release.set()
+        draining.join(timeout=30)
+
+    assert drained == [3]
+    assert statuses(factory, demo.organization_id) == {"sent": 3}

@@ -4,7 +4,6 @@ minutes, renew the numbers whose month has come (tools/renewals.py)."""
 import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from db.models import Activity
 from db.types import utcnow
 from tools import locks
 from tools.messaging.delivery import carrier_outcome, find_sent
+from tools.messaging.lanes import Lanes
 from tools.messaging.service import Messaging
 from tools.renewals import RENEW_EVERY_SECONDS, RenewalReport, run_renewals
 from tools.telephony.base import ProviderError
@@ -111,17 +111,30 @@ class Dispatcher:
 
     def run_once(self) -> int:
         """Claim one batch and deliver it; returns how many were claimed."""
+        with self._lanes() as lanes:
+            return self._claim_into(lanes)
+
+    def _lanes(self) -> Lanes:
+        """Threads for this dispatcher's carrier calls; on leaving its `with`, every queue started is done."""
+        return Lanes(self._deliver_queue, self.concurrency, self.worker_id)
+
+    def _claim_into(self, lanes: Lanes) -> int:
+        """Claim one batch and start its recipient queues; returns how many were claimed."""
         with self.factory() as session:
             claimed = claim_due(session, self.worker_id, self.batch)
-        queues = recipient_queues(claimed)
-        if self.concurrency == 1 or len(queues) <= 1:
-            for queue in queues:
-                self._deliver_queue(queue)
-        else:
-            with ThreadPoolExecutor(min(self.concurrency, len(queues)),
-                                    thread_name_prefix=f"{self.worker_id}-send") as pool:
-                list(pool.map(self._deliver_queue, queues))
+        lanes.start(recipient_queues(claimed))
         return len(claimed)
+
+    def _next_batch(self, lanes: Lanes) -> int:
+        """Claim and start the next batch as soon as no queue waits for a thread, so the threads never stand idle
+        while a batch's slowest texts are at the carrier; 0 when nothing due can be claimed, not even once the texts
+        in flight are done (a recipient's next text waits for its last one)."""
+        lanes.wait_for_room()
+        claimed = self._claim_into(lanes)
+        if claimed == 0 and lanes.busy:
+            lanes.wait_all()
+            claimed = self._claim_into(lanes)
+        return claimed
 
     def _deliver_queue(self, ids: list[str]) -> None:
         """Deliver one recipient's claimed messages in order, in a session of their own.
@@ -207,19 +220,24 @@ class Dispatcher:
     def drain(self, max_rounds: int = 10_000) -> int:
         """Deliver everything due now (tests and `cody worker --once`)."""
         total = 0
-        for _ in range(max_rounds):
-            claimed = self.run_once()
-            total += claimed
-            if claimed == 0:
-                break
+        with self._lanes() as lanes:
+            for _ in range(max_rounds):
+                claimed = self._next_batch(lanes)
+                total += claimed
+                if claimed == 0:
+                    break
         return total
 
     def run_forever(self) -> None:
+        with self._lanes() as lanes:  # on stop, the texts already claimed are sent before it returns
+            self._dispatch(lanes)
+
+    def _dispatch(self, lanes: Lanes) -> None:
         last_reconcile = last_renewal = 0.0
         every = min(30.0, max(1.0, self.messaging.settings.sending_timeout_seconds / 2))
         while not self._stop.is_set():
             try:
-                claimed = self.run_once()
+                claimed = self._next_batch(lanes)
                 now = utcnow().timestamp()
                 if now - last_reconcile > every:
                     self.reconcile_stale()

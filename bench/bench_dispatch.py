@@ -25,7 +25,9 @@ Phases (full run), each a carrier and the carrier calls each worker keeps in fli
 - the fake answering each create after 20 ms (still quicker than Twilio's API), 600 messages, one call at a time:
   what a worker waiting on a real carrier gains from more worker processes;
 - the same carrier, 2,000 messages, with the default concurrency (4): what a worker gains from its own concurrent
-  calls, as `cody worker` runs it.
+  calls, as `cody worker` runs it;
+- the same again, but one create in 20 answered after 200 ms, as a real carrier's slowest answers come now and
+  then: whether a worker keeps its calls in flight while a slow one is out, or waits on it.
 Quick: 500 messages, answering at once, the default concurrency.
 
 PostgreSQL only (SQLite has one writer, so more workers cannot help); skipped with a notice when it does not answer,
@@ -38,6 +40,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -59,12 +62,34 @@ from tools.telephony.sandbox import SANDBOX_MESSAGING_SERVICE_SID, SandboxProvid
 REPEATS_INSIDE = True  # one drain of 10,000 is long enough to average out: run once by `python -m bench`
 N = {True: 500, False: 10_000}
 DEFAULT_CONCURRENCY = TelephonySettings.model_fields["dispatch_concurrency"].default
-# (fake carrier answer time in ms, messages, carrier calls each worker keeps in flight): 0 ms measures Cody and
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """How the fake Twilio answers a create: after latency_ms, and every slow_every-th one after slow_ms instead."""
+
+    latency_ms: float
+    slow_every: int = 0
+    slow_ms: float = 0.0
+
+    def options(self) -> list[str]:
+        return ["--latency-ms", str(self.latency_ms), "--slow-every", str(self.slow_every), "--slow-ms",
+                str(self.slow_ms)]
+
+    @property
+    def label(self) -> str:
+        slow = f", 1 in {self.slow_every} in {self.slow_ms:g} ms" if self.slow_every else ""
+        return f"carrier {self.latency_ms:g} ms{slow}"
+
+
+# (the fake carrier, messages, carrier calls each worker keeps in flight): answering at once measures Cody and
 # PostgreSQL alone (CPU-bound, so on 2 cores the 3 workers share the cores with PostgreSQL and the fake); 20 ms,
 # still quicker than Twilio's API, measures what a worker waiting on a real carrier gains from more workers, and
-# from its own concurrent calls.
-PHASES = {True: ((0, 500, DEFAULT_CONCURRENCY),),
-          False: ((0, 10_000, 1), (20, 600, 1), (20, 2_000, DEFAULT_CONCURRENCY))}
+# from its own concurrent calls; the last adds the slow answers a real carrier has now and then (one create in 20
+# takes ten times as long), which a worker must not wait on before it claims more.
+PHASES = {True: ((Carrier(0), 500, DEFAULT_CONCURRENCY),),
+          False: ((Carrier(0), 10_000, 1), (Carrier(20), 600, 1), (Carrier(20), 2_000, DEFAULT_CONCURRENCY),
+                  (Carrier(20, slow_every=20, slow_ms=200), 2_000, DEFAULT_CONCURRENCY))}
 WORKERS = (1, 3)
 BUYERS = 1_000
 BATCH = 50
@@ -345,20 +370,20 @@ def run(quick: bool) -> list[Figure]:
         return []
     kind = _provider_kind()
     figures: list[Figure] = []
-    for latency_ms, n, concurrency in PHASES[quick] if kind == "twilio" else ((0, N[quick], DEFAULT_CONCURRENCY),):
-        with _fake_carrier(kind, latency_ms) as fake_url:
+    for carrier, n, concurrency in PHASES[quick] if kind == "twilio" else ((Carrier(0), N[quick], DEFAULT_CONCURRENCY),):
+        with _fake_carrier(kind, carrier) as fake_url:
             results, bare = _run(n, fake_url, concurrency)
-        figures += _figures(n, kind, latency_ms, concurrency, results, bare)
+        figures += _figures(n, kind, carrier, concurrency, results, bare)
     return figures
 
 
 @contextmanager
-def _fake_carrier(kind: str, latency_ms: float) -> Iterator[str | None]:
-    """The fake Twilio in its own process (answering each create after latency_ms), or None for the sandbox."""
+def _fake_carrier(kind: str, carrier: Carrier) -> Iterator[str | None]:
+    """The fake Twilio in its own process, answering as `carrier` says, or None for the sandbox."""
     if kind != "twilio":
         yield None
         return
-    fake = subprocess.Popen([sys.executable, "-m", "bench.fake_twilio", "--latency-ms", str(latency_ms)], cwd=ROOT,
+    fake = subprocess.Popen([sys.executable, "-m", "bench.fake_twilio", *carrier.options()], cwd=ROOT,
                             env=clean_env(), stdout=subprocess.PIPE, text=True)
     try:
         line = fake.stdout.readline()
@@ -371,11 +396,10 @@ def _fake_carrier(kind: str, latency_ms: float) -> Iterator[str | None]:
         fake.stdout.close()
 
 
-def _figures(n: int, kind: str, latency_ms: float, concurrency: int, results: dict[int, dict],
+def _figures(n: int, kind: str, fake: Carrier, concurrency: int, results: dict[int, dict],
              bare: dict) -> list[Figure]:
-    provider = (f"Twilio SDK -> fake Twilio answering in {latency_ms:g} ms" if kind == "twilio"
-                else "sandbox, callbacks off")
-    carrier = f"carrier {latency_ms:g} ms" if kind == "twilio" else "sandbox"
+    provider = f"Twilio SDK -> fake Twilio, {fake.label}" if kind == "twilio" else "sandbox, callbacks off"
+    carrier = fake.label if kind == "twilio" else "sandbox"
     calls = "1 call at a time" if concurrency == 1 else f"{concurrency} calls in flight each"
     rate = {w: n / r["elapsed"] for w, r in results.items()}
     bare_rate = bare["done"] / bare["elapsed"]

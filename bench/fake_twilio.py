@@ -5,7 +5,9 @@ SDK's MessageInstance reads: sid "SM" + 32 hex, status "queued", price null, ...
 POST on Messages/{sid}.json (fetch, cancel) answer with the same shape (the kept message when the sid is known);
 GET Messages.json lists the kept messages newest first, filtered by To, From and DateSent / DateSent< / DateSent>
 (whole days, as Twilio does), paged with PageSize and Page (next_page_uri). Anything else is a Twilio-style 404.
-A create can be made to take as long as a real carrier's does (`latency_seconds`, `--latency-ms`; default 0).
+A create can be made to take as long as a real carrier's does (`latency_seconds`, `--latency-ms`; default 0), and
+every Nth create longer still, as a real carrier's slowest answers are (`slow_every`, `slow_seconds`;
+`--slow-every`, `--slow-ms`; default none): counted in the order the creates arrive, so a run is repeatable.
 A request whose form ends before its Content-Length (its sender killed mid-request) is not acted on: the
 connection is closed without an answer.
 
@@ -31,6 +33,7 @@ each response in one send, so a client reusing its connection pays one loopback 
 
 import argparse
 import contextlib
+import itertools
 import json
 import re
 import secrets
@@ -169,8 +172,9 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fake.stall_seconds)
                 self._hang_up()
             else:
-                if fake.latency_seconds:
-                    time.sleep(fake.latency_seconds)  # a real carrier's API takes tens to hundreds of ms to answer
+                wait = fake.answer_time()
+                if wait:
+                    time.sleep(wait)  # a real carrier's API takes tens to hundreds of ms to answer
                 created = fake.create(account_sid, form)
                 fake.counter.add(True)
                 if fault == "drop":
@@ -219,9 +223,12 @@ class FakeTwilio:
     """The fake's state (kept messages, pending faults) and its server; `start()`/`stop()` or use it as a context."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, stall_seconds: float = 3.0,
-                 latency_seconds: float = 0.0):
+                 latency_seconds: float = 0.0, slow_every: int = 0, slow_seconds: float = 0.0):
         self.stall_seconds = stall_seconds
         self.latency_seconds = latency_seconds
+        self.slow_every = slow_every
+        self.slow_seconds = slow_seconds
+        self._creates = itertools.count(1)
         self.counter = Counter()
         self.counter.fake = self
         self._lock = threading.Lock()
@@ -231,6 +238,13 @@ class FakeTwilio:
         self._server.fake = self
         self._thread: threading.Thread | None = None
         self.url = f"http://{host}:{self._server.server_address[1]}"
+
+    def answer_time(self) -> float:
+        """How long the create arriving now waits before it is answered."""
+        arrived = next(self._creates)
+        if self.slow_every and arrived % self.slow_every == 0:
+            return self.slow_seconds
+        return self.latency_seconds
 
     # -- faults ----------------------------------------------------------------------------------------------
 
@@ -346,8 +360,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--stall-seconds", type=float, default=3.0)
     parser.add_argument("--latency-ms", type=float, default=0.0, help="wait this long before answering a create")
+    parser.add_argument("--slow-every", type=int, default=0, help="every Nth create waits --slow-ms instead")
+    parser.add_argument("--slow-ms", type=float, default=0.0)
     args = parser.parse_args()
-    fake = FakeTwilio(args.host, args.port, args.stall_seconds, args.latency_ms / 1000).start()
+    fake = FakeTwilio(args.host, args.port, args.stall_seconds, args.latency_ms / 1000, args.slow_every,
+                      args.slow_ms / 1000).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(f"FAKE_TWILIO_URL={fake.url}", flush=True)

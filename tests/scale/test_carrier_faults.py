@@ -6,6 +6,7 @@ never sent twice; a row left in `sending` with a sid is settled by fetching it, 
 """
 
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -323,3 +324,17 @@ def test_find_message_pages_back_filters_by_sender_and_stops_at_since(twilio, fa
         message["date_created"] = message["date_sent"] = old
     assert twilio.find_message(SARAH, "+14155550100", "Reminder 3", since) is None
     assert twilio.find_message(SARAH, "+14155550100", "Reminder 3", since - timedelta(hours=4)).sid == sent[3]
+
+
+def test_the_fake_answers_every_nth_create_slowly_as_a_real_carrier_now_and_then_does():
+    with FakeTwilio(slow_every=2, slow_seconds=0.3) as slow:
+        provider = TwilioProvider(_settings(slow, twilio_timeout_seconds=5))
+        took = []
+        for n in range(4):
+            began = time.perf_counter()
+            provider.send_message(OutboundMessage(to=SARAH, from_="+14155550100", body=f"Showing {n}"))
+            took.append(time.perf_counter() - began)
+        provider.close()
+
+    assert [seconds >= 0.3 for seconds in took] == [False, True, False, True]
+    assert slow.counter.messages_created == 4

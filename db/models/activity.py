@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from db.base import Base, Timestamps, id_column
 from db.ids import new_id
 
+# A text that was tried and waits to go again (a retry after the carrier said "not now", or one the reconciler put
+# back): its status is one a dispatcher claims, and it has attempts behind it.
+RETRYING_SQL = "status IN ('scheduled', 'outbox') AND attempts > 0"
+
 
 class Activity(Timestamps, Base):
     __tablename__ = "activity"
@@ -20,6 +24,10 @@ class Activity(Timestamps, Base):
         # The texts being sent now, by recipient: a dispatcher claims none to a phone that has one (migration 0012).
         Index("ix_activity_sending_recipient", "organization_id", "remote_phone",
               sqlite_where=text("status = 'sending'"), postgresql_where=text("status = 'sending'")),
+        # The texts waiting to go again after an attempt, by recipient: the recipient's later texts wait for them
+        # (migration 0013).
+        Index("ix_activity_retrying_recipient", "organization_id", "remote_phone", "date_scheduled",
+              sqlite_where=text(RETRYING_SQL), postgresql_where=text(RETRYING_SQL)),
         UniqueConstraint("organization_id", "idempotency_key", name="uq_activity_idempotency"),
     )
 

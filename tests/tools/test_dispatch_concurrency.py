@@ -27,7 +27,7 @@ from tools import locks
 from tools.demo import Demo
 from tools.messaging.dispatcher import Dispatcher
 from tools.runtime import Runtime, build_runtime
-from tools.telephony.base import OutboundMessage, SendResult
+from tools.telephony.base import OutboundMessage, ProviderError, SendResult
 
 
 @pytest.fixture
@@ -224,4 +224,46 @@ def test_the_next_batch_goes_out_while_a_slow_text_of_the_last_one_is_still_at_t
         draining.join(timeout=30)
 
     assert drained == [3]
+    assert statuses(factory, demo.organization_id) == {"sent": 3}
+
+
+class ThrottlingSandbox(CountingSandbox):
+    """The sandbox, answering 429 (retryable) to the first send of one text, and recording what each phone got."""
+
+    def __init__(self, throttled_text: str):
+        super().__init__(make_settings(), callbacks=False)
+        self.throttled_text = throttled_text
+        self.throttled = False
+        self.received: defaultdict[str, list[str]] = defaultdict(list)
+
+    def send_message(self, message: OutboundMessage) -> SendResult:
+        if message.body == self.throttled_text and not self.throttled:
+            self.throttled = True
+            raise ProviderError("Twilio is throttling requests; try again shortly.", status=429, retryable=True)
+        self.received[message.to].append(message.body)
+        return super().send_message(message)
+
+
+@pytest.mark.parametrize("batch", [50, 1])  # the later text in the same batch as the throttled one, or in the next
+def test_a_text_sent_again_after_the_carrier_said_not_now_is_not_overtaken_by_the_next(factory, demo, batch):
+    provider = ThrottlingSandbox(throttled_text="Sarah, running late")
+    runtime = build_runtime(make_settings(dispatch_concurrency=2), factory, provider=provider,
+                            default_messaging_service=provider.messaging_service_sid)
+    dispatcher = Dispatcher(runtime.messaging, factory, batch=batch, concurrency=2)
+    sarah, mary = contact_id(factory, demo, "Sarah Lee"), contact_id(factory, demo, "Mary Smith")
+    late = _schedule(runtime, demo, sarah, "Sarah, running late", 0)
+    _come_due(factory, {late: 0, _schedule(runtime, demo, sarah, "Sarah, see you at 7", 1): 1,
+                        _schedule(runtime, demo, mary, "Mary, the offer went in", 2): 2})
+
+    dispatcher.drain()  # Sarah's first is back in the outbox with a backoff; her second waits for it
+
+    assert provider.received == {"+14155550143": ["Mary, the offer went in"]}
+    with factory() as session:
+        retry = session.get(Activity, late)
+        assert (retry.status, retry.error_message) == ("outbox", "Twilio is throttling requests; try again shortly.")
+    _come_due(factory, {late: 0})  # its backoff is over
+
+    dispatcher.drain()
+
+    assert provider.received["+14155550132"] == ["Sarah, running late", "Sarah, see you at 7"]
     assert statuses(factory, demo.organization_id) == {"sent": 3}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, literal_column, or_, select, update
+from sqlalchemy import Exists, bindparam, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from db.models import Activity
@@ -43,9 +43,29 @@ _RECIPIENT_BUSY = (select(_SENDING.id)
                    .exists())
 
 
+# A recipient's text waits while an older text of theirs waits to go again after an attempt (the carrier said "not
+# now" and it is back in the outbox with a backoff, or the reconciler put it back; ix_activity_retrying_recipient),
+# so it does not overtake it. Only one due again within RETRY_HOLD holds the others: a text rescheduled for later
+# after it failed holds nothing. The statuses and the attempts are written into the SQL, as for _RECIPIENT_BUSY.
+RETRY_HOLD = timedelta(minutes=2)  # longer than the longest backoff (delivery.backoff_seconds: 60 s at most)
+_RETRYING = aliased(Activity)
+
+
+def _older_text_retrying(now: datetime) -> Exists:
+    return (select(_RETRYING.id)
+            .where(_RETRYING.status.in_([literal_column("'scheduled'"), literal_column("'outbox'")]),
+                   _RETRYING.attempts > literal_column("0"),
+                   _RETRYING.organization_id == Activity.organization_id,
+                   _RETRYING.remote_phone == Activity.remote_phone,
+                   _RETRYING.date_created < Activity.date_created,
+                   _RETRYING.date_scheduled <= now + RETRY_HOLD)
+            .exists())
+
+
 def claim_due(session: Session, worker_id: str, batch: int) -> list[Claimed]:
     """Move up to `batch` due messages to `sending` for this worker, oldest due first; no two workers get the same
-    row, and none gets a text to a phone that has one in `sending` (a recipient's texts go out one after another).
+    row, and none gets a text to a phone that has one in `sending` (a recipient's texts go out one after another) or
+    an older one waiting to go again after an attempt.
 
     Claims take turns (locks.CLAIMS, held to the commit), so each sees the rows every earlier claim moved to
     `sending`: two workers claiming in the same instant cannot each take a text to one phone. A worker's own batch
@@ -56,7 +76,8 @@ def claim_due(session: Session, worker_id: str, batch: int) -> list[Claimed]:
     due = (
         select(Activity.id)
         .where(Activity.type == "sms", Activity.status.in_(DUE),
-               or_(Activity.date_scheduled.is_(None), Activity.date_scheduled <= now), ~_RECIPIENT_BUSY)
+               or_(Activity.date_scheduled.is_(None), Activity.date_scheduled <= now), ~_RECIPIENT_BUSY,
+               ~_older_text_retrying(now))
         .order_by(Activity.date_scheduled)
         .limit(batch)
     )
@@ -139,27 +160,45 @@ class Dispatcher:
     def _deliver_queue(self, ids: list[str]) -> None:
         """Deliver one recipient's claimed messages in order, in a session of their own.
 
-        A failure outside a delivery (the database gone) ends the queue: its remaining rows stay claimed, `sending`,
-        for the reconciler, and the other queues go on.
+        When one goes back to the outbox to be tried again later, the rest are given back unsent, so they do not
+        overtake it (claim_due holds them until it has gone). A failure outside a delivery (the database gone) ends
+        the queue: its remaining rows stay claimed, `sending`, for the reconciler, and the other queues go on.
         """
         try:
             with self.factory() as session:
-                for activity_id in ids:
-                    self._deliver_one(session, activity_id)
+                for position, activity_id in enumerate(ids):
+                    activity = self._deliver_one(session, activity_id)
+                    if activity is not None and activity.status in DUE:
+                        self._give_back(session, ids[position + 1:])
+                        return
         except Exception:
             log.exception("%s stopped delivering to one recipient; the reconciler will resolve its claimed messages",
                           self.worker_id)
 
-    def _deliver_one(self, session: Session, activity_id: str) -> None:
+    def _deliver_one(self, session: Session, activity_id: str) -> Activity | None:
+        """The row after its delivery; None when it was not this worker's any more, or its delivery broke."""
         activity = self._renew_claim(session, activity_id)
         if activity is None:
             log.warning("%s was taken back before %s could send it; leaving it alone", activity_id, self.worker_id)
-            return
+            return None
         try:
-            self.messaging.deliver_claimed(session, activity)
+            return self.messaging.deliver_claimed(session, activity)
         except Exception:
             session.rollback()
             log.exception("delivery of %s failed unexpectedly; the reconciler will resolve it", activity_id)
+            return None
+
+    def _give_back(self, session: Session, ids: list[str]) -> None:
+        """Claimed rows this worker will not send now go back to the outbox, unclaimed and untried."""
+        if not ids:
+            return
+        session.execute(update(Activity)
+                        .where(Activity.id.in_(ids), Activity.status == "sending",
+                               Activity.claimed_by == self.worker_id)
+                        .values(status="outbox", claimed_by=None, attempts=Activity.attempts - 1,
+                                date_updated=utcnow())
+                        .execution_options(synchronize_session=False))
+        session.commit()
 
     def _renew_claim(self, session: Session, activity_id: str) -> Activity | None:
         """Just before sending, check the row is still this worker's and restart its timeout; the row as it is now,

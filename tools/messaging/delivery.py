@@ -17,7 +17,10 @@ from tools.telephony.errors import describe_error, problem_code
 log = logging.getLogger("cody.delivery")
 
 
-def backoff_seconds(attempt: int, cap: float = 60.0) -> float:
+BACKOFF_CAP_SECONDS = 60.0  # the longest a retry waits
+
+
+def backoff_seconds(attempt: int, cap: float = BACKOFF_CAP_SECONDS) -> float:
     """Exponential backoff with full jitter: up to 1, 2, 4, ... seconds, never over the cap."""
     return random.uniform(0.5, 1.0) * min(cap, 2.0 ** attempt)
 

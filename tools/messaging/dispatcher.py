@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from db.models import Activity
 from db.types import utcnow
 from tools import locks
-from tools.messaging.delivery import carrier_outcome, find_sent
+from tools.messaging.delivery import BACKOFF_CAP_SECONDS, carrier_outcome, find_sent
 from tools.messaging.lanes import Lanes
 from tools.messaging.service import Messaging
 from tools.renewals import RENEW_EVERY_SECONDS, RenewalReport, run_renewals
@@ -47,13 +47,13 @@ _RECIPIENT_BUSY = (select(_SENDING.id)
 # now" and it is back in the outbox with a backoff, or the reconciler put it back; ix_activity_retrying_recipient),
 # so it does not overtake it. Only one due again within RETRY_HOLD holds the others: a text rescheduled for later
 # after it failed holds nothing. The statuses and the attempts are written into the SQL, as for _RECIPIENT_BUSY.
-RETRY_HOLD = timedelta(minutes=2)  # longer than the longest backoff (delivery.backoff_seconds: 60 s at most)
+RETRY_HOLD = timedelta(seconds=2 * BACKOFF_CAP_SECONDS)  # longer than the longest backoff
 _RETRYING = aliased(Activity)
 
 
 def _older_text_retrying(now: datetime) -> Exists:
     return (select(_RETRYING.id)
-            .where(_RETRYING.status.in_([literal_column("'scheduled'"), literal_column("'outbox'")]),
+            .where(_RETRYING.status.in_([literal_column(f"'{status}'") for status in DUE]),
                    _RETRYING.attempts > literal_column("0"),
                    _RETRYING.organization_id == Activity.organization_id,
                    _RETRYING.remote_phone == Activity.remote_phone,

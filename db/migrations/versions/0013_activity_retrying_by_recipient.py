@@ -24,8 +24,7 @@ _RETRYING = sa.text("status IN ('scheduled', 'outbox') AND attempts > 0")
 def upgrade() -> None:
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.create_index("ix_activity_retrying_recipient", ["organization_id", "remote_phone", "date_scheduled"],
-                              unique=False,
-                              sqlite_where=_RETRYING, postgresql_where=_RETRYING)
+                              unique=False, sqlite_where=_RETRYING, postgresql_where=_RETRYING)
 
 
 def downgrade() -> None:

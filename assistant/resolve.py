@@ -291,6 +291,7 @@ class _Tier:
     cond: str  # on name_token n
     score: float
     ranged: bool = False  # a range of words ("sam" to "sam\U0010ffff") rather than a list
+    once: bool = False  # a contact has at most one row in it: one position (a name holds one word there), or one word
 
 
 @lru_cache(maxsize=512)
@@ -341,9 +342,10 @@ def _ways(t: _Term, i: int) -> list[tuple[str, float]]:
 def _contact_tiers(terms: list[_Term], params: dict) -> list[_Tier]:
     if len(terms) == 1:
         ways = _ways(terms[0], 0)
-        tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond) for cond, sim in ways
+        tiers = [_Tier(f"{cond} AND n.position = 0", sim * FIRST_NAME, " < " in cond, once=True) for cond, sim in ways
                  if sim != PLURAL]  # _word_score
-        tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond) for cond, sim in ways]
+        tiers += [_Tier(f"{cond} AND n.position > 0", sim * OTHER_NAME, " < " in cond, once=sim == EXACT)
+                  for cond, sim in ways]
         return sorted(tiers, key=lambda tier: -tier.score)
     # The whole name ("Sarah Lee"), with its words' typos ("Sarah Lea"), or with its last word begun ("Sarah L").
     spellings = [[(t.word, EXACT), *t.typos.items()] for t in terms]
@@ -353,10 +355,10 @@ def _contact_tiers(terms: list[_Term], params: dict) -> list[_Tier]:
         by_score.setdefault(score, []).append(whole_name_token([w for w, _ in combo]))
     whole = whole_name_token([t.word for t in terms])
     params |= {"wholehi": whole + _MAX_CHAR, "whole": whole}
-    tiers = [_Tier("n.token > :whole AND n.token < :wholehi AND n.position = -1", FULL_NAME * PREFIX, True)]
+    tiers = [_Tier("n.token > :whole AND n.token < :wholehi AND n.position = -1", FULL_NAME * PREFIX, True, once=True)]
     for k, (score, tokens) in enumerate(by_score.items()):
         params[f"whole{k}"] = tokens
-        tiers.append(_Tier(f"n.token IN :whole{k} AND n.position = -1", FULL_NAME * score))
+        tiers.append(_Tier(f"n.token IN :whole{k} AND n.position = -1", FULL_NAME * score, once=True))
     return sorted(tiers, key=lambda tier: -tier.score)
 
 
@@ -405,13 +407,27 @@ def _contacts_in(session: Session, tiers: list[_Tier], members: int, params: dic
         rows = _run(session, _CONTACT_ROWS.format(source=walk), params)
         if len(rows) > MAX_MATCHES:
             return rows, True
+    rows = _run(session, _CONTACT_ROWS.format(source=_ranked(tiers)), params)
+    return rows, len(rows) >= CANDIDATES
+
+
+def _ranked(tiers: list[_Tier]) -> str:
+    """(owner, recent) of the best CANDIDATES contacts of these tiers, best and most recent first.
+
+    A contact in several tiers, or twice in one, counts once, at its best score: that takes a GROUP BY, which cost
+    about as much as reading the members' threads (0.5 of 1.5 ms for Andrew's 584 members at 100,000 contacts on
+    SQLite). A single tier a contact is in at most once needs none, and its members' threads are joined.
+    """
+    if len(tiers) == 1 and tiers[0].once:
+        return (f"SELECT n.contact_id AS owner, t.last_activity_at AS recent FROM name_token n LEFT JOIN thread t "
+                f"ON t.contact_id = n.contact_id AND t.organization_id = :org WHERE n.organization_id = :org "
+                f"AND n.contact_id IS NOT NULL AND {tiers[0].cond} ORDER BY recent DESC NULLS LAST, owner "
+                f"LIMIT {CANDIDATES}")
     hits = " UNION ALL ".join(f"SELECT n.contact_id AS owner, {tier.score} AS score FROM name_token n "
                               f"WHERE n.organization_id = :org AND n.contact_id IS NOT NULL AND {tier.cond}"
                               for tier in tiers)
-    ranked = (f"SELECT h.owner AS owner, max(h.score) AS score, {_CONTACT_RECENT.format(id='h.owner')} AS recent "
-              f"FROM ({hits}) h GROUP BY h.owner ORDER BY score DESC, recent DESC NULLS LAST, owner LIMIT {CANDIDATES}")
-    rows = _run(session, _CONTACT_ROWS.format(source=ranked), params)
-    return rows, len(rows) >= CANDIDATES
+    return (f"SELECT h.owner AS owner, max(h.score) AS score, {_CONTACT_RECENT.format(id='h.owner')} AS recent "
+            f"FROM ({hits}) h GROUP BY h.owner ORDER BY score DESC, recent DESC NULLS LAST, owner LIMIT {CANDIDATES}")
 
 
 def _intersection(kind: str, terms: list[_Term], driver: int, dialect: str) -> str:

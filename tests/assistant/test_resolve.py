@@ -140,6 +140,24 @@ def test_more_than_can_be_offered(factory, ctx, monkeypatch):
     assert {m.id for m in found.matches} <= set(ids)
 
 
+@pytest.mark.parametrize("asked", ["Sarah", "Sarah Lee", "Lee"])
+def test_of_more_than_are_read_the_most_recently_contacted_are_offered(factory, ctx, monkeypatch, asked):
+    """Only CANDIDATES rows are read, most recent first and the never contacted last, whichever way the name
+    matched (a first name, a whole name, a later name)."""
+    import assistant.resolve as resolve_module
+
+    monkeypatch.setattr(resolve_module, "CANDIDATES", 3)
+    monkeypatch.setattr(resolve_module, "MAX_MATCHES", 2)
+    ids = add(factory, ctx, *[person("Sarah Lee") for _ in range(6)])
+    for contact_id, minutes_ago in zip(ids[1:5], (50, 5, 40, 10), strict=True):
+        touch(factory, ctx, contact_id, minutes_ago)
+    found = resolve(factory, ctx, asked)
+    assert found.ambiguous and found.more
+    assert [m.id for m in found.matches] == [ids[2], ids[4]]
+    touch(factory, ctx, ids[5], minutes_ago=1)
+    assert [m.id for m in resolve(factory, ctx, asked).matches] == [ids[5], ids[2]]
+
+
 @pytest.mark.parametrize("touched", [5, 1])
 def test_a_common_name_is_ranked_by_walking_threads(factory, ctx, monkeypatch, touched):
     """Past DIRECT_MAX members, the newest threads are walked; too few threads found, and members are read."""

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
-from db.session import PING_AFTER_IDLE_SECONDS, make_engine, make_sessionmaker
+from db.session import PING_AFTER_IDLE_SECONDS, SQLITE_MMAP_BYTES, make_engine, make_sessionmaker
 
 
 @pytest.mark.postgres
@@ -62,4 +62,11 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_sqlite_reads_the_file_through_a_memory_map(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'cody.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == SQLITE_MMAP_BYTES
     engine.dispose()

@@ -35,6 +35,7 @@ from assistant.intents import SAID_NUMBER
 from db.models import Contact, ContactPhone, Lead, SmsTemplate
 from db.models.crm import (
     LEAD_STOPWORDS,
+    SHARED_NAME,
     TOKEN_LENGTH,
     deletions,
     fold,
@@ -566,12 +567,14 @@ def _leads_sql(session: Session, q: _Query, terms: list[_Term]) -> str:
         # "the Williams" are people surnamed Williams (or William). Without "the", only a plural's singular makes a
         # household ("Smiths": people surnamed Smith); the word itself is a name like any other, and a lead holding
         # several people surnamed James is not what "James" means.
+        # A household is a lead two or more of whose people share one of these later names: its SHARED_NAME row
+        # says so, one row a household, not one a person of that name.
         words = ":x0" if q.household else ":p0"
         together = (f"SELECT n.lead_id AS owner FROM name_token n WHERE n.organization_id = :org "
-                    f"AND n.contact_id IS NOT NULL AND n.position > 0 AND n.token IN {words} GROUP BY n.lead_id "
-                    # A name holds each word once, so count(*) counts contacts; it also lets PostgreSQL hash the
-                    # groups, and ordering by it keeps PostgreSQL from walking the lead_id index to fill the LIMIT.
-                    f"HAVING count(*) >= 2 ORDER BY count(*) DESC, n.lead_id LIMIT {CANDIDATES}")
+                    f"AND n.contact_id IS NULL AND n.position = {SHARED_NAME} AND n.token IN {words} "
+                    # A lead sharing two of the words comes once. Ordering by how many keeps PostgreSQL from
+                    # walking the lead_id index to fill the LIMIT.
+                    f"GROUP BY n.lead_id ORDER BY count(*) DESC, n.lead_id LIMIT {CANDIDATES}")
         sql += f" UNION ALL SELECT 'household', l.id, l.name FROM ({together}) r JOIN lead l ON l.id = r.owner"
     return sql
 

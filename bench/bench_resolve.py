@@ -4,8 +4,8 @@ Each size gets its own migrated database (SQLite; PostgreSQL too when it answers
 workspace filled by bulk core inserts with the rows the services would write: leads (three in four made for one
 person, households "The Smiths" / "Smith Family" of 2-4 people, companies of 2-6), contacts, phones (mobile, some
 office, a few fax only), threads for two contacts in five with a last activity in the past year, and the
-name_token, name_word and name_word_key rows the flush hook writes (db.models.crm.token_rows, word_rows,
-word_key_rows). Names: first names and surnames drawn with falling frequency from common lists, plus made-up rare
+name_token, name_word and name_word_key rows the flush hook writes (db.models.crm.token_rows, shared_name_rows,
+word_rows, word_key_rows). Names: first names and surnames drawn with falling frequency from common lists, plus made-up rare
 ones, so the vocabulary grows with the workspace as a real one does.
 
 Queries, drawn from the workspace's own people: first names (so common names are asked for as often as they
@@ -44,7 +44,15 @@ from assistant.resolve import resolve_recipient, resolve_template
 from bench.harness import Figure, percentiles_ms
 from bench.live import database_kinds, pg_admin, settle, temp_database
 from db.models import Contact, ContactPhone, Lead, SmsTemplate, Thread
-from db.models.crm import NameToken, NameWord, NameWordKey, token_rows, word_key_rows, word_rows
+from db.models.crm import (
+    NameToken,
+    NameWord,
+    NameWordKey,
+    shared_name_rows,
+    token_rows,
+    word_key_rows,
+    word_rows,
+)
 from db.session import make_engine, make_sessionmaker, transaction
 from db.types import utcnow
 from tools.context import Ctx
@@ -157,8 +165,10 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             name = rng.choice([f"The {last}s", f"{last} Family", f"{last} household"])
             lead_id = lead(name, at)
             tokens.extend(token_rows(org, lead_id, name))
-            for _ in range(rng.randint(2, 4)):
-                contact(lead_id, names.first(), last, at)
+            people = [(names.first(), last) for _ in range(rng.randint(2, 4))]
+            for first, _ in people:
+                contact(lead_id, first, last, at)
+            tokens.extend(shared_name_rows(org, lead_id, [f"{first} {last}" for first, last in people]))
             made.households.append(last)
         else:  # a company
             word = rng.choice(COMPANY_WORDS) if rng.random() < 0.5 else _made_up(rng, 2)
@@ -166,8 +176,10 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             lead_id = lead(name, at)
             tokens.extend(token_rows(org, lead_id, name))
             firsts = [names.first() for _ in range(rng.randint(2, 6))]
-            for first in firsts:
-                contact(lead_id, first, names.last(), at)
+            lasts = [names.last() for _ in firsts]
+            for first, last in zip(firsts, lasts, strict=True):
+                contact(lead_id, first, last, at)
+            tokens.extend(shared_name_rows(org, lead_id, [f"{f} {last}" for f, last in zip(firsts, lasts, strict=True)]))
             made.companies.append((word, rng.choice(firsts)))
     engine = factory.kw["bind"]
     words = word_rows(tokens)

@@ -7,6 +7,7 @@ from alembic.migration import MigrationContext
 
 from db.base import Base
 from db.migrate import downgrade, upgrade
+from db.models.crm import SHARED_NAME
 from db.session import make_engine, make_sessionmaker, transaction
 from tools.context import Ctx
 from tools.crm import ContactIn, LeadIn, create_lead
@@ -103,6 +104,13 @@ def test_name_word_key_is_filled_from_the_words_already_known(tmp_path):
                      "SELECT key, word FROM name_word_key ORDER BY word, key")
     assert rows == [("ane", "jane"), ("jae", "jane"), ("jan", "jane"), ("jne", "jane"),
                     ("mith", "smith"), ("sith", "smith"), ("smih", "smith"), ("smit", "smith"), ("smth", "smith")]
+
+
+def test_households_are_filled_from_the_names_already_indexed(tmp_path):
+    people = [ContactIn(name=name) for name in ("Ann James", "Bob James", "Cy Lee", "Di Lee Park", "Ed Park")]
+    rows = _refilled(tmp_path, LeadIn(name="Acme Corp", contacts=people), "0013",
+                     f"SELECT token FROM name_token WHERE position = {SHARED_NAME} ORDER BY token")
+    assert [token for token, in rows] == ["james", "lee", "park"]
 
 
 def _leading_columns(inspector: sa.Inspector, table: str) -> set[str]:

@@ -107,6 +107,9 @@ _APOSTROPHES = re.compile(r"['’‘`´]")
 _NOT_WORD = re.compile(r"[\W_]+")
 # Words of a lead's name that say what kind of lead it is, not which ("The Smith family").
 LEAD_STOPWORDS = frozenset({"the", "family", "household", "and"})
+# name_token's position of a lead's row for a later name two or more of its people share ("Jones" in a lead holding
+# Ann Jones and Bob Jones): "the Joneses" are found by these rows, one per household, not by grouping every Jones.
+SHARED_NAME = -2
 
 
 def fold(text: str) -> str:
@@ -132,11 +135,13 @@ def name_tokens(name: str, stopwords: frozenset[str] = frozenset()) -> tuple[str
 
 
 class NameToken(Base):
-    """One folded word of a contact's name (contact_id set) or of a lead's name (contact_id NULL), or the whole name.
+    """One folded word of a contact's name (contact_id set) or of a lead's name (contact_id NULL), or the whole name;
+    or, on a lead's row, a later name several of its people share (SHARED_NAME).
 
     A lead's name is indexed only when it is not just the name of one of its contacts (a lead made for one person),
     so "Smith" finds households and companies here and people through their contacts. Kept in step with the names by
-    the flush hook below; bulk loaders that bypass the ORM write these rows themselves (`token_rows`).
+    the flush hook below; bulk loaders that bypass the ORM write these rows themselves (`token_rows`,
+    `shared_name_rows`).
     """
 
     __tablename__ = "name_token"
@@ -155,7 +160,8 @@ class NameToken(Base):
     # Byte order on PostgreSQL too, so a prefix is one index range whatever the database's locale.
     token: Mapped[str] = mapped_column(
         String(TOKEN_LENGTH).with_variant(String(TOKEN_LENGTH, collation="C"), "postgresql"))
-    position: Mapped[int] = mapped_column(default=0)  # of the word in the name; -1 for the whole name
+    # of the word in the name; -1 for the whole name; SHARED_NAME for a later name several of a lead's people share
+    position: Mapped[int] = mapped_column(default=0)
     lead_id: Mapped[str] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[str | None] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
 
@@ -231,6 +237,16 @@ def token_rows(organization_id: str, lead_id: str, name: str, contact_id: str | 
     return rows
 
 
+def shared_name_rows(organization_id: str, lead_id: str, contact_names: list[str]) -> list[dict]:
+    """The lead's SHARED_NAME rows: one for each later name (not the first word) two or more of its people have."""
+    people: dict[str, int] = {}
+    for name in contact_names:
+        for word in name_tokens(name)[1:]:
+            people[word] = people.get(word, 0) + 1
+    return [{"organization_id": organization_id, "token": word, "position": SHARED_NAME, "lead_id": lead_id,
+             "contact_id": None} for word, count in people.items() if count >= 2]
+
+
 def _changed(obj, *names: str) -> bool:
     state = inspect(obj)
     return any(state.attrs[name].history.has_changes() for name in names)
@@ -273,6 +289,7 @@ def _index_names(session: Session, _context) -> None:
                                                .where(Lead.id.in_(leads))):
             if not is_person_lead(name, names.get(lead_id, [])):
                 rows += token_rows(org, lead_id, name)
+            rows += shared_name_rows(org, lead_id, names.get(lead_id, []))
     if rows:
         conn.execute(insert(NameToken), rows)
         # In key order, so two flushes adding the same new words wait on each other rather than deadlock.

@@ -345,6 +345,34 @@ def test_household_of_a_lead_named_after_its_first_contact(factory, ctx):
     assert only(resolve(factory, ctx, "Ann")).id == ann  # people are still found one by one
 
 
+def test_a_lead_is_a_household_while_two_of_its_people_share_the_name(factory, ctx):
+    """Whatever the lead is called, and however its people come and go: added, renamed, moved away, deleted."""
+    lead, (ann,) = add_lead(factory, ctx, "Acme Corp", person("Ann Jones"))
+    elsewhere, (zed,) = add_lead(factory, ctx, "Globex", person("Zed Jones"))
+
+    def households() -> list[str]:
+        return [m.id for m in resolve(factory, ctx, "the Jones family").matches if m.kind == "lead"]
+
+    assert households() == []
+    with transaction(factory) as session:
+        bob = create_contact(session, ctx, ContactIn(lead_id=lead, name="Bob Jones", phones=[mobile()])).id
+    assert households() == [lead]
+    assert sorted(only(resolve(factory, ctx, "the Joneses")).contact_ids) == sorted([ann, bob])
+    with transaction(factory) as session:
+        update_contact(session, ctx, bob, ContactPatch(name="Bob Smith"))
+    assert households() == []
+    with transaction(factory) as session:
+        update_contact(session, ctx, bob, ContactPatch(name="Bob Jones"))
+    assert households() == [lead]
+    with transaction(factory) as session:
+        update_contact(session, ctx, bob, ContactPatch(lead_id=elsewhere))
+    assert households() == [elsewhere]
+    with transaction(factory) as session:
+        delete_contact(session, ctx, zed)
+    assert households() == []
+    assert {m.id for m in resolve(factory, ctx, "the Jones family").matches} == {ann, bob}
+
+
 def test_a_company_by_its_name(factory, ctx):
     lead, ids = add_lead(factory, ctx, "Acme Realty", person("John Doe"), person("Mary Major"))
     match = only(resolve(factory, ctx, "Acme"))

@@ -165,10 +165,10 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             name = rng.choice([f"The {last}s", f"{last} Family", f"{last} household"])
             lead_id = lead(name, at)
             tokens.extend(token_rows(org, lead_id, name))
-            people = [(names.first(), last) for _ in range(rng.randint(2, 4))]
-            for first, _ in people:
+            firsts = [names.first() for _ in range(rng.randint(2, 4))]
+            for first in firsts:
                 contact(lead_id, first, last, at)
-            tokens.extend(shared_name_rows(org, lead_id, [f"{first} {last}" for first, last in people]))
+            tokens.extend(shared_name_rows(org, lead_id, [f"{first} {last}" for first in firsts]))
             made.households.append(last)
         else:  # a company
             word = rng.choice(COMPANY_WORDS) if rng.random() < 0.5 else _made_up(rng, 2)
@@ -176,10 +176,10 @@ def build(url: str, n: int, seed: int = 7) -> tuple[Ctx, _Workspace]:
             lead_id = lead(name, at)
             tokens.extend(token_rows(org, lead_id, name))
             firsts = [names.first() for _ in range(rng.randint(2, 6))]
-            lasts = [names.last() for _ in firsts]
-            for first, last in zip(firsts, lasts, strict=True):
+            people = [(first, names.last()) for first in firsts]
+            for first, last in people:
                 contact(lead_id, first, last, at)
-            tokens.extend(shared_name_rows(org, lead_id, [f"{f} {last}" for f, last in zip(firsts, lasts, strict=True)]))
+            tokens.extend(shared_name_rows(org, lead_id, [f"{first} {last}" for first, last in people]))
             made.companies.append((word, rng.choice(firsts)))
     engine = factory.kw["bind"]
     words = word_rows(tokens)

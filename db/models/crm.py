@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 from itertools import chain
 
@@ -239,10 +240,7 @@ def token_rows(organization_id: str, lead_id: str, name: str, contact_id: str | 
 
 def shared_name_rows(organization_id: str, lead_id: str, contact_names: list[str]) -> list[dict]:
     """The lead's SHARED_NAME rows: one for each later name (not the first word) two or more of its people have."""
-    people: dict[str, int] = {}
-    for name in contact_names:
-        for word in name_tokens(name)[1:]:
-            people[word] = people.get(word, 0) + 1
+    people = Counter(word for name in contact_names for word in name_tokens(name)[1:])
     return [{"organization_id": organization_id, "token": word, "position": SHARED_NAME, "lead_id": lead_id,
              "contact_id": None} for word, count in people.items() if count >= 2]
 
